@@ -1,0 +1,78 @@
+"""hybridjit: compile numerical Python loops to native code for CPUs and GPUs.
+
+Public API: :func:`jit`, :func:`prange`, :func:`to_device`/`DeviceArray`
+(device residency), and the error classes.  Importing this package is cheap:
+the compiler is imported on the first call that needs it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .errors import (
+    BuildError,
+    DeviceError,
+    HybridJitError,
+    HybridJitWarning,
+    InternalError,
+    NameResolutionError,
+    ParallelRaceError,
+    TypingError,
+    UnsupportedError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BuildError",
+    "DeviceError",
+    "HybridJitError",
+    "HybridJitWarning",
+    "InternalError",
+    "NameResolutionError",
+    "ParallelRaceError",
+    "TypingError",
+    "UnsupportedError",
+    "jit",
+    "prange",
+]
+
+_TARGETS = ("auto", "cpu", "opencl", "cuda")
+
+
+def prange(*args: int) -> range:
+    """A ``range`` whose iterations the programmer declares independent.
+
+    Run by CPython it is exactly ``range``; compiled with ``parallel`` enabled
+    its iterations run in parallel on all cores (or on a GPU)."""
+    return range(*args)
+
+
+def jit(fn: Callable[..., Any] | None = None, *, parallel: bool | str = True,
+        fastmath: bool = False, boundscheck: bool = False, cache: bool = True,
+        target: str | None = None) -> Any:
+    """Compile ``fn`` to native code, specialised to its argument types.
+
+    ``parallel``: True runs ``prange`` loops in parallel, False runs every
+    loop serially, "unsafe" skips the race checks on ``prange`` loops.
+    ``fastmath``: allow reassociation and FMA contraction.  ``boundscheck``:
+    raise IndexError on out-of-bounds indices.  ``cache``: keep compiled code
+    on disk (always on; the flag is accepted for compatibility).  ``target``:
+    "cpu", "opencl", "cuda" or "auto" (default: ``HYBRIDJIT_TARGET`` or auto).
+    """
+    from . import config
+
+    tgt = target if target is not None else config.default_target()
+    if tgt not in _TARGETS:
+        raise ValueError(f"target must be one of {', '.join(_TARGETS)}, not {tgt!r}")
+    if parallel not in (True, False, "unsafe"):
+        raise ValueError("parallel must be True, False or 'unsafe'")
+
+    def wrap(f: Callable[..., Any]) -> Any:
+        from .dispatcher import Dispatcher
+        from .pipeline import CompileOptions
+
+        return Dispatcher(f, CompileOptions(parallel, fastmath, boundscheck, tgt))
+
+    return wrap(fn) if fn is not None else wrap

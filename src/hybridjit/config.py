@@ -1,0 +1,53 @@
+"""Options and ``HYBRIDJIT_*`` environment knobs, in one place.
+
+Contract: every environment variable hybridjit reads is read here, when
+asked (not at import), so tests can change the environment between calls.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+VERSION = "0.1.0"
+
+
+def cache_dir() -> Path:
+    """Root of the on-disk compile cache (``HYBRIDJIT_CACHE_DIR`` overrides)."""
+    env = os.environ.get("HYBRIDJIT_CACHE_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "hybridjit"
+
+
+def dump_dir() -> Path | None:
+    """Where each stage's output is written (``HYBRIDJIT_DUMP``), or None."""
+    env = os.environ.get("HYBRIDJIT_DUMP")
+    return Path(env) if env else None
+
+
+def default_target() -> str:
+    return os.environ.get("HYBRIDJIT_TARGET", "auto")
+
+
+def c_compiler() -> str | None:
+    """The C compiler command: ``CC`` if set, else the first of cc/gcc/clang."""
+    import shutil
+
+    env = os.environ.get("CC")
+    if env:
+        return env
+    for name in ("cc", "gcc", "clang"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def extra_cflags() -> list[str]:
+    return os.environ.get("HYBRIDJIT_CFLAGS", "").split()
+
+
+def poison_enabled() -> bool:
+    return os.environ.get("HYBRIDJIT_POISON", "") not in ("", "0")

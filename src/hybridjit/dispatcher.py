@@ -1,0 +1,207 @@
+"""``@jit``: specialisation by argument types, cache lookup, the call.
+
+Contract: a :class:`Dispatcher` wraps a Python function.  Calling it maps
+the arguments to a cheap type key; a key seen before goes straight to its
+compiled entry point (the hot path: a dict lookup and one C call).  A new
+key is typed precisely (bad arguments raise TypeError naming the parameter),
+looked up in the disk cache (validating the globals it was compiled
+against) and otherwise compiled, built and stored.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.util
+import inspect as _pyinspect
+from typing import Any
+
+import numpy as np
+
+from . import config
+from .cache_key import code_fingerprint
+from .types import Type, typeof_value
+
+
+def _type_key(a: Any) -> Any:
+    t = type(a)
+    if t is np.ndarray:
+        return (a.dtype, a.ndim, a.flags.c_contiguous)
+    return t
+
+
+class Dispatcher:
+    """A jit-compiled function (see the module docstring)."""
+
+    def __init__(self, pyfunc: Any, options: Any):
+        from .pipeline import CompileOptions
+
+        self.py_func = pyfunc
+        self.options: CompileOptions = options
+        self._entries: dict[tuple[Any, ...], Any] = {}
+        self._types: dict[tuple[Any, ...], tuple[Type, ...]] = {}
+        self._keys: dict[tuple[Any, ...], str] = {}
+        self.compile_count = 0
+        self.last_stats: dict[str, Any] | None = None
+        functools.update_wrapper(self, pyfunc)
+
+    def __call__(self, *args: Any) -> Any:
+        key = tuple([_type_key(a) for a in args])
+        entry = self._entries.get(key)
+        if entry is None:
+            entry = self._specialise(args, key)
+        return entry(*args)
+
+    def __get__(self, obj: Any, objtype: Any = None) -> Any:
+        return self if obj is None else functools.partial(self, obj)
+
+    def __repr__(self) -> str:
+        return f"<hybridjit function {self.py_func.__qualname__}>"
+
+    @property
+    def signatures(self) -> list[tuple[Type, ...]]:
+        return list(self._types.values())
+
+    # ------------------------------------------------------------ specialising
+
+    def arg_types(self, args: tuple[Any, ...]) -> tuple[Type, ...]:
+        names = self._param_names()
+        out = []
+        for k, a in enumerate(args):
+            name = names[k] if k < len(names) else f"#{k}"
+            try:
+                t = typeof_value(a)
+            except TypeError as exc:
+                raise TypeError(
+                    f"{self.py_func.__qualname__}(): argument '{name}' has unsupported type "
+                    f"{_describe(a)}: {exc}"
+                ) from None
+            if isinstance(a, np.ndarray) and not a.dtype.isnative:
+                raise TypeError(
+                    f"{self.py_func.__qualname__}(): argument '{name}' has non-native byte "
+                    f"order {a.dtype}; convert with a.astype(a.dtype.newbyteorder('='))"
+                )
+            if isinstance(a, tuple):
+                raise TypeError(
+                    f"{self.py_func.__qualname__}(): argument '{name}' is a tuple; pass its "
+                    "items as separate arguments or as an array"
+                )
+            out.append(t)
+        return tuple(out)
+
+    def _param_names(self) -> list[str]:
+        code = self.py_func.__code__
+        return list(code.co_varnames[: code.co_argcount])
+
+    def _specialise(self, args: tuple[Any, ...], key: tuple[Any, ...]) -> Any:
+        types = self.arg_types(args)
+        cache_key = self._cache_key(types)
+        entry = _load_or_build(self, types, cache_key)
+        self._entries[key] = entry
+        self._types[key] = types
+        self._keys[key] = cache_key
+        return entry
+
+    def _cache_key(self, types: tuple[Type, ...]) -> str:
+        from .runtime.cpu import python_tag, toolchain
+
+        h = hashlib.sha256()
+        for part in (config.VERSION, python_tag(), code_fingerprint(self.py_func),
+                     repr(types), self.options.key(), toolchain().identity,
+                     " ".join(config.extra_cflags()), np.__version__):
+            h.update(part.encode())
+            h.update(b"\0")
+        return h.hexdigest()
+
+    # ------------------------------------------------------------ introspection
+
+    def inspect_source(self, *args: Any) -> str:
+        """The generated C of the specialisation for ``args`` (compiling it if
+        needed); without arguments, of the most recent specialisation."""
+        from .runtime import cache
+
+        if args:
+            key = tuple([_type_key(a) for a in args])
+            if key not in self._keys:
+                self._specialise(args, key)
+        elif not self._keys:
+            raise ValueError("no specialisation compiled yet: pass example arguments")
+        else:
+            key = list(self._keys)[-1]
+        found = cache.lookup(self._keys[key], lambda a: True)
+        if found is None:
+            raise FileNotFoundError("generated source is no longer in the cache")
+        return found.source_path.read_text()
+
+    def inspect_types(self, *args: Any) -> str:
+        """The typed IR of the specialisation for ``args``."""
+        from .ir.printer import format_program
+        from .pipeline import analyse
+
+        program, _, _ = analyse(self.py_func, self.arg_types(args), self.options)
+        return format_program(program)
+
+
+def _describe(a: Any) -> str:
+    if isinstance(a, np.ndarray):
+        return f"numpy array of dtype {a.dtype}"
+    return type(a).__name__
+
+
+def _load_or_build(disp: Dispatcher, types: tuple[Type, ...], key: str) -> Any:
+    from .runtime import cache
+
+    found = cache.lookup(key, _assumptions_hold)
+    if found is None:
+        from .pipeline import compile_to_c
+        from .runtime.cpu import build_extension
+
+        name = cache.module_name(key)
+        compiled = compile_to_c(disp.py_func, types, disp.options, name)
+        disp.compile_count += 1
+        found = cache.store(
+            key, compiled.c_source, compiled.assumptions,
+            lambda path: build_extension(compiled.c_source, path, disp.options.fastmath),
+        )
+    return _load_entry(found.so_path, found.module_name)
+
+
+def _load_entry(path: Any, name: str) -> Any:
+    spec = importlib.util.spec_from_file_location(name, str(path))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.entry
+
+
+def _assumptions_hold(assumptions: list[list[str]]) -> bool:
+    import sys
+
+    from .frontend.lower import fingerprint
+
+    for module_name, name, fp in assumptions:
+        module = sys.modules.get(module_name)
+        if module is None:
+            return False
+        if name.startswith("<code>"):
+            obj: Any = module
+            for part in name[len("<code>"):].split("."):
+                obj = getattr(obj, part, None)
+                if obj is None:
+                    return False
+        else:
+            g = vars(module)
+            if name in g:
+                obj = g[name]
+            else:
+                import builtins
+
+                if not hasattr(builtins, name):
+                    return False
+                obj = getattr(builtins, name)
+        if fingerprint(obj) != fp:
+            return False
+    return True
+
+
+_ = _pyinspect

@@ -1,0 +1,453 @@
+"""Typing of calls to Python built-ins, ``math`` and NumPy functions.
+
+Contract: :data:`HANDLERS` maps a resolved Python callable (``abs``,
+``math.sqrt``, ``np.zeros`` ...) to a handler ``(CallSite) -> Expr`` that
+returns typed IR with the semantics of CPython running that call:
+``math.*`` computes in double precision and returns a Python float (unless
+``fastmath`` lets float32 stay float32); NumPy functions keep float32
+float32.  Anything not listed is an UnsupportedError at the call site.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import SourceLoc, TypingError, UnsupportedError
+from ..ir.nodes import Alloc, BinOp, Cast, Const, Expr, Intrinsic, MakeTuple, Shape
+from ..types import (
+    BOOL,
+    FLOAT32,
+    FLOAT64,
+    INT64,
+    PY_BOOL,
+    PY_FLOAT,
+    PY_INT,
+    Array,
+    Scalar,
+    Tuple,
+    promote,
+    scalar_of_dtype,
+)
+from .coerce import cast, truth
+
+
+@dataclass
+class CallSite:
+    """What a handler sees: lowered positional args, raw keywords, helpers."""
+
+    name: str
+    args: list[Expr]
+    keywords: dict[str, ast.expr]
+    loc: SourceLoc
+    fastmath: bool
+    lower: Callable[[ast.expr], Expr]
+    static: Callable[[ast.expr], Any]
+    in_parallel_loop: bool
+
+    def expect_args(self, lo: int, hi: int | None = None) -> None:
+        hi = lo if hi is None else hi
+        if not lo <= len(self.args) <= hi:
+            want = str(lo) if lo == hi else f"{lo} to {hi}"
+            raise TypingError(
+                f"{self.name}() takes {want} arguments here, got {len(self.args)}", self.loc
+            )
+
+    def scalar_args(self) -> list[Scalar]:
+        out = []
+        for a in self.args:
+            if not isinstance(a.type, Scalar):
+                raise TypingError(
+                    f"{self.name}() expects numbers, got {a.type}",
+                    a.loc if a.loc.line else self.loc,
+                    hint="index the array to get an element, e.g. a[i]",
+                )
+            out.append(a.type)
+        return out
+
+
+Handler = Callable[[CallSite], Expr]
+HANDLERS: dict[Any, Handler] = {}
+
+# --------------------------------------------------------------- math module
+
+_MATH_FLOAT_UNARY = {
+    "sqrt": "sqrt", "exp": "exp", "log2": "log2", "log10": "log10",
+    "log1p": "log1p", "expm1": "expm1", "sin": "sin", "cos": "cos", "tan": "tan",
+    "asin": "asin", "acos": "acos", "atan": "atan", "sinh": "sinh", "cosh": "cosh",
+    "tanh": "tanh", "asinh": "asinh", "acosh": "acosh", "atanh": "atanh",
+    "erf": "erf", "erfc": "erfc", "gamma": "tgamma", "lgamma": "lgamma", "fabs": "fabs",
+}
+_MATH_FLOAT_BINARY = {
+    "atan2": "atan2", "hypot": "hypot", "copysign": "copysign", "fmod": "fmod", "pow": "pow",
+}
+
+
+def _math_arg_type(site: CallSite, t: Scalar) -> Scalar:
+    # CPython's math module converts to a C double; fastmath keeps float32.
+    if site.fastmath and t == FLOAT32:
+        return FLOAT32
+    return FLOAT64
+
+
+def _math_result(t: Scalar) -> Scalar:
+    return FLOAT32 if t == FLOAT32 else PY_FLOAT
+
+
+def _math_unary(cname: str) -> Handler:
+    def handler(site: CallSite) -> Expr:
+        site.expect_args(1)
+        (t,) = site.scalar_args()
+        at = _math_arg_type(site, t)
+        return Intrinsic(cname, (cast(site.args[0], at),), _math_result(at), site.loc)
+
+    return handler
+
+
+def _math_binary(cname: str) -> Handler:
+    def handler(site: CallSite) -> Expr:
+        site.expect_args(2)
+        t1, t2 = site.scalar_args()
+        at = _math_arg_type(site, promote(t1, t2).strong() if t1 == t2 else FLOAT64)
+        args = tuple(cast(a, at) for a in site.args)
+        return Intrinsic(cname, args, _math_result(at), site.loc)
+
+    return handler
+
+
+def _math_log(site: CallSite) -> Expr:
+    site.expect_args(1, 2)
+    ts = site.scalar_args()
+    at = _math_arg_type(site, ts[0]) if len(ts) == 1 else FLOAT64
+    num = Intrinsic("log", (cast(site.args[0], at),), _math_result(at), site.loc)
+    if len(site.args) == 1:
+        return num
+    den = Intrinsic("log", (cast(site.args[1], at),), _math_result(at), site.loc)
+    return BinOp("/", num, den, num.type, False, site.loc)
+
+
+def _math_to_int(cname: str) -> Handler:
+    def handler(site: CallSite) -> Expr:
+        site.expect_args(1)
+        (t,) = site.scalar_args()
+        if not t.is_float:
+            return cast(site.args[0], PY_INT)
+        rounded = Intrinsic(cname, (cast(site.args[0], FLOAT64),), FLOAT64, site.loc)
+        return Cast(rounded, PY_INT, site.loc)
+
+    return handler
+
+
+def _math_predicate(cname: str) -> Handler:
+    def handler(site: CallSite) -> Expr:
+        site.expect_args(1)
+        site.scalar_args()
+        return Intrinsic(cname, (cast(site.args[0], FLOAT64),), PY_BOOL, site.loc)
+
+    return handler
+
+
+def _scale(factor: float) -> Handler:
+    def handler(site: CallSite) -> Expr:
+        site.expect_args(1)
+        site.scalar_args()
+        x = cast(site.args[0], PY_FLOAT)
+        return BinOp("*", x, Const(factor, PY_FLOAT, site.loc), PY_FLOAT, False, site.loc)
+
+    return handler
+
+
+for _name, _c in _MATH_FLOAT_UNARY.items():
+    HANDLERS[getattr(math, _name)] = _math_unary(_c)
+for _name, _c in _MATH_FLOAT_BINARY.items():
+    HANDLERS[getattr(math, _name)] = _math_binary(_c)
+HANDLERS[math.log] = _math_log
+HANDLERS[math.floor] = _math_to_int("floor")
+HANDLERS[math.ceil] = _math_to_int("ceil")
+HANDLERS[math.trunc] = _math_to_int("trunc")
+for _name in ("isnan", "isinf", "isfinite"):
+    HANDLERS[getattr(math, _name)] = _math_predicate(_name)
+HANDLERS[math.degrees] = _scale(180.0 / math.pi)
+HANDLERS[math.radians] = _scale(math.pi / 180.0)
+
+# ------------------------------------------------------------------ builtins
+
+
+def _abs(site: CallSite) -> Expr:
+    site.expect_args(1)
+    (t,) = site.scalar_args()
+    if t.is_bool:
+        t = PY_INT if t.weak else INT64
+    return Intrinsic("abs", (cast(site.args[0], t),), t, site.loc)
+
+
+def _minmax(name: str) -> Handler:
+    def handler(site: CallSite) -> Expr:
+        if len(site.args) < 2:
+            raise UnsupportedError(
+                f"{name}() needs two or more numbers here",
+                site.loc,
+                hint=f"to reduce an array write a loop: s = {name}(s, a[i])",
+            )
+        types = site.scalar_args()
+        t = types[0]
+        for u in types[1:]:
+            t = promote(t, u)
+        acc = cast(site.args[0], t)
+        for a in site.args[1:]:
+            acc = Intrinsic(name, (acc, cast(a, t)), t, site.loc)
+        return acc
+
+    return handler
+
+
+def _int(site: CallSite) -> Expr:
+    site.expect_args(1)
+    site.scalar_args()
+    return cast(site.args[0], PY_INT)
+
+
+def _float(site: CallSite) -> Expr:
+    site.expect_args(1)
+    site.scalar_args()
+    return cast(site.args[0], PY_FLOAT)
+
+
+def _bool(site: CallSite) -> Expr:
+    site.expect_args(1)
+    site.scalar_args()
+    return cast(truth(site.args[0], site.loc), PY_BOOL)
+
+
+def _round(site: CallSite) -> Expr:
+    if len(site.args) != 1:
+        raise UnsupportedError(
+            "round() with ndigits is not supported", site.loc,
+            hint="use round(x) (to an int) or np.round in NumPy code outside the function",
+        )
+    (t,) = site.scalar_args()
+    if not t.is_float:
+        return cast(site.args[0], PY_INT)
+    # Python rounds half to even, which is rint under the default rounding mode.
+    return Cast(Intrinsic("rint", (site.args[0],), t, site.loc), PY_INT, site.loc)
+
+
+def _len(site: CallSite) -> Expr:
+    site.expect_args(1)
+    a = site.args[0]
+    if isinstance(a.type, Array):
+        return Shape(a, 0, PY_INT, site.loc)  # type: ignore[arg-type]
+    if isinstance(a.type, Tuple):
+        return Const(len(a.type.items), PY_INT, site.loc)
+    raise TypingError(f"len() of {a.type} is not supported", site.loc)
+
+
+HANDLERS[builtins.abs] = _abs
+HANDLERS[builtins.min] = _minmax("min")
+HANDLERS[builtins.max] = _minmax("max")
+HANDLERS[builtins.int] = _int
+HANDLERS[builtins.float] = _float
+HANDLERS[builtins.bool] = _bool
+HANDLERS[builtins.round] = _round
+HANDLERS[builtins.len] = _len
+
+# --------------------------------------------------------------------- NumPy
+
+_NP_FLOAT_UNARY = {
+    "sqrt": "sqrt", "exp": "exp", "exp2": "exp2", "log": "log", "log2": "log2",
+    "log10": "log10", "log1p": "log1p", "expm1": "expm1", "sin": "sin", "cos": "cos",
+    "tan": "tan", "arcsin": "asin", "arccos": "acos", "arctan": "atan", "sinh": "sinh",
+    "cosh": "cosh", "tanh": "tanh", "arcsinh": "asinh", "arccosh": "acosh",
+    "arctanh": "atanh", "cbrt": "cbrt", "floor": "floor", "ceil": "ceil",
+    "trunc": "trunc", "rint": "rint", "fabs": "fabs",
+}
+_NP_FLOAT_BINARY = {
+    "arctan2": "atan2", "hypot": "hypot", "copysign": "copysign", "fmod": "fmod",
+    "power": "pow", "fmin": "fmin", "fmax": "fmax",
+}
+
+
+def _np_float_type(t: Scalar) -> Scalar:
+    return t.strong() if t.is_float else FLOAT64
+
+
+def _np_unary(cname: str) -> Handler:
+    def handler(site: CallSite) -> Expr:
+        site.expect_args(1)
+        (t,) = site.scalar_args()
+        ft = _np_float_type(t)
+        return Intrinsic(cname, (cast(site.args[0], ft),), ft, site.loc)
+
+    return handler
+
+
+def _np_binary(cname: str) -> Handler:
+    def handler(site: CallSite) -> Expr:
+        site.expect_args(2)
+        t1, t2 = site.scalar_args()
+        ft = _np_float_type(promote(t1, t2))
+        return Intrinsic(cname, tuple(cast(a, ft) for a in site.args), ft, site.loc)
+
+    return handler
+
+
+def _np_minmax(cname: str) -> Handler:
+    def handler(site: CallSite) -> Expr:
+        site.expect_args(2)
+        t1, t2 = site.scalar_args()
+        t = promote(t1, t2).strong()
+        return Intrinsic(cname, tuple(cast(a, t) for a in site.args), t, site.loc)
+
+    return handler
+
+
+def _np_abs(site: CallSite) -> Expr:
+    site.expect_args(1)
+    (t,) = site.scalar_args()
+    t = t.strong() if not t.is_bool else BOOL
+    return Intrinsic("abs", (cast(site.args[0], t),), t, site.loc)
+
+
+def _np_predicate(cname: str) -> Handler:
+    def handler(site: CallSite) -> Expr:
+        site.expect_args(1)
+        (t,) = site.scalar_args()
+        return Intrinsic(cname, (cast(site.args[0], _np_float_type(t)),), BOOL, site.loc)
+
+    return handler
+
+
+def _np_square(site: CallSite) -> Expr:
+    site.expect_args(1)
+    (t,) = site.scalar_args()
+    x = cast(site.args[0], t.strong())
+    return BinOp("*", x, x, t.strong(), False, site.loc)
+
+
+def _np_cast(dtype: np.dtype) -> Handler:
+    target = scalar_of_dtype(dtype)
+
+    def handler(site: CallSite) -> Expr:
+        site.expect_args(1)
+        site.scalar_args()
+        if target.is_bool:
+            return truth(site.args[0], site.loc)
+        return cast(site.args[0], target)
+
+    return handler
+
+
+for _name, _c in _NP_FLOAT_UNARY.items():
+    HANDLERS[getattr(np, _name)] = _np_unary(_c)
+for _name, _c in _NP_FLOAT_BINARY.items():
+    HANDLERS[getattr(np, _name)] = _np_binary(_c)
+HANDLERS[np.minimum] = _np_minmax("np_min")
+HANDLERS[np.maximum] = _np_minmax("np_max")
+HANDLERS[np.abs] = _np_abs
+HANDLERS[np.square] = _np_square
+for _name in ("isnan", "isinf", "isfinite"):
+    HANDLERS[getattr(np, _name)] = _np_predicate(_name)
+for _dt in (
+    "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+    "float32", "float64", "bool_",
+):
+    HANDLERS[getattr(np, _dt)] = _np_cast(np.dtype(_dt))
+
+# -------------------------------------------------------- array allocation
+
+
+def _resolve_dtype(site: CallSite, node: ast.expr | None, default: Scalar) -> Scalar:
+    if node is None:
+        return default
+    value = site.static(node)
+    try:
+        dt = np.dtype(value)
+        return scalar_of_dtype(dt)
+    except TypeError as exc:
+        raise TypingError(
+            f"unsupported dtype {value!r}", site.loc,
+            hint="use a NumPy dtype such as np.float64, np.float32, np.int64",
+        ) from exc
+
+
+def _shape_exprs(site: CallSite, shape: Expr) -> tuple[Expr, ...]:
+    if isinstance(shape, MakeTuple):
+        items = shape.items
+    elif isinstance(shape.type, Tuple):
+        raise UnsupportedError("array shapes must be written as a tuple here", site.loc)
+    else:
+        items = (shape,)
+    for it in items:
+        if not (isinstance(it.type, Scalar) and (it.type.is_int or it.type.is_bool)):
+            raise TypingError(f"array dimensions must be integers, got {it.type}", site.loc)
+    return tuple(cast(it, INT64) for it in items)
+
+
+def _check_alloc_context(site: CallSite) -> None:
+    if site.in_parallel_loop:
+        raise UnsupportedError(
+            f"np.{site.name}() inside a parallel loop is not supported",
+            site.loc,
+            hint="allocate the array before the loop and index it inside",
+        )
+
+
+def _alloc(kind: str) -> Handler:
+    def handler(site: CallSite) -> Expr:
+        _check_alloc_context(site)
+        nfill = 1 if kind == "full" else 0
+        site.expect_args(1 + nfill, 2 + nfill)
+        shape = _shape_exprs(site, site.args[0])
+        fill = site.args[1] if kind == "full" else None
+        dnode = site.keywords.get("dtype")
+        default = FLOAT64
+        if fill is not None and isinstance(fill.type, Scalar):
+            default = fill.type.strong() if not fill.type.weak else scalar_of_dtype(
+                np.dtype(float) if fill.type.is_float else (
+                    np.dtype(bool) if fill.type.is_bool else np.dtype(np.int64))
+            )
+        if len(site.args) == 2 + nfill:
+            raise UnsupportedError(
+                "pass dtype as a keyword argument", site.loc, hint="np.zeros(n, dtype=np.float32)"
+            )
+        dtype = _resolve_dtype(site, dnode, default)
+        value = cast(fill, dtype) if fill is not None else None
+        return Alloc(kind, shape, value, Array(dtype, len(shape), "C"), site.loc)
+
+    return handler
+
+
+def _alloc_like(kind: str) -> Handler:
+    def handler(site: CallSite) -> Expr:
+        _check_alloc_context(site)
+        nfill = 1 if kind == "full" else 0
+        site.expect_args(1 + nfill)
+        proto = site.args[0]
+        if not isinstance(proto.type, Array):
+            raise TypingError(f"np.{site.name}() expects an array, got {proto.type}", site.loc)
+        shape = tuple(Shape(proto, d, INT64, site.loc) for d in range(proto.type.ndim))  # type: ignore[arg-type]
+        dtype = _resolve_dtype(site, site.keywords.get("dtype"), proto.type.dtype)
+        fill = cast(site.args[1], dtype) if kind == "full" else None
+        return Alloc(kind, shape, fill, Array(dtype, proto.type.ndim, "C"), site.loc)
+
+    return handler
+
+
+for _k in ("empty", "zeros", "ones", "full"):
+    HANDLERS[getattr(np, _k)] = _alloc(_k)
+    HANDLERS[getattr(np, _k + "_like")] = _alloc_like(_k)
+
+#: Compile-time constants reachable as attributes of math and numpy.
+CONSTANTS: dict[tuple[str, str], float] = {
+    ("math", "pi"): math.pi, ("math", "e"): math.e, ("math", "tau"): math.tau,
+    ("math", "inf"): math.inf, ("math", "nan"): math.nan,
+    ("numpy", "pi"): math.pi, ("numpy", "e"): math.e, ("numpy", "inf"): math.inf,
+    ("numpy", "nan"): math.nan,
+}
+

@@ -1,0 +1,336 @@
+"""Lowering of Python expressions to typed IR expressions.
+
+Contract: :func:`lower_expr` maps one ``ast.expr`` to an IR ``Expr`` whose
+type follows NumPy 2 promotion (see types.py) and whose operands are cast
+explicitly; :func:`binop` builds one typed arithmetic operation with CPython
+semantics (floor division/modulo signs, true division to float, integer
+powers, ZeroDivisionError between Python numbers).
+"""
+
+from __future__ import annotations
+
+import ast
+import types as pytypes
+from typing import TYPE_CHECKING, Any
+
+from ..errors import SourceLoc, TypingError, UnsupportedError
+from ..ir.nodes import (
+    BinOp,
+    BoolOp,
+    Call,
+    Compare,
+    Const,
+    Expr,
+    IfExp,
+    Load,
+    MakeTuple,
+    Shape,
+    TupleItem,
+    UnaryOp,
+)
+from ..ir.visit import walk
+from ..types import (
+    BOOL,
+    INT64,
+    PY_BOOL,
+    PY_FLOAT,
+    PY_INT,
+    Array,
+    Scalar,
+    Tuple,
+    promote,
+    true_divide_type,
+    unify,
+)
+from .coerce import cast, truth
+
+if TYPE_CHECKING:
+    from .lower import FunctionLowerer
+
+BINOPS: dict[type, str] = {
+    ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//",
+    ast.Mod: "%", ast.Pow: "**", ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^",
+    ast.LShift: "<<", ast.RShift: ">>",
+}
+CMPOPS: dict[type, str] = {
+    ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!=",
+}
+
+
+def lower_expr(fl: FunctionLowerer, node: ast.expr) -> Expr:
+    handler = _HANDLERS.get(type(node))
+    if handler is None:
+        raise UnsupportedError(
+            f"'{type(node).__name__}' expressions are not supported",
+            fl.loc(node),
+            hint=_EXPR_HINTS.get(type(node), "rewrite it with loops over array elements"),
+        )
+    return handler(fl, node)
+
+
+_EXPR_HINTS = {
+    ast.ListComp: "allocate an array with np.empty and fill it in a loop",
+    ast.List: "allocate an array with np.empty and fill it in a loop",
+    ast.Dict: "dictionaries cannot be compiled",
+    ast.Set: "sets cannot be compiled",
+    ast.Lambda: "define a module-level function instead",
+    ast.JoinedStr: "strings cannot be compiled; format results in Python",
+    ast.GeneratorExp: "write an explicit loop",
+    ast.Yield: "generators cannot be compiled",
+    ast.Await: "async code cannot be compiled",
+    ast.NamedExpr: "assign in a separate statement",
+    ast.Starred: "unpack explicitly",
+}
+
+
+def _constant(fl: FunctionLowerer, node: ast.Constant) -> Expr:
+    v = node.value
+    loc = fl.loc(node)
+    if isinstance(v, bool):
+        return Const(v, PY_BOOL, loc)
+    if isinstance(v, int):
+        if not -(2**63) <= v < 2**63:
+            raise TypingError(f"integer constant {v} does not fit in 64 bits", loc)
+        return Const(v, PY_INT, loc)
+    if isinstance(v, float):
+        return Const(v, PY_FLOAT, loc)
+    raise UnsupportedError(
+        f"constants of type {type(v).__name__} are not supported", loc,
+        hint="only numbers and booleans can be used in compiled code",
+    )
+
+
+def _name(fl: FunctionLowerer, node: ast.Name) -> Expr:
+    from .lower import global_constant
+
+    loc = fl.loc(node)
+    if node.id in fl.local_names:
+        return fl.read_var(node.id, loc)
+    value = fl.resolve_global(node.id, loc)
+    const = global_constant(value, loc)
+    if const is not None:
+        return const
+    raise UnsupportedError(
+        f"global '{node.id}' ({type(value).__name__}) cannot be used as a value here", loc,
+        hint="module-level numbers are constants; pass arrays as arguments",
+    )
+
+
+def _attribute(fl: FunctionLowerer, node: ast.Attribute) -> Expr:
+    from .lower import global_constant, module_constant
+
+    loc = fl.loc(node)
+    if _is_local_chain(fl, node.value):
+        base = fl.lower_expr(node.value)
+        if isinstance(base.type, Array):
+            return _array_attribute(fl, base, node.attr, loc)
+        raise UnsupportedError(f"attribute '{node.attr}' of a {base.type} is not supported", loc)
+    module = fl.static_value(node.value)
+    if isinstance(module, pytypes.ModuleType):
+        c = module_constant(module, node.attr)
+        if c is not None:
+            return Const(c, PY_FLOAT, loc)
+    value = fl.static_value(node)
+    const = global_constant(value, loc)
+    if const is not None:
+        return const
+    raise UnsupportedError(f"'{ast.unparse(node)}' cannot be used as a value here", loc)
+
+
+def _is_local_chain(fl: FunctionLowerer, node: ast.expr) -> bool:
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return isinstance(node, ast.Name) and node.id in fl.local_names
+
+
+def _array_attribute(fl: FunctionLowerer, base: Expr, attr: str, loc: SourceLoc) -> Expr:
+    assert isinstance(base.type, Array)
+    if attr == "shape":
+        return fl.lower_shape_attr(base, loc)
+    if attr == "ndim":
+        return Const(base.type.ndim, PY_INT, loc)
+    if attr == "size":
+        size: Expr = Const(1, PY_INT, loc)
+        for d in range(base.type.ndim):
+            size = BinOp("*", size, Shape(base, d, PY_INT, loc), PY_INT, False, loc)  # type: ignore[arg-type]
+        return size
+    raise UnsupportedError(
+        f"array attribute '{attr}' is not supported", loc,
+        hint="supported array attributes: shape, ndim, size",
+    )
+
+
+def _subscript(fl: FunctionLowerer, node: ast.Subscript) -> Expr:
+    loc = fl.loc(node)
+    base = fl.lower_expr(node.value)
+    if isinstance(base.type, Tuple):
+        idx = fl.lower_expr(node.slice)
+        if not isinstance(idx, Const) or not isinstance(idx.value, int):
+            raise UnsupportedError(
+                "tuples can only be indexed with a constant", loc,
+                hint="e.g. a.shape[0]",
+            )
+        n = len(base.type.items)
+        k = int(idx.value)
+        if not -n <= k < n:
+            raise TypingError(f"tuple index {k} out of range for a tuple of {n}", loc)
+        k %= n
+        if isinstance(base, MakeTuple):
+            return base.items[k]
+        return TupleItem(base, k, base.type.items[k], loc)
+    array, indices = fl.subscript_parts(node)
+    return Load(array, indices, array.type.dtype, (True,) * len(indices), loc)  # type: ignore[attr-defined]
+
+
+def binop(op: str, left: Expr, right: Expr, loc: SourceLoc) -> Expr:
+    lt, rt = left.type, right.type
+    if not isinstance(lt, Scalar) or not isinstance(rt, Scalar):
+        raise TypingError(
+            f"unsupported operand types for {op}: {lt} and {rt}", loc,
+            hint="arithmetic works on numbers; index arrays element by element",
+        )
+    python_div = lt.weak and rt.weak
+    if op == "/":
+        t = true_divide_type(lt, rt)
+        return BinOp(op, cast(left, t), cast(right, t), t, python_div, loc)
+    if op in ("<<", ">>", "&", "|", "^"):
+        return _bitop(op, left, right, loc)
+    t = promote(lt, rt)
+    if t.is_bool:
+        if op in ("+", "-", "*", "//", "%", "**"):
+            raise TypingError(
+                f"arithmetic '{op}' on NumPy booleans is not supported", loc,
+                hint="convert with int(...) first",
+            )
+    if op == "**" and t.is_int and isinstance(right, Const) and int(right.value) < 0:
+        t = PY_FLOAT if t.weak else Scalar("float64")
+    return BinOp(op, cast(left, t), cast(right, t), t, python_div, loc)
+
+
+def _bitop(op: str, left: Expr, right: Expr, loc: SourceLoc) -> Expr:
+    lt, rt = left.type, right.type
+    assert isinstance(lt, Scalar) and isinstance(rt, Scalar)
+    if lt.is_float or rt.is_float:
+        raise TypingError(f"operator {op} needs integers, got {lt} and {rt}", loc)
+    t = promote(lt, rt)
+    if t.is_bool and op in ("<<", ">>"):
+        t = PY_INT
+    return BinOp(op, cast(left, t), cast(right, t), t, False, loc)
+
+
+def _binop(fl: FunctionLowerer, node: ast.BinOp) -> Expr:
+    op = BINOPS.get(type(node.op))
+    if op is None:
+        raise UnsupportedError(f"operator {type(node.op).__name__} is not supported",
+                               fl.loc(node))
+    return binop(op, fl.lower_expr(node.left), fl.lower_expr(node.right), fl.loc(node))
+
+
+def _unaryop(fl: FunctionLowerer, node: ast.UnaryOp) -> Expr:
+    loc = fl.loc(node)
+    operand = fl.lower_expr(node.operand)
+    t = operand.type
+    if isinstance(node.op, ast.Not):
+        return UnaryOp("not", truth(operand, loc), BOOL, loc)
+    if not isinstance(t, Scalar):
+        raise TypingError(f"bad operand type for unary operator: {t}", loc)
+    if isinstance(node.op, ast.Invert):
+        if t.is_float:
+            raise TypingError("operator ~ needs an integer", loc)
+        if t.is_bool and t.weak:
+            t = PY_INT  # Python: ~True == -2
+            operand = cast(operand, t)
+        return UnaryOp("invert", operand, t, loc)
+    if t.is_bool:
+        t = PY_INT if t.weak else INT64
+        operand = cast(operand, t)
+    if isinstance(operand, Const) and isinstance(node.op, ast.USub):
+        return Const(-operand.value, t, loc)
+    return UnaryOp("neg" if isinstance(node.op, ast.USub) else "pos", operand, t, loc)
+
+
+def _boolop(fl: FunctionLowerer, node: ast.BoolOp) -> Expr:
+    loc = fl.loc(node)
+    op = "and" if isinstance(node.op, ast.And) else "or"
+    values = [fl.lower_expr(v) for v in node.values]
+    types = [v.type for v in values]
+    if all(isinstance(t, Scalar) and t.is_bool for t in types):
+        return BoolOp(op, tuple(cast(v, BOOL) for v in values), BOOL, loc)
+    t = types[0]
+    for u in types[1:]:
+        t2 = unify(t, u)
+        if t2 is None or not isinstance(t2, Scalar):
+            raise TypingError(f"'{op}' of a {t} and a {u} is not supported", loc)
+        t = t2
+    for v in values[:-1]:
+        if any(isinstance(n, Call) for n in walk(v)):
+            raise UnsupportedError(
+                f"a value-returning '{op}' whose operand calls a function is not supported",
+                v.loc, hint="assign the call's result to a variable first",
+            )
+    return BoolOp(op, tuple(cast(v, t) for v in values), t, loc)
+
+
+def _compare(fl: FunctionLowerer, node: ast.Compare) -> Expr:
+    loc = fl.loc(node)
+    operands = [fl.lower_expr(node.left)] + [fl.lower_expr(c) for c in node.comparators]
+    parts: list[Expr] = []
+    for k, opnode in enumerate(node.ops):
+        op = CMPOPS.get(type(opnode))
+        if op is None:
+            raise UnsupportedError(
+                f"comparison '{type(opnode).__name__}' is not supported", loc,
+                hint="'is', 'in' work on objects; compare numbers with == and <",
+            )
+        a, b = operands[k], operands[k + 1]
+        if not isinstance(a.type, Scalar) or not isinstance(b.type, Scalar):
+            raise TypingError(f"cannot compare {a.type} and {b.type}", loc)
+        t = promote(a.type, b.type)
+        parts.append(Compare(op, cast(a, t), cast(b, t), BOOL, loc))
+    if len(parts) == 1:
+        return parts[0]
+    # a < b < c: b is side-effect free here (calls are not duplicated below).
+    for mid in operands[1:-1]:
+        if any(isinstance(n, Call) for n in walk(mid)):
+            raise UnsupportedError(
+                "a chained comparison whose middle operand calls a function", loc,
+                hint="assign the call's result to a variable first",
+            )
+    return BoolOp("and", tuple(parts), BOOL, loc)
+
+
+def _ifexp(fl: FunctionLowerer, node: ast.IfExp) -> Expr:
+    loc = fl.loc(node)
+    test = truth(fl.lower_expr(node.test), loc)
+    body, orelse = fl.lower_expr(node.body), fl.lower_expr(node.orelse)
+    t = unify(body.type, orelse.type)
+    if t is None:
+        raise TypingError(
+            f"the branches of this conditional have types {body.type} and {orelse.type}", loc
+        )
+    return IfExp(test, cast(body, t), cast(orelse, t), t, loc)
+
+
+def _call(fl: FunctionLowerer, node: ast.Call) -> Expr:
+    return fl.call(node)
+
+
+def _tuple(fl: FunctionLowerer, node: ast.Tuple) -> Expr:
+    items = tuple(fl.lower_expr(e) for e in node.elts)
+    return MakeTuple(items, Tuple(tuple(i.type for i in items)), fl.loc(node))
+
+
+_HANDLERS: dict[type, Any] = {
+    ast.Constant: _constant,
+    ast.Name: _name,
+    ast.Attribute: _attribute,
+    ast.Subscript: _subscript,
+    ast.BinOp: _binop,
+    ast.UnaryOp: _unaryop,
+    ast.BoolOp: _boolop,
+    ast.Compare: _compare,
+    ast.IfExp: _ifexp,
+    ast.Call: _call,
+    ast.Tuple: _tuple,
+}
+

@@ -1,0 +1,705 @@
+"""Lowering: a Python function's AST + argument types -> typed IR.
+
+Contract: :func:`lower_program` turns the entry function and, transitively,
+every plain Python function it calls into an :class:`~hybridjit.ir.Program`.
+Types are inferred by running the statement lowering to a fixpoint: a
+variable's type is the promotion (:func:`~hybridjit.types.unify`) of every
+value assigned to it, so a loop that changes a variable's type is seen on the
+next round.  The final round builds the IR with explicit casts.  Anything
+outside the supported subset raises a HybridJitError at the user's line.
+Globals are resolved once, at compile time; each resolution is recorded in
+``Context.assumptions`` so the disk cache can check them on load.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import types as pytypes
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import (
+    NameResolutionError,
+    SourceLoc,
+    TypingError,
+    UnsupportedError,
+)
+from ..ir.nodes import (
+    Assign,
+    Break,
+    Call,
+    Const,
+    Continue,
+    Expr,
+    ExprStmt,
+    For,
+    Function,
+    If,
+    Load,
+    MakeTuple,
+    Param,
+    Program,
+    Return,
+    Shape,
+    Stmt,
+    Store,
+    TupleItem,
+    Var,
+    While,
+)
+from ..types import (
+    INT64,
+    NONE,
+    PY_BOOL,
+    PY_INT,
+    Array,
+    Scalar,
+    Tuple,
+    Type,
+    scalar_of_dtype,
+    unify,
+)
+from . import exprs
+from .builtins import CONSTANTS, HANDLERS, CallSite
+from .coerce import cast, truth
+from .source import ParsedFunction, parse_function
+
+_UNSUPPORTED_STMT_HINTS = {
+    ast.With: "context managers cannot be compiled; move the 'with' outside the function",
+    ast.Try: "exceptions cannot be caught in compiled code; check conditions with 'if'",
+    ast.Raise: "raise the exception in the Python code that calls this function",
+    ast.Import: "import modules at module level; hybridjit resolves math/numpy names",
+    ast.ImportFrom: "import modules at module level",
+    ast.Global: "module-level values are constants here; pass changing values as arguments",
+    ast.Nonlocal: "pass the value as an argument",
+    ast.FunctionDef: "define helper functions at module level; they are compiled automatically",
+    ast.ClassDef: "classes cannot be compiled",
+    ast.Delete: "'del' is not supported",
+    ast.Assert: "check the condition before calling the compiled function",
+    ast.AsyncFunctionDef: "async code cannot be compiled",
+}
+
+
+class _Pending(Exception):
+    """A variable read before any type is known for it (earlier rounds only)."""
+
+
+@dataclass
+class Options:
+    fastmath: bool = False
+    boundscheck: bool = False
+
+
+@dataclass
+class Context:
+    """State shared by every function lowered for one program."""
+
+    options: Options
+    functions: dict[tuple[Any, tuple[Type, ...]], Function] = field(default_factory=dict)
+    order: list[Function] = field(default_factory=list)
+    active: list[Any] = field(default_factory=list)
+    assumptions: dict[tuple[str, str], str] = field(default_factory=dict)
+    loop_counter: int = 0
+    symbol_counter: int = 0
+
+    def new_loop_id(self) -> int:
+        self.loop_counter += 1
+        return self.loop_counter
+
+
+def lower_program(pyfunc: Any, arg_types: tuple[Type, ...], options: Options) -> tuple[
+    Program, Context
+]:
+    ctx = Context(options)
+    entry = _lower_function(ctx, pyfunc, arg_types, is_entry=True)
+    return Program(entry, tuple(f for f in ctx.order if f is not entry)), ctx
+
+
+def _lower_function(ctx: Context, pyfunc: Any, arg_types: tuple[Type, ...], is_entry: bool,
+                    call_loc: SourceLoc | None = None) -> Function:
+    key = (pyfunc, arg_types)
+    if key in ctx.functions:
+        return ctx.functions[key]
+    if pyfunc in ctx.active:
+        raise UnsupportedError(
+            f"recursive call of {pyfunc.__name__}() is not supported",
+            call_loc,
+            hint="rewrite the recursion as a loop",
+        )
+    parsed = parse_function(pyfunc)
+    ctx.active.append(pyfunc)
+    try:
+        symbol = "hj_entry" if is_entry else f"hj_f{ctx.symbol_counter}_{pyfunc.__name__}"
+        ctx.symbol_counter += 1
+        fn = FunctionLowerer(ctx, parsed, arg_types, symbol, is_entry).run()
+    finally:
+        ctx.active.pop()
+    ctx.functions[key] = fn
+    ctx.order.append(fn)
+    return fn
+
+
+class FunctionLowerer:
+    """Lowers one function; ``run`` iterates rounds until the types settle."""
+
+    def __init__(self, ctx: Context, parsed: ParsedFunction, arg_types: tuple[Type, ...],
+                 symbol: str, is_entry: bool):
+        self.ctx = ctx
+        self.parsed = parsed
+        self.tree = parsed.tree
+        self.symbol = symbol
+        self.is_entry = is_entry
+        self.globals: dict[str, Any] = parsed.pyfunc.__globals__
+        self.module_name: str = parsed.pyfunc.__module__ or "__main__"
+        self.arg_types = arg_types
+        self.param_names = self._param_names()
+        self.local_names = _assigned_names(self.tree) | set(self.param_names)
+        self.var_types: dict[str, Type] = {}
+        self.return_type: Type | None = None
+        self.final = False
+        self.parallel_depth = 0
+        self.loop_depth = 0
+        self.temp_counter = 0
+        self.pending = False
+
+    # ------------------------------------------------------------ driver
+
+    def _param_names(self) -> list[str]:
+        a = self.tree.args
+        if a.vararg or a.kwarg or a.kwonlyargs or a.posonlyargs or a.defaults:
+            raise UnsupportedError(
+                "only plain positional parameters are supported",
+                self.parsed.loc(self.tree),
+                hint="remove *args, **kwargs, keyword-only parameters and defaults",
+            )
+        names = [arg.arg for arg in a.args]
+        if len(names) != len(self.arg_types):
+            raise TypingError(
+                f"{self.tree.name}() takes {len(names)} arguments, got {len(self.arg_types)}",
+                self.parsed.loc(self.tree),
+            )
+        return names
+
+    def run(self) -> Function:
+        for _ in range(30):
+            before = (dict(self.var_types), self.return_type)
+            self._reset_round()
+            self.final = False
+            self.pending = False
+            self.lower_body(self.tree.body)
+            if (dict(self.var_types), self.return_type) == before and not self.pending:
+                break
+        self._reset_round()
+        self.final = True
+        body = self.lower_body(self.tree.body)
+        ret = self.return_type if self.return_type is not None else NONE
+        if not self.is_entry and isinstance(ret, Array):
+            raise UnsupportedError(
+                "helper functions cannot return arrays",
+                self.parsed.loc(self.tree),
+                hint="allocate the array in the caller and pass it in to be filled",
+            )
+        params = tuple(Param(n, t) for n, t in zip(self.param_names, self.arg_types))
+        return Function(
+            self.tree.name, self.symbol, params, tuple(body),
+            tuple(sorted(self.var_types.items())), ret, self.parsed.loc(self.tree),
+        )
+
+    def _reset_round(self) -> None:
+        for name, t in zip(self.param_names, self.arg_types):
+            self.var_types[name] = unify(self.var_types.get(name, t), t) or t
+        self.temp_counter = 0
+
+    def loc(self, node: ast.AST) -> SourceLoc:
+        return self.parsed.loc(node)
+
+    # ------------------------------------------------------------ variables
+
+    def new_temp(self) -> str:
+        self.temp_counter += 1
+        return f".t{self.temp_counter}"
+
+    def assign_type(self, name: str, t: Type, loc: SourceLoc) -> Type:
+        old = self.var_types.get(name)
+        if old is None:
+            new: Type | None = t
+        else:
+            new = unify(old, t)
+        if new is None:
+            raise TypingError(
+                f"variable '{name}' is assigned a {t} here but holds a {old} elsewhere",
+                loc,
+                hint="use a different variable name for values of different kinds",
+            )
+        if isinstance(new, Tuple) and any(isinstance(i, (Array, Tuple)) for i in new.items):
+            raise UnsupportedError(
+                f"variable '{name}' would hold a tuple containing arrays or tuples",
+                loc,
+                hint="unpack the tuple into separate variables: a, b = ...",
+            )
+        self.var_types[name] = new
+        return new
+
+    def read_var(self, name: str, loc: SourceLoc) -> Var:
+        t = self.var_types.get(name)
+        if t is None:
+            if not self.final:
+                self.pending = True
+                raise _Pending(name)
+            raise NameResolutionError(
+                f"variable '{name}' is used before it is assigned", loc,
+                hint="assign it on every path before this line",
+            )
+        return Var(name, t, loc)
+
+    # ------------------------------------------------------------ statements
+
+    def lower_body(self, stmts: list[ast.stmt]) -> list[Stmt]:
+        out: list[Stmt] = []
+        for s in stmts:
+            try:
+                out.extend(self.lower_stmt(s))
+            except _Pending:
+                if self.final:
+                    raise
+        return out
+
+    def lower_stmt(self, s: ast.stmt) -> list[Stmt]:
+        method = getattr(self, "stmt_" + type(s).__name__, None)
+        if method is None:
+            hint = _UNSUPPORTED_STMT_HINTS.get(type(s), "rewrite it with loops and assignments")
+            raise UnsupportedError(
+                f"'{type(s).__name__}' statements are not supported", self.loc(s), hint=hint
+            )
+        return method(s)  # type: ignore[no-any-return]
+
+    def stmt_Pass(self, s: ast.Pass) -> list[Stmt]:
+        return []
+
+    def stmt_Expr(self, s: ast.Expr) -> list[Stmt]:
+        if isinstance(s.value, ast.Constant) and isinstance(s.value.value, str):
+            return []  # docstring
+        value = self.lower_expr(s.value)
+        return [ExprStmt(value, self.loc(s))]
+
+    def stmt_Assign(self, s: ast.Assign) -> list[Stmt]:
+        if len(s.targets) == 1:
+            return self.assign_to(s.targets[0], s.value, self.loc(s))
+        value = self.lower_expr(s.value)
+        temp = self.new_temp()
+        self.assign_type(temp, value.type, self.loc(s))
+        out: list[Stmt] = [Assign(temp, value, self.loc(s))]
+        for tgt in s.targets:
+            out.extend(self.assign_value(tgt, Var(temp, self.var_types[temp], value.loc),
+                                         self.loc(s)))
+        return out
+
+    def stmt_AnnAssign(self, s: ast.AnnAssign) -> list[Stmt]:
+        if s.value is None:
+            return []
+        return self.assign_to(s.target, s.value, self.loc(s))
+
+    def assign_to(self, target: ast.expr, value_node: ast.expr, loc: SourceLoc) -> list[Stmt]:
+        if isinstance(target, ast.Tuple) and isinstance(value_node, ast.Tuple):
+            # a, b = b, a: evaluate every right-hand value before assigning any.
+            if len(target.elts) != len(value_node.elts):
+                raise TypingError("tuple unpacking with mismatched lengths", loc)
+            out: list[Stmt] = []
+            temps = []
+            for v in value_node.elts:
+                expr = self.lower_expr(v)
+                temp = self.new_temp()
+                self.assign_type(temp, expr.type, loc)
+                out.append(Assign(temp, cast(expr, self.var_types[temp]), loc))
+                temps.append(Var(temp, self.var_types[temp], loc))
+            for tgt, tv in zip(target.elts, temps):
+                out.extend(self.assign_value(tgt, tv, loc))
+            return out
+        return self.assign_value(target, self.lower_expr(value_node), loc)
+
+    def assign_value(self, target: ast.expr, value: Expr, loc: SourceLoc) -> list[Stmt]:
+        if isinstance(target, ast.Name):
+            if isinstance(value.type, Array) and self.parallel_depth:
+                raise UnsupportedError(
+                    "array variables cannot be assigned inside a parallel loop", loc,
+                    hint="assign the array before the loop",
+                )
+            t = self.assign_type(target.id, value.type, loc)
+            return [Assign(target.id, cast(value, t), loc)]
+        if isinstance(target, ast.Subscript):
+            array, indices = self.subscript_parts(target)
+            elem = array.type.dtype  # type: ignore[attr-defined]
+            if not isinstance(value.type, Scalar):
+                raise TypingError(
+                    f"cannot store a {value.type} into an element of {array.type}", loc,
+                    hint="slices and whole-array assignment are not supported; write a loop",
+                )
+            return [Store(array, indices, cast(value, elem), (True,) * len(indices), loc)]
+        if isinstance(target, ast.Tuple):
+            return self.unpack(target, value, loc)
+        raise UnsupportedError(
+            f"cannot assign to {type(target).__name__}", self.loc(target),
+            hint="assign to a variable, an array element a[i, j], or a tuple of those",
+        )
+
+    def unpack(self, target: ast.Tuple, value: Expr, loc: SourceLoc) -> list[Stmt]:
+        if not isinstance(value.type, Tuple):
+            raise TypingError(f"cannot unpack a {value.type}", loc)
+        n = len(value.type.items)
+        if n != len(target.elts):
+            raise TypingError(
+                f"cannot unpack {n} values into {len(target.elts)} targets", loc
+            )
+        out: list[Stmt] = []
+        if isinstance(value, MakeTuple):
+            items = list(value.items)
+        else:
+            temp = self.new_temp()
+            self.assign_type(temp, value.type, loc)
+            out.append(Assign(temp, value, loc))
+            tv = Var(temp, value.type, loc)
+            items = [TupleItem(tv, k, value.type.items[k], loc) for k in range(n)]
+        if isinstance(value, MakeTuple) and len(items) > 1:
+            temps = []
+            for it in items:
+                temp = self.new_temp()
+                self.assign_type(temp, it.type, loc)
+                out.append(Assign(temp, cast(it, self.var_types[temp]), loc))
+                temps.append(Var(temp, self.var_types[temp], loc))
+            items = list(temps)
+        for tgt, it in zip(target.elts, items):
+            out.extend(self.assign_value(tgt, it, loc))
+        return out
+
+    def stmt_AugAssign(self, s: ast.AugAssign) -> list[Stmt]:
+        loc = self.loc(s)
+        op = exprs.BINOPS.get(type(s.op))
+        if op is None:
+            raise UnsupportedError(f"operator {type(s.op).__name__} is not supported", loc)
+        rhs = self.lower_expr(s.value)
+        if isinstance(s.target, ast.Name):
+            cur = self.read_var(s.target.id, loc)
+            return self.assign_value(s.target, exprs.binop(op, cur, rhs, loc), loc)
+        if isinstance(s.target, ast.Subscript):
+            array, indices = self.subscript_parts(s.target)
+            cur_load = Load(array, indices, array.type.dtype,  # type: ignore[attr-defined]
+                            (True,) * len(indices), loc)
+            new = exprs.binop(op, cur_load, rhs, loc)
+            return [Store(array, indices, cast(new, cur_load.type), (True,) * len(indices), loc)]
+        raise UnsupportedError("unsupported augmented assignment target", loc)
+
+    def stmt_If(self, s: ast.If) -> list[Stmt]:
+        test = truth(self.lower_expr(s.test), self.loc(s.test))
+        return [If(test, tuple(self.lower_body(s.body)), tuple(self.lower_body(s.orelse)),
+                   self.loc(s))]
+
+    def stmt_While(self, s: ast.While) -> list[Stmt]:
+        if s.orelse:
+            raise UnsupportedError("'while ... else' is not supported", self.loc(s))
+        test = truth(self.lower_expr(s.test), self.loc(s.test))
+        self.loop_depth += 1
+        try:
+            body = self.lower_body(s.body)
+        finally:
+            self.loop_depth -= 1
+        return [While(test, tuple(body), self.loc(s))]
+
+    def stmt_For(self, s: ast.For) -> list[Stmt]:
+        loc = self.loc(s)
+        if s.orelse:
+            raise UnsupportedError("'for ... else' is not supported", loc)
+        if not isinstance(s.target, ast.Name):
+            raise UnsupportedError(
+                "only 'for name in range(...)' loops are supported", self.loc(s.target)
+            )
+        is_prange, bounds = self.range_call(s.iter)
+        var = s.target.id
+        self.assign_type(var, PY_INT, loc)
+        loop_id = self.ctx.new_loop_id()
+        self.loop_depth += 1
+        self.parallel_depth += int(is_prange)
+        try:
+            body = self.lower_body(s.body)
+        finally:
+            self.loop_depth -= 1
+            self.parallel_depth -= int(is_prange)
+        start, stop, step = bounds
+        return [For(var, start, stop, step, tuple(body), is_prange, loop_id, None, loc)]
+
+    def range_call(self, node: ast.expr) -> tuple[bool, tuple[Expr, Expr, Expr]]:
+        loc = self.loc(node)
+        func = self.static_callee(node) if isinstance(node, ast.Call) else None
+        from .. import prange as hj_prange
+
+        is_range = func is builtins.range
+        is_prange = func is hj_prange or _is_numba_prange(func)
+        if not (is_range or is_prange) or not isinstance(node, ast.Call):
+            raise UnsupportedError(
+                "for loops must iterate over range(...) or prange(...)", loc,
+                hint="iterate over indices: for i in range(len(a)): x = a[i]",
+            )
+        if node.keywords or not 1 <= len(node.args) <= 3:
+            raise TypingError("range() takes 1 to 3 positional arguments", loc)
+        args = [self.lower_expr(a) for a in node.args]
+        for a in args:
+            if not (isinstance(a.type, Scalar) and (a.type.is_int or a.type.is_bool)):
+                raise TypingError(
+                    f"range() arguments must be integers, got {a.type}", a.loc or loc,
+                    hint="convert with int(...)",
+                )
+        args = [cast(a, INT64) for a in args]
+        one, zero = Const(1, INT64, loc), Const(0, INT64, loc)
+        if len(args) == 1:
+            return is_prange, (zero, args[0], one)
+        if len(args) == 2:
+            return is_prange, (args[0], args[1], one)
+        return is_prange, (args[0], args[1], args[2])
+
+    def stmt_Break(self, s: ast.Break) -> list[Stmt]:
+        if self.parallel_depth and not self._inside_inner_loop():
+            raise UnsupportedError(
+                "'break' cannot leave a parallel loop", self.loc(s),
+                hint="use range instead of prange, or a flag checked in the loop",
+            )
+        return [Break(self.loc(s))]
+
+    def _inside_inner_loop(self) -> bool:
+        return self.loop_depth > self.parallel_depth
+
+    def stmt_Continue(self, s: ast.Continue) -> list[Stmt]:
+        return [Continue(self.loc(s))]
+
+    def stmt_Return(self, s: ast.Return) -> list[Stmt]:
+        loc = self.loc(s)
+        if self.parallel_depth:
+            raise UnsupportedError(
+                "'return' inside a parallel loop is not supported", loc,
+                hint="store results in an array and return after the loop",
+            )
+        if s.value is None:
+            value: Expr | None = None
+            t: Type = NONE
+        else:
+            value = self.lower_expr(s.value)
+            t = value.type
+        if self.return_type is None:
+            self.return_type = t
+        elif self.return_type != t:
+            u = unify(self.return_type, t)
+            if u is None:
+                raise TypingError(
+                    f"this returns a {t} but another return returns a {self.return_type}",
+                    loc, hint="return values of one kind from every return statement",
+                )
+            self.return_type = u
+        if value is not None and self.final:
+            value = cast(value, self.return_type)
+        return [Return(value, loc)]
+
+    # ------------------------------------------------------------ expressions
+
+    def lower_expr(self, node: ast.expr) -> Expr:
+        return exprs.lower_expr(self, node)
+
+    def subscript_parts(self, node: ast.Subscript) -> tuple[Var, tuple[Expr, ...]]:
+        base = self.lower_expr(node.value)
+        loc = self.loc(node)
+        if not isinstance(base, Var) or not isinstance(base.type, Array):
+            raise TypingError(
+                f"only arrays held in variables can be indexed, not {base.type}", loc
+            )
+        idx_nodes = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        if any(isinstance(i, ast.Slice) for i in idx_nodes):
+            raise UnsupportedError(
+                "slicing is not supported inside compiled functions", loc,
+                hint="index single elements in a loop, or pass the slice as an argument",
+            )
+        if len(idx_nodes) != base.type.ndim:
+            raise UnsupportedError(
+                f"array of {base.type.ndim} dimensions indexed with {len(idx_nodes)} indices",
+                loc, hint="index every dimension, e.g. a[i, j] for a 2-D array",
+            )
+        indices = []
+        for i in idx_nodes:
+            e = self.lower_expr(i)
+            if not (isinstance(e.type, Scalar) and e.type.is_int):
+                raise TypingError(
+                    f"array indices must be integers, got {e.type}", self.loc(i),
+                    hint="convert with int(...)",
+                )
+            indices.append(cast(e, INT64))
+        return base, tuple(indices)
+
+    # ------------------------------------------------------------ globals
+
+    def resolve_global(self, name: str, loc: SourceLoc) -> Any:
+        if name in self.globals:
+            value = self.globals[name]
+        elif hasattr(builtins, name):
+            value = getattr(builtins, name)
+        else:
+            raise NameResolutionError(
+                f"name '{name}' is not defined", loc,
+                hint="define it at module level or pass it as an argument",
+            )
+        self.ctx.assumptions[(self.module_name, name)] = fingerprint(value)
+        return value
+
+    def static_value(self, node: ast.expr) -> Any:
+        """Evaluate a compile-time name or attribute chain (np.float32, math.pi)."""
+        if isinstance(node, ast.Name):
+            if node.id in self.local_names:
+                raise UnsupportedError(
+                    f"'{node.id}' must be a compile-time constant here", self.loc(node)
+                )
+            return self.resolve_global(node.id, self.loc(node))
+        if isinstance(node, ast.Attribute):
+            base = self.static_value(node.value)
+            try:
+                return getattr(base, node.attr)
+            except AttributeError:
+                raise NameResolutionError(
+                    f"'{getattr(base, '__name__', base)}' has no attribute '{node.attr}'",
+                    self.loc(node),
+                ) from None
+        if isinstance(node, ast.Constant):
+            return node.value
+        raise UnsupportedError("expected a compile-time constant", self.loc(node))
+
+    def static_callee(self, call: ast.Call) -> Any:
+        f = call.func
+        if isinstance(f, ast.Name) and f.id in self.local_names:
+            raise UnsupportedError(
+                f"'{f.id}' is a variable, not a function", self.loc(f),
+            )
+        if isinstance(f, (ast.Name, ast.Attribute)):
+            try:
+                return self.static_value(f)
+            except UnsupportedError:
+                raise UnsupportedError(
+                    "only functions named directly can be called", self.loc(f),
+                    hint="call module-level functions, math.* or np.* functions",
+                ) from None
+        raise UnsupportedError("only functions named directly can be called", self.loc(f))
+
+    def call(self, node: ast.Call) -> Expr:
+        loc = self.loc(node)
+        func = self.static_callee(node)
+        func = getattr(func, "py_func", func)  # a @jit-decorated helper
+        if any(isinstance(a, ast.Starred) for a in node.args):
+            raise UnsupportedError("*args in calls is not supported", loc)
+        if func is builtins.range or _is_prange(func):
+            raise UnsupportedError(
+                "range() can only be used as the iterable of a for loop", loc
+            )
+        handler = HANDLERS.get(func) if _hashable(func) else None
+        if handler is not None:
+            site = CallSite(
+                name=getattr(func, "__name__", str(func)),
+                args=[self.lower_expr(a) for a in node.args],
+                keywords={k.arg: k.value for k in node.keywords if k.arg},
+                loc=loc, fastmath=self.ctx.options.fastmath,
+                lower=self.lower_expr, static=self.static_value,
+                in_parallel_loop=self.parallel_depth > 0,
+            )
+            return handler(site)
+        if isinstance(func, pytypes.FunctionType):
+            return self.call_user(func, node, loc)
+        name = getattr(func, "__qualname__", getattr(func, "__name__", repr(func)))
+        mod = getattr(func, "__module__", None)
+        full = f"{mod}.{name}" if mod and mod != "builtins" else name
+        raise UnsupportedError(
+            f"calling {full}() is not supported in compiled code", loc,
+            hint="supported: math.*, element-wise np.* functions, np.zeros/empty/ones/full, "
+            "abs/min/max/int/float/bool/round/len, and plain Python functions",
+        )
+
+    def call_user(self, func: pytypes.FunctionType, node: ast.Call, loc: SourceLoc) -> Expr:
+        if node.keywords:
+            raise UnsupportedError("keyword arguments to helper functions are not supported",
+                                   loc, hint="pass arguments by position")
+        args = [self.lower_expr(a) for a in node.args]
+        arg_types = tuple(a.type for a in args)
+        callee = _lower_function(self.ctx, func, arg_types, is_entry=False, call_loc=loc)
+        self.ctx.assumptions[(func.__module__ or "__main__", "<code>" + func.__qualname__)] = (
+            fingerprint(func)
+        )
+        return Call(callee.symbol, tuple(args), callee.return_type, loc)
+
+    def lower_shape_attr(self, base: Expr, loc: SourceLoc) -> Expr:
+        assert isinstance(base.type, Array) and isinstance(base, Var)
+        items = tuple(Shape(base, d, PY_INT, loc) for d in range(base.type.ndim))
+        return MakeTuple(items, Tuple(tuple(PY_INT for _ in items)), loc)
+
+
+def _is_prange(func: Any) -> bool:
+    from .. import prange as hj_prange
+
+    return func is hj_prange or _is_numba_prange(func)
+
+
+def _is_numba_prange(func: Any) -> bool:
+    return getattr(func, "__name__", "") == "prange" and "numba" in str(
+        getattr(func, "__module__", "")
+    )
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+def fingerprint(value: Any) -> str:
+    """A stable string identifying a global's value, for cache validation."""
+    from ..cache_key import code_fingerprint
+
+    value = getattr(value, "py_func", value)
+    if isinstance(value, pytypes.ModuleType):
+        return "module:" + value.__name__
+    if isinstance(value, pytypes.FunctionType):
+        return "func:" + code_fingerprint(value)
+    if isinstance(value, (bool, int, float, np.generic)):
+        return f"value:{type(value).__name__}:{value!r}"
+    if isinstance(value, type):
+        return f"type:{value.__module__}.{value.__qualname__}"
+    name = getattr(value, "__name__", None)
+    mod = getattr(value, "__module__", None)
+    if name is not None:
+        return f"object:{mod}.{name}"
+    return f"object:{type(value).__name__}"
+
+
+def global_constant(value: Any, loc: SourceLoc) -> Expr | None:
+    """IR constant for a module-level numeric value, or None if not numeric."""
+    if isinstance(value, bool):
+        return Const(value, PY_BOOL, loc)
+    if isinstance(value, int):
+        if not -(2**63) <= value < 2**63:
+            raise TypingError(f"integer constant {value} does not fit in 64 bits", loc)
+        return Const(value, PY_INT, loc)
+    if isinstance(value, float):
+        return Const(value, PY_FLOAT, loc)
+    if isinstance(value, np.generic) and value.dtype.name in (
+        "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
+        "uint64", "float32", "float64",
+    ):
+        return Const(value.item(), scalar_of_dtype(value.dtype), loc)
+    return None
+
+
+def module_constant(module: Any, attr: str) -> float | None:
+    return CONSTANTS.get((getattr(module, "__name__", ""), attr))
+
+
+def _assigned_names(tree: ast.FunctionDef) -> set[str]:
+    """Every name the function assigns: Python makes these local throughout."""
+    return {
+        n.id for n in ast.walk(tree)
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+    }

@@ -1,0 +1,1 @@
+"""Typed structured IR (see nodes.py for the contract)."""

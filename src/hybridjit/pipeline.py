@@ -1,0 +1,90 @@
+"""The compiler pipeline for one specialisation.
+
+Contract: :func:`compile_to_c` runs parse -> lower -> analyse/transform ->
+render for a Python function and argument types and returns a
+:class:`CompiledSource` (the C text plus what the cache and ``explain``
+need).  It does not build or load anything; the dispatcher does that.  With
+``HYBRIDJIT_DUMP=<dir>`` each stage's output is written there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from . import config
+from .codegen.c_openmp import render_module
+from .frontend.lower import Options, lower_program
+from .ir.nodes import Call, Program
+from .ir.printer import format_program
+from .ir.visit import walk_all
+from .transform.parallelize import LoopDecision, parallelize
+from .types import Type
+
+
+@dataclass(frozen=True)
+class CompileOptions:
+    parallel: bool | str = True
+    fastmath: bool = False
+    boundscheck: bool = False
+    target: str = "auto"
+
+    def key(self) -> str:
+        return f"p={self.parallel};f={self.fastmath};b={self.boundscheck};t={self.target}"
+
+
+@dataclass
+class CompiledSource:
+    program: Program
+    c_source: str
+    assumptions: list[list[str]]
+    decisions: list[LoopDecision] = field(default_factory=list)
+
+
+def analyse(pyfunc: Any, arg_types: tuple[Type, ...], opts: CompileOptions) -> tuple[
+    Program, list[list[str]], list[LoopDecision]
+]:
+    program, ctx = lower_program(pyfunc, arg_types, Options(opts.fastmath, opts.boundscheck))
+    program = _prune_callees(program)
+    _dump(pyfunc, "1-lowered.ir", format_program(program))
+    decisions: list[LoopDecision] = []
+    fns = []
+    for fn in program.functions():
+        fn, d = parallelize(fn, opts.parallel)
+        decisions += d
+        fns.append(fn)
+    program = Program(fns[-1], tuple(fns[:-1]))
+    _dump(pyfunc, "2-parallel.ir", format_program(program))
+    assumptions = [[m, n, fp] for (m, n), fp in sorted(ctx.assumptions.items())]
+    return program, assumptions, decisions
+
+
+def compile_to_c(pyfunc: Any, arg_types: tuple[Type, ...], opts: CompileOptions,
+                 module_name: str) -> CompiledSource:
+    program, assumptions, decisions = analyse(pyfunc, arg_types, opts)
+    source = render_module(program, module_name, opts.boundscheck, opts.fastmath)
+    _dump(pyfunc, "3-module.c", source)
+    return CompiledSource(program, source, assumptions, decisions)
+
+
+def _prune_callees(program: Program) -> Program:
+    """Keep only helpers reachable from the entry (type inference may have
+    lowered transitional specialisations that the final IR no longer calls)."""
+    by_symbol = {f.symbol: f for f in program.callees}
+    reachable: set[str] = set()
+    stack = [program.entry]
+    while stack:
+        fn = stack.pop()
+        for n in walk_all(fn.body):
+            if isinstance(n, Call) and n.func not in reachable:
+                reachable.add(n.func)
+                stack.append(by_symbol[n.func])
+    return replace(program, callees=tuple(f for f in program.callees if f.symbol in reachable))
+
+
+def _dump(pyfunc: Any, stage: str, text: str) -> None:
+    d = config.dump_dir()
+    if d is None:
+        return
+    d.mkdir(parents=True, exist_ok=True)
+    (d / f"{pyfunc.__module__}.{pyfunc.__qualname__}.{stage}").write_text(text)

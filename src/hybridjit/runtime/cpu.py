@@ -1,0 +1,168 @@
+"""The CPU device: the system C compiler building extension modules.
+
+Contract: :func:`toolchain` describes the C compiler (command, identity for
+cache keys, flags, OpenMP support) without running it unless asked;
+:func:`build_extension` compiles C source into a shared library at an exact
+path, atomically (a concurrent reader sees either no file or a whole one).
+A missing compiler or missing Python headers is a :class:`BuildError` saying
+what to install; a compiler that rejects generated code is an
+:class:`InternalError` (our bug) with the log saved to a file, never printed
+at the user.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from .. import config
+from ..errors import BuildError, HybridJitWarning, InternalError
+
+_BASE_FLAGS = ["-O3", "-march=native", "-fPIC", "-shared", "-fwrapv", "-fno-math-errno",
+               "-fno-semantic-interposition", "-std=gnu11", "-w"]
+
+
+@dataclass(frozen=True)
+class Toolchain:
+    compiler: str
+    identity: str  # changes when the compiler binary changes
+
+    def flags(self, fastmath: bool, openmp: bool) -> list[str]:
+        flags = list(_BASE_FLAGS)
+        # Contraction into FMA changes results; only fastmath allows it.
+        flags += ["-ffast-math"] if fastmath else ["-ffp-contract=off"]
+        if openmp:
+            flags.append("-fopenmp")
+        return flags + config.extra_cflags()
+
+
+def _which(cmd: str) -> str | None:
+    import shutil
+
+    return shutil.which(cmd.split()[0])
+
+
+def toolchain() -> Toolchain:
+    cc = config.c_compiler()
+    if cc is None:
+        raise BuildError(
+            "no C compiler found",
+            hint="install one (Debian/Ubuntu: apt-get install -y gcc) or set CC",
+        )
+    path = _which(cc) or cc
+    try:
+        st = os.stat(path)
+        ident = f"{path}:{st.st_size}:{int(st.st_mtime)}"
+    except OSError:
+        ident = path
+    return Toolchain(cc, ident + ":" + _cpu_identity())
+
+
+@lru_cache(maxsize=1)
+def _cpu_identity() -> str:
+    """-march=native code is only valid on the same CPU model."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            lines = [ln for ln in f if ln.startswith(("model name", "flags"))][:2]
+        return hashlib.sha256("".join(lines).encode()).hexdigest()[:16]
+    except OSError:
+        import platform
+
+        return platform.machine()
+
+
+def include_dirs() -> list[str]:
+    py = sysconfig.get_paths()["include"]
+    if not os.path.exists(os.path.join(py, "Python.h")):
+        raise BuildError(
+            "the Python development headers (Python.h) are missing",
+            hint="install them, e.g. apt-get install -y python3-dev",
+        )
+    import numpy
+
+    return [py, numpy.get_include()]
+
+
+def openmp_supported(tc: Toolchain) -> bool:
+    """Probe once per compiler; the answer is remembered on disk too."""
+    return _openmp_probe(tc.compiler, tc.identity)
+
+
+@lru_cache(maxsize=4)
+def _openmp_probe(compiler: str, identity: str) -> bool:
+    marker = config.cache_dir() / "probes" / (
+        "openmp-" + hashlib.sha256(identity.encode()).hexdigest()[:16]
+    )
+    try:
+        return marker.read_text().strip() == "1"
+    except OSError:
+        pass
+    with tempfile.TemporaryDirectory(prefix="hybridjit-probe-") as tmp:
+        src = Path(tmp) / "p.c"
+        src.write_text("#include <omp.h>\nint main(void){return omp_get_max_threads() < 1;}\n")
+        ok = _run([compiler, "-fopenmp", str(src), "-o", str(Path(tmp) / "p")]).returncode == 0
+    if not ok:
+        warnings.warn(
+            "the C compiler does not support OpenMP: parallel loops will run serially "
+            "(install libgomp, e.g. apt-get install -y gcc, or use a compiler with -fopenmp)",
+            HybridJitWarning, stacklevel=4,
+        )
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text("1" if ok else "0")
+    except OSError:
+        pass
+    return ok
+
+
+def _run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, check=False)
+    except OSError as exc:
+        raise BuildError(
+            f"cannot run the C compiler {cmd[0]!r}: {exc}",
+            hint="install gcc (apt-get install -y gcc) or point CC at a working compiler",
+        ) from exc
+
+
+def build_extension(source: str, out_path: Path, fastmath: bool) -> None:
+    """Compile ``source`` to the shared library ``out_path`` (atomic replace)."""
+    tc = toolchain()
+    flags = tc.flags(fastmath, openmp_supported(tc))
+    incs = [f"-I{d}" for d in include_dirs()]
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="hybridjit-build-") as tmp:
+        src = Path(tmp) / (out_path.stem + ".c")
+        src.write_text(source)
+        tmp_out = Path(tmp) / out_path.name
+        proc = _run([*tc.compiler.split(), *flags, *incs, str(src), "-o", str(tmp_out), "-lm"])
+        if proc.returncode != 0:
+            log = _save_log(source, proc.stderr, out_path.stem)
+            raise InternalError(
+                "the C compiler rejected the generated code",
+                hint=f"this is a hybridjit bug; the source and compiler log are in {log}",
+            )
+        staged = out_path.with_name(f".{out_path.name}.{os.getpid()}.tmp")
+        with open(tmp_out, "rb") as fsrc, open(staged, "wb") as fdst:
+            fdst.write(fsrc.read())
+        os.replace(staged, out_path)
+
+
+def _save_log(source: str, log: str, stem: str) -> Path:
+    d = Path(tempfile.gettempdir()) / "hybridjit-logs"
+    d.mkdir(parents=True, exist_ok=True)
+    (d / f"{stem}.c").write_text(source)
+    (d / f"{stem}.log").write_text(log)
+    return d / f"{stem}.log"
+
+
+def python_tag() -> str:
+    return f"{sys.implementation.cache_tag}-{sysconfig.get_platform()}"

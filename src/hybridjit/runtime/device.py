@@ -1,0 +1,109 @@
+"""The interface every accelerator device implements (OpenCL, CUDA).
+
+Contract: a device is three things behind one object -
+an *allocator* of linear device buffers (``alloc``/``free``) with byte-range
+copies to and from host memory (``copy_in``/``copy_out``), a *compiler* from
+kernel source text to a loaded program (``build``, cached on disk by content
+hash), and a *launcher* (``launch``).  Every foreign API call is checked and a
+failure raises :class:`~hybridjit.errors.DeviceError` naming the call.
+Optional toolkits are imported lazily inside the concrete device module: a
+missing toolkit makes :func:`probe` report the device unavailable with a
+reason; it never breaks ``import hybridjit``.
+
+Kernel arguments are passed as a sequence of :class:`KernelArg`: either a
+device buffer or a scalar with its NumPy dtype; the generated kernel source
+declares its parameters in the same order.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True, slots=True)
+class Availability:
+    available: bool
+    reason: str  # why not, or a one-line description of the device
+
+
+@dataclass(slots=True)
+class Buffer:
+    """A device allocation of ``nbytes`` bytes; ``handle`` is API-specific."""
+
+    handle: Any
+    nbytes: int
+    device: Device
+
+
+@dataclass(frozen=True, slots=True)
+class KernelArg:
+    """One kernel argument: a Buffer, or a scalar ``value`` of ``dtype``."""
+
+    value: Any
+    dtype: np.dtype | None = None  # None for buffers
+
+
+class Program(abc.ABC):  # noqa: B024 - a marker base: each device adds its own API
+    """A built device program from which kernels are launched by name."""
+
+
+class Device(abc.ABC):
+    """An accelerator with separate memory (see module docstring)."""
+
+    kind: str  # "opencl" | "cuda"
+    name: str  # human-readable: vendor and device name
+    supports_float64: bool
+    #: Fill fresh allocations with this byte (tests set 0xFF: NaN for floats)
+    poison_byte: int | None = None
+
+    @abc.abstractmethod
+    def alloc(self, nbytes: int) -> Buffer: ...
+
+    @abc.abstractmethod
+    def free(self, buf: Buffer) -> None: ...
+
+    @abc.abstractmethod
+    def copy_in(self, buf: Buffer, offset: int, host: np.ndarray) -> None:
+        """Copy the bytes of C-contiguous ``host`` to ``buf`` at byte ``offset``."""
+
+    @abc.abstractmethod
+    def copy_out(self, buf: Buffer, offset: int, host: np.ndarray) -> None:
+        """Copy ``host.nbytes`` bytes from ``buf`` at ``offset`` into C-contiguous ``host``."""
+
+    def copy_in_2d(self, buf: Buffer, offset: int, pitch: int, host: np.ndarray) -> None:
+        """Copy the rows of the 2-D view ``host`` (unit-stride rows, any row
+        stride) to ``buf`` at byte ``offset``, successive rows ``pitch`` bytes
+        apart; the bytes between rows are not touched.
+
+        This default does one :meth:`copy_in` per row; devices override it with
+        one rectangular copy (clEnqueueWriteBufferRect, cuMemcpy2D)."""
+        for r in range(host.shape[0]):
+            self.copy_in(buf, offset + r * pitch, host[r])
+
+    def copy_out_2d(self, buf: Buffer, offset: int, pitch: int, host: np.ndarray) -> None:
+        """The reverse of :meth:`copy_in_2d`; complete when it returns."""
+        for r in range(host.shape[0]):
+            self.copy_out(buf, offset + r * pitch, host[r])
+
+    @abc.abstractmethod
+    def build(self, source: str, options: tuple[str, ...] = ()) -> Program:
+        """Compile kernel source; raises DeviceError with the build log."""
+
+    @abc.abstractmethod
+    def launch(
+        self,
+        program: Program,
+        kernel: str,
+        global_size: tuple[int, ...],
+        args: list[KernelArg],
+        local_size: tuple[int, ...] | None = None,
+    ) -> None:
+        """Run ``kernel`` over a ``global_size`` index space (1-3 dims, dim 0
+        fastest-varying)."""
+
+    @abc.abstractmethod
+    def synchronize(self) -> None: ...

@@ -1,0 +1,1 @@
+"""IR -> IR rewrites driven by analysis results (parallel loops, index wrap)."""
