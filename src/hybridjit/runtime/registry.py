@@ -1,0 +1,254 @@
+"""Device registry and the services every device shares.
+
+Contract:
+
+- :func:`get_device(kind) <get_device>` returns the one device of ``kind``
+  (``"opencl"``, ``"cuda"``) for this process, created lazily on first use, or
+  ``None`` when it is unavailable; :func:`availability` says why.  Device
+  modules are imported lazily (``hybridjit.runtime.<kind>``, exposing
+  ``probe()`` and a device class), so a missing toolkit, or a device module
+  not written yet, never breaks ``import hybridjit``.
+- :func:`get_memory_manager(kind) <get_memory_manager>` returns the
+  long-lived :class:`~hybridjit.runtime.memory.MemoryManager` of that device
+  (resident ``DeviceArray`` data lives there across calls), and
+  :func:`to_device` makes a ``DeviceArray`` on the preferred device.
+- ``HYBRIDJIT_POISON=1`` (or a byte value such as ``0x7f``) makes new devices
+  fill fresh allocations with that byte (``1`` means ``0xFF``: NaN for floats).
+- Fault injection for testing fallbacks: :func:`check_fault` is called by
+  devices before each operation; ``HYBRIDJIT_FAULT=build,alloc,launch,copy``
+  (comma-separated) or :func:`inject_faults` makes it raise ``DeviceError``
+  naming the API call, exactly like a real failure.
+- :class:`BinaryCache` is the on-disk, content-addressed cache of compiled
+  device programs (``HYBRIDJIT_CACHE_DIR``, else ``~/.cache/hybridjit``);
+  writes are atomic and an unwritable directory degrades to no caching with
+  a :class:`~hybridjit.errors.HybridJitWarning`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib
+import os
+import tempfile
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hybridjit.errors import DeviceError, HybridJitWarning
+from hybridjit.runtime.device import Availability, Device
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from hybridjit.runtime.device_array import DeviceArray
+    from hybridjit.runtime.memory import MemoryManager
+
+#: Accelerator kinds in order of preference for ``target="auto"``.
+KINDS: tuple[str, ...] = ("cuda", "opencl")
+_DEVICE_CLASSES = {"opencl": "OpenCLDevice", "cuda": "CUDADevice"}
+
+FAULT_ENV = "HYBRIDJIT_FAULT"
+POISON_ENV = "HYBRIDJIT_POISON"
+CACHE_ENV = "HYBRIDJIT_CACHE_DIR"
+
+_devices: dict[str, Device | None] = {}
+_reasons: dict[str, str] = {}
+_managers: dict[str, MemoryManager] = {}
+_injected: set[str] = set()
+
+
+# -- fault injection --------------------------------------------------------
+
+
+def fault_requested(op: str) -> bool:
+    """Whether operation ``op`` (build, alloc, launch, copy) must fail now."""
+    if op in _injected:
+        return True
+    spec = os.environ.get(FAULT_ENV, "")
+    return op in {part.strip() for part in spec.split(",")}
+
+
+def check_fault(op: str, api_call: str) -> None:
+    """Raise the DeviceError a failing ``api_call`` would, if ``op`` is injected."""
+    if fault_requested(op):
+        raise DeviceError(f"{api_call} failed: injected fault ({FAULT_ENV}={op})")
+
+
+@contextlib.contextmanager
+def inject_faults(*ops: str) -> Iterator[None]:
+    """Make the given operations fail inside the ``with`` block (for tests)."""
+    added = [op for op in ops if op not in _injected]
+    _injected.update(added)
+    try:
+        yield
+    finally:
+        _injected.difference_update(added)
+
+
+# -- environment knobs ------------------------------------------------------
+
+
+def poison_byte_from_env() -> int | None:
+    """The poison byte ``HYBRIDJIT_POISON`` asks for, or None."""
+    value = os.environ.get(POISON_ENV, "").strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return None
+    if value in ("1", "true", "yes", "on"):
+        return 0xFF
+    try:
+        return int(value, 0) & 0xFF
+    except ValueError:
+        return 0xFF
+
+
+def cache_root() -> Path:
+    """The hybridjit cache directory (not created here)."""
+    env = os.environ.get(CACHE_ENV)
+    if env:
+        return Path(env)
+    return Path.home() / ".cache" / "hybridjit"
+
+
+# -- on-disk program cache --------------------------------------------------
+
+
+class BinaryCache:
+    """Content-addressed files ``<root>/<namespace>/<sha256>.bin``."""
+
+    def __init__(self, namespace: str, root: Path | None = None) -> None:
+        self.directory = (root if root is not None else cache_root()) / namespace
+        self.enabled = True
+
+    @staticmethod
+    def key(*parts: str | bytes) -> str:
+        """A hash of all ``parts``; each is length-prefixed so that no two
+        different part lists can produce the same byte stream."""
+        digest = hashlib.sha256()
+        for part in parts:
+            data = part.encode() if isinstance(part, str) else part
+            digest.update(len(data).to_bytes(8, "little"))
+            digest.update(data)
+        return digest.hexdigest()
+
+    def get(self, key: str) -> bytes | None:
+        if not self.enabled:
+            return None
+        try:
+            return (self.directory / f"{key}.bin").read_bytes()
+        except OSError:
+            return None
+
+    def put(self, key: str, data: bytes) -> None:
+        if not self.enabled:
+            return
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".bin")
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(data)
+                # atomic: a concurrent reader sees the old file or the whole new one
+                os.replace(tmp, self.directory / f"{key}.bin")
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+        except OSError as e:
+            self.enabled = False
+            warnings.warn(
+                f"hybridjit: program cache disabled, cannot write {self.directory}: {e}",
+                HybridJitWarning,
+                stacklevel=2,
+            )
+
+
+# -- devices ------------------------------------------------------------------
+
+
+def _device_module(kind: str) -> Any:
+    if kind not in _DEVICE_CLASSES:
+        raise ValueError(f"unknown device kind {kind!r}; expected one of {sorted(KINDS)}")
+    try:
+        return importlib.import_module(f"hybridjit.runtime.{kind}")
+    except ImportError as e:
+        # only a missing device module itself is "unavailable"; a broken one is a bug
+        if e.name == f"hybridjit.runtime.{kind}":
+            return None
+        raise
+
+
+def availability(kind: str) -> Availability:
+    """Whether a device of ``kind`` can be used here, and why (not)."""
+    if kind in _reasons and _devices.get(kind) is None:
+        return Availability(False, _reasons[kind])
+    module = _device_module(kind)
+    if module is None:
+        return Availability(False, f"hybridjit has no {kind} device support installed")
+    result: Availability = module.probe()
+    return result
+
+
+def get_device(kind: str) -> Device | None:
+    """The process-wide device of ``kind``, created on first use; None if
+    unavailable (see :func:`availability` for the reason)."""
+    if kind in _devices:
+        return _devices[kind]
+    device: Device | None = None
+    avail = availability(kind)
+    if avail.available:
+        try:
+            device = getattr(_device_module(kind), _DEVICE_CLASSES[kind])()
+        except DeviceError as e:
+            _reasons[kind] = str(e)
+    else:
+        _reasons[kind] = avail.reason
+    if device is not None:
+        poison = poison_byte_from_env()
+        if poison is not None:
+            device.poison_byte = poison
+    _devices[kind] = device
+    return device
+
+
+def preferred_kind() -> str | None:
+    """The first available accelerator kind in :data:`KINDS`, or None."""
+    for kind in KINDS:
+        if get_device(kind) is not None:
+            return kind
+    return None
+
+
+def get_memory_manager(kind: str) -> MemoryManager | None:
+    """The long-lived memory manager of the ``kind`` device (None if absent)."""
+    if kind in _managers:
+        return _managers[kind]
+    device = get_device(kind)
+    if device is None:
+        return None
+    from hybridjit.runtime.memory import MemoryManager
+
+    _managers[kind] = MemoryManager(device)
+    return _managers[kind]
+
+
+def to_device(array: np.ndarray, kind: str | None = None) -> DeviceArray:
+    """Copy ``array`` to the ``kind`` device (default: the preferred one)."""
+    from hybridjit.runtime.device_array import DeviceArray
+
+    chosen = kind if kind is not None else preferred_kind()
+    manager = get_memory_manager(chosen) if chosen is not None else None
+    if manager is None:
+        why = availability(chosen).reason if chosen is not None else "no accelerator found"
+        raise DeviceError(f"to_device: no usable device ({why})")
+    return DeviceArray.from_host(array, manager)
+
+
+def reset() -> None:
+    """Forget all devices and managers (tests; env changes take effect)."""
+    for manager in _managers.values():
+        manager.close()
+    _managers.clear()
+    _devices.clear()
+    _reasons.clear()
