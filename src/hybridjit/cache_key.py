@@ -32,3 +32,25 @@ def code_fingerprint(func: Any) -> str:
     h.update(func.__qualname__.encode())
     _feed(h, code)
     return h.hexdigest()[:32]
+
+
+_compiler_fp: str | None = None
+
+
+def compiler_fingerprint() -> str:
+    """Identity of this hybridjit installation: size and mtime of its modules,
+    so code compiled by an older or edited compiler is never reused."""
+    global _compiler_fp
+    if _compiler_fp is None:
+        import os
+
+        root = os.path.dirname(os.path.abspath(__file__))
+        h = hashlib.sha256()
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames.sort()
+            for name in sorted(filenames):
+                if name.endswith((".py", ".h")):
+                    st = os.stat(os.path.join(dirpath, name))
+                    h.update(f"{dirpath[len(root):]}/{name}:{st.st_size}:{st.st_mtime_ns}".encode())
+        _compiler_fp = h.hexdigest()[:16]
+    return _compiler_fp

@@ -13,13 +13,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.util
-import inspect as _pyinspect
 from typing import Any
 
 import numpy as np
 
 from . import config
-from .cache_key import code_fingerprint
+from .errors import HybridJitError
+from .cache_key import code_fingerprint, compiler_fingerprint
 from .types import Type, typeof_value
 
 
@@ -96,7 +96,12 @@ class Dispatcher:
     def _specialise(self, args: tuple[Any, ...], key: tuple[Any, ...]) -> Any:
         types = self.arg_types(args)
         cache_key = self._cache_key(types)
-        entry = _load_or_build(self, types, cache_key)
+        try:
+            entry = _load_or_build(self, types, cache_key)
+        except HybridJitError as exc:
+            # The user's error is at their line; frames inside the compiler
+            # would only hide it.
+            raise exc.with_traceback(None) from None
         self._entries[key] = entry
         self._types[key] = types
         self._keys[key] = cache_key
@@ -106,7 +111,7 @@ class Dispatcher:
         from .runtime.cpu import python_tag, toolchain
 
         h = hashlib.sha256()
-        for part in (config.VERSION, python_tag(), code_fingerprint(self.py_func),
+        for part in (config.VERSION, compiler_fingerprint(), python_tag(), code_fingerprint(self.py_func),
                      repr(types), self.options.key(), toolchain().identity,
                      " ".join(config.extra_cflags()), np.__version__):
             h.update(part.encode())
@@ -203,5 +208,3 @@ def _assumptions_hold(assumptions: list[list[str]]) -> bool:
             return False
     return True
 
-
-_ = _pyinspect

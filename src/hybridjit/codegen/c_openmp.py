@@ -24,7 +24,7 @@ from ..ir.nodes import (
 )
 from ..ir.visit import walk
 from ..types import Array, NoneType, Scalar, Tuple, Type
-from .cfamily import CFamilyRenderer, array_part, scalar_name
+from .cfamily import CFamilyRenderer, array_part, may_fail, scalar_name
 from .prelude import prelude
 
 _NPY_TYPES = {
@@ -150,12 +150,18 @@ class OpenMPRenderer(CFamilyRenderer):
         if not self.is_entry:
             if s.value is None:
                 return [f"{ind}return;"]
-            return [f"{ind}return {self.expr(s.value)};"]
+            if not may_fail(s.value, self.boundscheck):
+                return [f"{ind}return {self.expr(s.value)};"]
+            rt = self.c_type(self.fn.return_type)
+            return [f"{ind}{{ {rt} hj_r = {self.expr(s.value)};",
+                    f"{ind}  if (hj_st) goto hj_fail;", f"{ind}  return hj_r; }}"]
         lines = [f"{ind}{{"]
         if s.value is None:
             lines.append(f"{ind}    Py_INCREF(Py_None); hj_ret = Py_None;")
         else:
             lines += self.box(s.value, "hj_ret", ind + "    ")
+            if may_fail(s.value, self.boundscheck):
+                lines.append(f"{ind}    if (hj_st) goto hj_fail;")
         lines.append(f"{ind}    if (!hj_ret) {{ hj_st |= HJ_PYERR; goto hj_fail; }}")
         lines.append(f"{ind}    goto hj_done;")
         return [*lines, f"{ind}}}"]
@@ -193,9 +199,13 @@ class OpenMPRenderer(CFamilyRenderer):
         if isinstance(e, MakeTuple):
             items = list(e.items)
             for k, item in enumerate(items):
-                lines.append(f"{ind}{{ PyObject *hj_it = NULL;")
-                lines += self.box(item, "hj_it", ind + "  ")
-                lines.append(f"{ind}  PyTuple_SET_ITEM({target}, {k}, hj_it); }}")
+                self.loop_counter += 1
+                it = f"hj_it{self.loop_counter}"
+                lines.append(f"{ind}{{ PyObject *{it} = NULL;")
+                lines += self.box(item, it, ind + "  ")
+                lines.append(f"{ind}  if (!{it}) {{ Py_DECREF({target}); {target} = NULL; "
+                             "hj_st |= HJ_PYERR; goto hj_fail; }")
+                lines.append(f"{ind}  PyTuple_SET_ITEM({target}, {k}, {it}); }}")
             return lines
         lines.append(f"{ind}{self.c_type(t)} {tmp} = {self.expr(e)};")
         for k, item_t in enumerate(t.items):

@@ -196,8 +196,11 @@ def binop(op: str, left: Expr, right: Expr, loc: SourceLoc) -> Expr:
     if op in ("<<", ">>", "&", "|", "^"):
         return _bitop(op, left, right, loc)
     t = promote(lt, rt)
+    if t.is_bool and op in ("+", "*"):
+        # NumPy booleans add as logical or and multiply as logical and.
+        return BinOp("|" if op == "+" else "&", cast(left, t), cast(right, t), t, False, loc)
     if t.is_bool:
-        if op in ("+", "-", "*", "//", "%", "**"):
+        if op in ("-", "//", "%", "**"):
             raise TypingError(
                 f"arithmetic '{op}' on NumPy booleans is not supported", loc,
                 hint="convert with int(...) first",
@@ -212,6 +215,9 @@ def _bitop(op: str, left: Expr, right: Expr, loc: SourceLoc) -> Expr:
     assert isinstance(lt, Scalar) and isinstance(rt, Scalar)
     if lt.is_float or rt.is_float:
         raise TypingError(f"operator {op} needs integers, got {lt} and {rt}", loc)
+    if lt.is_bool and rt.is_bool and op in ("&", "|", "^"):
+        t = PY_BOOL if lt.weak and rt.weak else BOOL
+        return BinOp(op, cast(left, t), cast(right, t), t, False, loc)
     t = promote(lt, rt)
     if t.is_bool and op in ("<<", ">>"):
         t = PY_INT
