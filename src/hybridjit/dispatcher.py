@@ -156,7 +156,8 @@ def _describe(a: Any) -> str:
 def _load_or_build(disp: Dispatcher, types: tuple[Type, ...], key: str) -> Any:
     from .runtime import cache
 
-    found = cache.lookup(key, _assumptions_hold)
+    # HYBRIDJIT_DUMP asks to see every stage, so it always recompiles.
+    found = None if config.dump_dir() else cache.lookup(key, _assumptions_hold)
     if found is None:
         from .pipeline import compile_to_c
         from .runtime.cpu import build_extension

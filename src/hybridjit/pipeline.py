@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import config
+from .analysis.ranges import clear_nonneg_wraps
 from .codegen.c_openmp import render_module
 from .frontend.lower import Options, lower_program
 from .ir.nodes import Call, Program
@@ -50,6 +51,7 @@ def analyse(pyfunc: Any, arg_types: tuple[Type, ...], opts: CompileOptions) -> t
     decisions: list[LoopDecision] = []
     fns = []
     for fn in program.functions():
+        fn = clear_nonneg_wraps(fn)
         fn, d = parallelize(fn, opts.parallel)
         decisions += d
         fns.append(fn)

@@ -169,6 +169,8 @@ def true_divide_type(a: Scalar, b: Scalar) -> Scalar:
 
 def typeof_value(value: object) -> Type:
     """Type of a Python value passed as an argument (arrays must be supported dtypes)."""
+    if isinstance(value, np.generic):  # before float: np.float64 subclasses float
+        return scalar_of_dtype(value.dtype)
     if isinstance(value, bool):
         return PY_BOOL
     if isinstance(value, int):
@@ -178,8 +180,6 @@ def typeof_value(value: object) -> Type:
     if isinstance(value, np.ndarray):
         layout = "C" if value.flags.c_contiguous else "A"
         return Array(scalar_of_dtype(value.dtype), value.ndim, layout)
-    if isinstance(value, np.generic):
-        return scalar_of_dtype(value.dtype)
     if isinstance(value, tuple):
         return Tuple(tuple(typeof_value(v) for v in value))
     raise TypeError(f"values of type {type(value).__name__} are not supported")

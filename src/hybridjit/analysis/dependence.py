@@ -669,8 +669,9 @@ def _assign_counts(body: tuple[Stmt, ...]) -> dict[str, int]:
     return counts
 
 
-def _private_arrays(body: tuple[Stmt, ...], scalars: ScalarClassification) -> set[str]:
-    """Arrays allocated afresh in every iteration before any use."""
+def fresh_private_arrays(body: tuple[Stmt, ...], scalars: ScalarClassification) -> set[str]:
+    """Arrays allocated afresh in every iteration before any use (never
+    another array's alias): their accesses stay within one iteration."""
     allocs: dict[str, bool] = {}
     for s in iter_stmts(body):
         if isinstance(s, Assign):
@@ -719,7 +720,7 @@ def analyse_loop(
     scalars = scalar_info if scalar_info is not None else classify_loop_scalars(loop)
     col = collect_accesses(loop, scalars, array_roots)
     tester = _Tester(loop, enclosing, _outer_bounds(enclosing), col.bounds)
-    private = {col.root(n) for n in _private_arrays(loop.body, scalars)}
+    private = {col.root(n) for n in fresh_private_arrays(loop.body, scalars)}
     reassigned = {
         col.root(s.target)
         for s in iter_stmts(loop.body)

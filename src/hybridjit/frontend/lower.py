@@ -497,7 +497,22 @@ class FunctionLowerer:
             self.return_type = u
         if value is not None and self.final:
             value = cast(value, self.return_type)
-        return [Return(value, loc)]
+        pre: list[Stmt] = []
+        if value is not None:
+            value = self._spill_arrays(value, pre, loc)
+        return [*pre, Return(value, loc)]
+
+    def _spill_arrays(self, value: Expr, pre: list[Stmt], loc: SourceLoc) -> Expr:
+        """Returned arrays must live in variables (the entry owns their objects)."""
+        if isinstance(value, MakeTuple):
+            items = tuple(self._spill_arrays(i, pre, loc) for i in value.items)
+            return MakeTuple(items, value.type, value.loc)
+        if isinstance(value.type, Array) and not isinstance(value, Var):
+            temp = self.new_temp()
+            self.assign_type(temp, value.type, loc)
+            pre.append(Assign(temp, value, loc))
+            return Var(temp, value.type, loc)
+        return value
 
     # ------------------------------------------------------------ expressions
 
