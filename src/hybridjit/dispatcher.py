@@ -27,7 +27,14 @@ def _type_key(a: Any) -> Any:
     t = type(a)
     if t is np.ndarray:
         return (a.dtype, a.ndim, a.flags.c_contiguous)
+    if hasattr(a, "host_storage"):  # DeviceArray: typed as its host array
+        h = a.host_storage
+        return (t, h.dtype, h.ndim, h.flags.c_contiguous)
     return t
+
+
+def _host_args(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple(a.host_storage if hasattr(a, "host_storage") else a for a in args)
 
 
 class Dispatcher:
@@ -67,7 +74,7 @@ class Dispatcher:
     def arg_types(self, args: tuple[Any, ...]) -> tuple[Type, ...]:
         names = self._param_names()
         out = []
-        for k, a in enumerate(args):
+        for k, a in enumerate(_host_args(args)):
             name = names[k] if k < len(names) else f"#{k}"
             try:
                 t = typeof_value(a)
@@ -95,9 +102,10 @@ class Dispatcher:
 
     def _specialise(self, args: tuple[Any, ...], key: tuple[Any, ...]) -> Any:
         types = self.arg_types(args)
-        cache_key = self._cache_key(types)
+        offload = self._wants_offload()
+        cache_key = self._cache_key(types, offload)
         try:
-            entry = _load_or_build(self, types, cache_key)
+            entry = _load_or_build(self, types, cache_key, offload)
         except HybridJitError as exc:
             # The user's error is at their line; frames inside the compiler
             # would only hide it.
@@ -107,12 +115,22 @@ class Dispatcher:
         self._keys[key] = cache_key
         return entry
 
-    def _cache_key(self, types: tuple[Type, ...]) -> str:
+    def _wants_offload(self) -> bool:
+        target = self.options.target
+        if target == "cpu":
+            return False
+        if target == "auto":
+            from .runtime.registry import accelerator_may_exist
+
+            return accelerator_may_exist()
+        return True
+
+    def _cache_key(self, types: tuple[Type, ...], offload: bool) -> str:
         from .runtime.cpu import python_tag, toolchain
 
         h = hashlib.sha256()
         for part in (config.VERSION, compiler_fingerprint(), python_tag(), code_fingerprint(self.py_func),
-                     repr(types), self.options.key(), toolchain().identity,
+                     repr(types), self.options.key(), str(offload), toolchain().identity,
                      " ".join(config.extra_cflags()), np.__version__):
             h.update(part.encode())
             h.update(b"\0")
@@ -153,7 +171,9 @@ def _describe(a: Any) -> str:
     return type(a).__name__
 
 
-def _load_or_build(disp: Dispatcher, types: tuple[Type, ...], key: str) -> Any:
+def _load_or_build(disp: Dispatcher, types: tuple[Type, ...], key: str, offload: bool) -> Any:
+    import pickle
+
     from .runtime import cache
 
     # HYBRIDJIT_DUMP asks to see every stage, so it always recompiles.
@@ -163,13 +183,35 @@ def _load_or_build(disp: Dispatcher, types: tuple[Type, ...], key: str) -> Any:
         from .runtime.cpu import build_extension
 
         name = cache.module_name(key)
-        compiled = compile_to_c(disp.py_func, types, disp.options, name)
+        compiled = compile_to_c(disp.py_func, types, disp.options, name, offload)
         disp.compile_count += 1
+        regions = [r for r in compiled.regions if r.rid >= 0]
         found = cache.store(
             key, compiled.c_source, compiled.assumptions,
             lambda path: build_extension(compiled.c_source, path, disp.options.fastmath),
+            pickle.dumps(compiled.regions) if regions else None,
         )
-    return _load_entry(found.so_path, found.module_name)
+    entry = _load_entry(found.so_path, found.module_name)
+    if not offload or not found.payload_path.exists():
+        return entry
+    all_regions = pickle.loads(found.payload_path.read_bytes())
+    return _offloading_entry(disp, entry, all_regions)
+
+
+def _offloading_entry(disp: Dispatcher, entry: Any, regions: list[Any]) -> Any:
+    """Wrap an entry whose regions may run on a device: one session per call."""
+    from .runtime.offload import OffloadSession
+
+    target = disp.options.target
+
+    def call(*args: Any) -> Any:
+        session = OffloadSession(regions, target)
+        try:
+            return entry(*_host_args(args), session)
+        finally:
+            disp.last_stats = session.stats
+
+    return call
 
 
 def _load_entry(path: Any, name: str) -> Any:

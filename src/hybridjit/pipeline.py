@@ -20,6 +20,7 @@ from .ir.nodes import Call, Program
 from .ir.printer import format_program
 from .ir.visit import walk_all
 from .transform.parallelize import LoopDecision, parallelize
+from .transform.regions import Region, outline_regions
 from .types import Type
 
 
@@ -40,6 +41,7 @@ class CompiledSource:
     c_source: str
     assumptions: list[list[str]]
     decisions: list[LoopDecision] = field(default_factory=list)
+    regions: list[Region] = field(default_factory=list)
 
 
 def analyse(pyfunc: Any, arg_types: tuple[Type, ...], opts: CompileOptions) -> tuple[
@@ -62,11 +64,19 @@ def analyse(pyfunc: Any, arg_types: tuple[Type, ...], opts: CompileOptions) -> t
 
 
 def compile_to_c(pyfunc: Any, arg_types: tuple[Type, ...], opts: CompileOptions,
-                 module_name: str) -> CompiledSource:
+                 module_name: str, offload: bool) -> CompiledSource:
+    """``offload``: outline device regions (the dispatch hook is compiled in)."""
     program, assumptions, decisions = analyse(pyfunc, arg_types, opts)
-    source = render_module(program, module_name, opts.boundscheck, opts.fastmath)
+    regions: list[Region] = []
+    if offload:
+        entry, regions = outline_regions(program.entry, opts.boundscheck, opts.fastmath)
+        program = replace(program, entry=entry)
+        for r in regions:
+            for dialect, text in r.kernels.items():
+                _dump(pyfunc, f"4-region{r.rid}.{dialect}", text)
+    source = render_module(program, module_name, opts.boundscheck, opts.fastmath, regions)
     _dump(pyfunc, "3-module.c", source)
-    return CompiledSource(program, source, assumptions, decisions)
+    return CompiledSource(program, source, assumptions, decisions, regions)
 
 
 def _prune_callees(program: Program) -> Program:

@@ -377,6 +377,9 @@ class _Space:
     outer: list[tuple[Sym, LoopRange]]  # enclosing loop variables, innermost first
     facts: list[Affine]  # affine forms >= 0 at every point of the space
 
+    def range_of(self, sym: Sym) -> LoopRange | None:
+        return next((r for s, r in self.inner if s == sym), None)
+
     def extreme(self, h: Affine, direction: str, want_max: bool) -> Affine | None:
         """min (or max) of ``h`` with ``i1 < i2`` (or ``>``), as a form in
         runtime symbols; None when unbounded."""
@@ -442,8 +445,9 @@ def _eliminate_pair(
 @dataclass(frozen=True)
 class _DimResult:
     independent: bool
-    distance: int | None = None  # i2 - i1 when the dimension fixes it
-    exact: bool = False  # the dimension is solvable whenever the loop is long enough
+    exact: bool = False  # solvable whenever the loops run long enough
+    pair: tuple[Sym, Sym] | None = None  # the two copies of a loop variable it ties
+    distance: int | None = None  # the value pair[1] - pair[0] it forces
 
 
 def _gcd_excludes(h: Affine) -> bool:
@@ -464,32 +468,32 @@ def _test_dim(
     if _gcd_excludes(h):
         return _DimResult(True)
     s1, s2, b = space.pair
-    terms = dict(h.terms)
-    a = terms.get(s1, 0)
-    if a and set(terms) == {s1, s2} and terms[s2] == -a:
-        # a*i1 - a*i2 + c == 0  <=>  i2 - i1 == c / a
-        return _strong_siv(h.const // a if h.const % a == 0 else None, direction, b)
-    if len(terms) == 2 and any(set(terms) == {u, w} for u, w in same_inner):
-        u, w = sorted(terms)
-        if terms[u] == -terms[w]:  # j1 - j2 = c: some j1, j2 of the shared loop
-            return _DimResult(False, exact=True)
+    for u, w in ((s1, s2), *same_inner):
+        if set(h.symbols) == {u, w} and h.coef(u) == -h.coef(w):
+            r = b if u == s1 else space.range_of(u)
+            return _siv(h, u, w, r, direction if u == s1 else None)
     lo = space.extreme(h, direction, False)
     hi = space.extreme(h, direction, True)
     excluded = (lo is not None and space.positive(lo)) or (hi is not None and space.positive(-hi))
     return _DimResult(excluded)
 
 
-def _strong_siv(d: int | None, direction: str, b: LoopRange) -> _DimResult:
-    """a*i1 + c = a*i2: the second access is d = i2 - i1 values away."""
-    if d is None or d == 0 or (d > 0) != (direction == "<"):
+def _siv(h: Affine, u: Sym, w: Sym, r: LoopRange | None, direction: str | None) -> _DimResult:
+    """``h = a*u - a*w + c``: two copies of one loop variable, ``w - u == c/a``
+    (``direction`` "<" wants that positive, ">" negative, None anything)."""
+    a = h.coef(u)
+    if h.const % a:
         return _DimResult(True)
-    if b.step is not None and d % b.step:
+    d = h.const // a
+    if direction is not None and (d == 0 or (d > 0) != (direction == "<")):
+        return _DimResult(True)
+    if r is not None and r.step is not None and d % r.step:
         return _DimResult(True)  # both are start + k*step
-    if b.lo is not None and b.hi is not None:
-        span = b.hi - b.lo
+    if r is not None and r.lo is not None and r.hi is not None:
+        span = r.hi - r.lo
         if span.is_const and abs(d) > span.const:
             return _DimResult(True)
-    return _DimResult(False, distance=d, exact=True)
+    return _DimResult(False, True, (u, w), d)
 
 
 def _rename(site: AccessSite, tag: str) -> dict[Sym, Sym]:
@@ -542,9 +546,16 @@ class _Tester:
             if any(r.independent for r in results):
                 continue
             directions.append(direction)
-            dists = {r.distance for r in results if r.distance is not None}
-            distance = dists.pop() if len(dists) == 1 else None
-            certain = certain and all(r.exact for r in results) and len(dists) <= 1
+            # Exact per dimension is exact overall only if the dimensions
+            # that tie the same variable pair agree on its distance.
+            ties: dict[tuple[Sym, Sym], set[int | None]] = {}
+            for r in results:
+                if r.pair is not None:
+                    ties.setdefault(r.pair, set()).add(r.distance)
+            consistent = all(len(v) == 1 for v in ties.values())
+            certain = certain and consistent and all(r.exact for r in results)
+            own = ties.get(space.pair[:2], set())
+            distance = next(iter(own)) if len(own) == 1 else None
         return _PairVerdict(tuple(directions), distance, certain and bool(directions))
 
 

@@ -53,19 +53,25 @@ class DimRange:
         return f"[{self.lo}, {self.hi}]"
 
 
-#: One symbolic box: a DimRange per dimension, None for the whole dimension.
-SymBox = tuple[DimRange | None, ...]
 #: One concrete box, as the memory manager takes it: inclusive (lo, hi) per dimension.
 Box = tuple[tuple[int, int], ...]
 
 
 @dataclass(frozen=True, slots=True)
-class CoveredBox:
-    """A write box whose every element is written, provided each interval in
-    ``requires`` (ranges of loops that index no dimension) is non-empty."""
+class SymBox:
+    """A symbolic box: a DimRange per dimension (None: the whole dimension).
 
-    box: tuple[DimRange, ...]
+    ``requires`` are ranges of loops around the accesses: when one of them is
+    empty at run time the accesses never run and the box is empty.  For a
+    *covered* box (every element surely written) they are the loops that
+    index no dimension, which must run for the claim to hold.
+    """
+
+    dims: tuple[DimRange | None, ...]
     requires: tuple[DimRange, ...] = ()
+
+    def __str__(self) -> str:
+        return " x ".join("[:]" if d is None else str(d) for d in self.dims)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +80,7 @@ class ArrayFootprint:
     ndim: int
     reads: tuple[SymBox, ...]
     writes: tuple[SymBox, ...]
-    covered: tuple[CoveredBox, ...]
+    covered: tuple[SymBox, ...]  # write boxes whose every element is written
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,14 +139,22 @@ def _site_box(site: AccessSite, ranges: Mapping[int, LoopRange]) -> SymBox:
         lo = _extreme(form, site, ranges, False) if form is not None else None
         hi = _extreme(form, site, ranges, True) if form is not None else None
         dims.append(DimRange(lo, hi) if lo is not None and hi is not None else None)
-    return tuple(dims)
+    loop_vars = {f.var for f in site.loops}
+    requires = []
+    for f in site.loops:
+        r = ranges[f.loop_id]
+        # Only ranges fixed for the whole region can be checked at its entry.
+        if r.lo is not None and r.hi is not None and _is_invariant(r.lo, loop_vars) \
+                and _is_invariant(r.hi, loop_vars):
+            requires.append(DimRange(r.lo, r.hi))
+    return SymBox(tuple(dims), tuple(requires))
 
 
 def _is_invariant(form: Affine | None, loop_vars: set[str]) -> bool:
     return form is not None and all(s.is_shape or s.name not in loop_vars for s in form.symbols)
 
 
-def _covered_box(site: AccessSite, ranges: Mapping[int, LoopRange]) -> CoveredBox | None:
+def _covered_box(site: AccessSite, ranges: Mapping[int, LoopRange]) -> SymBox | None:
     """The box ``site`` writes entirely, when it provably does (module doc)."""
     forms = site.forms
     if site.conditional or forms is None:
@@ -173,13 +187,16 @@ def _covered_box(site: AccessSite, ranges: Mapping[int, LoopRange]) -> CoveredBo
                 or not _is_invariant(r.hi, loop_vars):
             return None
         requires.append(DimRange(r.lo, r.hi))
-    return CoveredBox(tuple(box), tuple(requires))
+    return SymBox(tuple(box), tuple(requires))
 
 
 def _hull_if_comparable(a: SymBox, b: SymBox) -> SymBox | None:
-    """The hull of two boxes whose ends differ by constants, else None."""
+    """The hull of two boxes (with the same loops around them) whose ends
+    differ by constants, else None."""
+    if a.requires != b.requires:
+        return None
     dims: list[DimRange | None] = []
-    for x, y in zip(a, b, strict=True):
+    for x, y in zip(a.dims, b.dims, strict=True):
         if x is None or y is None:
             dims.append(None)
             continue
@@ -187,7 +204,7 @@ def _hull_if_comparable(a: SymBox, b: SymBox) -> SymBox | None:
         if not (dl.is_const and dh.is_const):
             return None
         dims.append(DimRange(x.lo if dl.const <= 0 else y.lo, x.hi if dh.const >= 0 else y.hi))
-    return tuple(dims)
+    return SymBox(tuple(dims), a.requires)
 
 
 def _merge(boxes: list[SymBox]) -> tuple[SymBox, ...]:
@@ -232,7 +249,7 @@ def region_footprint(
     ndims: dict[str, int] = {}
     reads: dict[str, list[SymBox]] = {}
     writes: dict[str, list[SymBox]] = {}
-    covered: dict[str, list[CoveredBox]] = {}
+    covered: dict[str, list[SymBox]] = {}
     for site in col.sites:
         name = site.access.array
         if name in fresh:
@@ -246,8 +263,8 @@ def region_footprint(
             covered.setdefault(name, []).append(cov)
     for name in whole:
         n = ndims.get(name, _ndim_of(region, name))
-        reads.setdefault(name, []).append((None,) * n)
-        writes.setdefault(name, []).append((None,) * n)
+        reads.setdefault(name, []).append(SymBox((None,) * n))
+        writes.setdefault(name, []).append(SymBox((None,) * n))
         ndims[name] = n
     arrays = tuple(
         ArrayFootprint(name, ndims[name], _merge(reads.get(name, [])),
@@ -267,8 +284,8 @@ def _ndim_of(region: For, name: str) -> int:
 def _symbols(arrays: tuple[ArrayFootprint, ...]) -> tuple[Sym, ...]:
     syms: set[Sym] = set()
     for a in arrays:
-        ranges = [d for b in (*a.reads, *a.writes) for d in b if d is not None]
-        ranges += [d for c in a.covered for d in (*c.box, *c.requires)]
+        ranges = [d for b in (*a.reads, *a.writes, *a.covered)
+                  for d in (*b.dims, *b.requires) if d is not None]
         for d in ranges:
             syms.update(d.lo.symbols)
             syms.update(d.hi.symbols)
@@ -282,8 +299,10 @@ def _concrete(box: SymBox, env: Mapping[Sym, int], shape: tuple[int, ...]) -> Bo
     """The box clamped to ``shape``; None when empty.  Negative subscripts
     wrap: wholly negative intervals map to their wrapped positions, straddling
     ones to the whole dimension."""
+    if any(r.lo.evaluate(env) > r.hi.evaluate(env) for r in box.requires):
+        return None  # the accesses never run
     out: list[tuple[int, int]] = []
-    for d, n in zip(box, shape, strict=True):
+    for d, n in zip(box.dims, shape, strict=True):
         if d is None:
             lo, hi = 0, n - 1
         else:
@@ -301,13 +320,15 @@ def _concrete(box: SymBox, env: Mapping[Sym, int], shape: tuple[int, ...]) -> Bo
     return tuple(out)
 
 
-def _concrete_covered(c: CoveredBox, env: Mapping[Sym, int], shape: tuple[int, ...]) -> Box | None:
+def _concrete_covered(c: SymBox, env: Mapping[Sym, int], shape: tuple[int, ...]) -> Box | None:
     """The covered box when the claim holds at these values: every required
     loop runs and the box lies inside the array (no wrapping, no clamping)."""
     if any(r.lo.evaluate(env) > r.hi.evaluate(env) for r in c.requires):
         return None
     out = []
-    for d, n in zip(c.box, shape, strict=True):
+    for d, n in zip(c.dims, shape, strict=True):
+        if d is None:
+            return None
         lo, hi = d.lo.evaluate(env), d.hi.evaluate(env)
         if not 0 <= lo <= hi <= n - 1:
             return None

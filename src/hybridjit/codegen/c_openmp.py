@@ -14,15 +14,21 @@ from __future__ import annotations
 from ..errors import InternalError
 from ..ir.nodes import (
     Alloc,
+    Assign,
     Expr,
     For,
     Function,
+    Load,
     MakeTuple,
     Program,
     Return,
+    Shape,
+    Stmt,
+    Store,
     Var,
 )
-from ..ir.visit import walk
+from ..ir.visit import walk, walk_all
+from ..transform.regions import Region
 from ..types import Array, NoneType, Scalar, Tuple, Type
 from .cfamily import CFamilyRenderer, array_part, may_fail, scalar_name
 from .prelude import prelude
@@ -56,6 +62,16 @@ static void hj_raise(int st) {
     else if (st & HJ_RANGESTEP) PyErr_SetString(PyExc_ValueError, "range() arg 3 must not be zero");
     else PyErr_SetString(PyExc_RuntimeError, "hybridjit: unknown error status");
 }
+static void hj_finish(PyObject *hook, PyObject **ret) {
+    /* Copy device results home; keep any exception already raised. */
+    if (hook == Py_None) return;
+    PyObject *t, *v, *tb;
+    PyErr_Fetch(&t, &v, &tb);
+    PyObject *r = PyObject_CallMethod(hook, "finish", NULL);
+    if (r) Py_DECREF(r);
+    if (t) { if (!r) PyErr_Clear(); PyErr_Restore(t, v, tb); }
+    else if (!r) { Py_XDECREF(*ret); *ret = NULL; }
+}
 static PyObject *hj_box_scalar(void *data, int typenum) {
     PyArray_Descr *d = PyArray_DescrFromType(typenum);
     PyObject *r = PyArray_Scalar(data, d, NULL);
@@ -68,9 +84,81 @@ static PyObject *hj_box_scalar(void *data, int typenum) {
 class OpenMPRenderer(CFamilyRenderer):
     """Host C: OpenMP pragmas; the entry function owns PyObject references."""
 
-    def __init__(self, fn: Function, is_entry: bool, boundscheck: bool, fastmath: bool):
+    def __init__(self, fn: Function, is_entry: bool, boundscheck: bool, fastmath: bool,
+                 regions: list[Region] | None = None):
         super().__init__(fn, boundscheck, fastmath)
         self.is_entry = is_entry
+        self.regions = {r.rid: r for r in (regions or []) if r.rid >= 0} if is_entry else {}
+        #: arrays some offloadable region uses: host code syncs them first
+        self.device_arrays = sorted({n for r in self.regions.values() for n, _ in r.iface.arrays})
+
+    # ------------------------------------------------------------ offload hooks
+
+    def body(self, stmts: tuple[Stmt, ...], ind: str) -> list[str]:
+        if not self.device_arrays or self.parallel_depth:
+            return super().body(stmts, ind)
+        lines: list[str] = []
+        for st in stmts:
+            lines += self.sync_before(st, ind)
+            lines += super().body((st,), ind)
+        return lines
+
+    def sync_before(self, st: Stmt, ind: str) -> list[str]:
+        """Host code about to touch arrays a region may hold on the device."""
+        if any(isinstance(n, For) and n.parallel is not None and n.parallel.region is not None
+               for n in walk(st)):
+            return []  # the region (or the host code around it) syncs itself
+        used = {n.name for n in walk(st) if isinstance(n, Var) and isinstance(n.type, Array)}
+        used |= {n.array.name for n in walk(st) if isinstance(n, (Load, Store, Shape))}
+        if isinstance(st, Assign) and isinstance(self.types.get(st.target), Array):
+            used.add(st.target)
+        out = []
+        for name in self.device_arrays:
+            if name in used:
+                flag = f"hj_dev_{array_part(name, 'o')}"
+                out.append(
+                    f"{ind}if ({flag}) {{ PyObject *hj_s = PyObject_CallMethod(hj_hook, \"sync\", "
+                    f"\"O\", {array_part(name, 'o')}); if (!hj_s) {{ hj_st |= HJ_PYERR; "
+                    f"goto hj_fail; }} Py_DECREF(hj_s); {flag} = 0; }}"
+                )
+        return out
+
+    def dispatch_region(self, region: Region, k: int, ind: str) -> list[str]:
+        """Ask the hook to run the region on a device; sets hj_ondev{k}."""
+        step = self.expr(region_step(region, self.fn))
+        scal = [f"PyLong_FromLongLong(hj_lo{k})", f"PyLong_FromLongLong(hj_hi{k})",
+                f"PyLong_FromLongLong({step})"]
+        for name, t in region.iface.scalars:
+            scal.append(self.box_scalar(scalar_name(name), t))
+        objs = [array_part(n, "o") for n, _ in region.iface.arrays]
+        i2, i3 = ind + "    ", ind + "        "
+        lines = [f"{ind}int hj_ondev{k} = 0;", f"{ind}if (hj_hook != Py_None) {{",
+                 f"{i2}PyObject *hj_sc = PyTuple_New({len(scal)});"]
+        for j, item in enumerate(scal):
+            lines.append(f"{i2}PyTuple_SET_ITEM(hj_sc, {j}, {item});")
+        lines += [
+            f"{i2}PyObject *hj_ar = PyTuple_Pack({len(objs)}{''.join(', ' + o for o in objs)});",
+            f"{i2}PyObject *hj_res = (hj_sc && hj_ar) ? PyObject_CallFunction(hj_hook, "
+            f"\"iOO\", {region.rid}, hj_sc, hj_ar) : NULL;",
+            f"{i2}Py_XDECREF(hj_sc); Py_XDECREF(hj_ar);",
+            f"{i2}if (!hj_res) {{ hj_st |= HJ_PYERR; goto hj_fail; }}",
+            f"{i2}if (hj_res != Py_None) {{",
+            f"{i3}hj_ondev{k} = 1;",
+        ]
+        for j, r in enumerate(region.reductions):
+            t = self.types[r.var]
+            assert isinstance(t, Scalar)
+            conv = "PyFloat_AsDouble" if t.is_float else "PyLong_AsLongLong"
+            v = scalar_name(r.var)
+            part = f"(({t.c_name}){conv}(PyTuple_GET_ITEM(hj_res, {j})))"
+            combine = {"+": f"{v} + {part}", "-": f"{v} + {part}", "*": f"{v} * {part}",
+                       "min": f"hj_min_{t.name}({v}, {part})",
+                       "max": f"hj_max_{t.name}({v}, {part})"}[r.op]
+            lines.append(f"{i3}{v} = {combine};")
+        for o in objs:
+            lines.append(f"{i3}hj_dev_{o} = 1;")
+        lines += [f"{i2}}}", f"{i2}Py_DECREF(hj_res);", f"{ind}}}"]
+        return lines
 
     # ------------------------------------------------------------ parallel loops
 
@@ -87,6 +175,12 @@ class OpenMPRenderer(CFamilyRenderer):
         for r in info.reductions:
             clauses.append(f"reduction({_REDUCTION_OPS[r.op]}:{scalar_name(r.var)})")
         clauses.append("reduction(|:hj_st)")
+        k = self.loop_counter
+        region = self.regions.get(info.region) if info.region is not None else None
+        pre: list[str] = []
+        if region is not None:
+            pre = self.dispatch_region(region, k, ind)
+            pre.append(f"{ind}if (!hj_ondev{k}) {{")
         lines = [f"{ind}#pragma omp parallel for {' '.join(clauses)}", f"{ind}{header} {{",
                  f"{ind}    {var} = {first};"]
         self.parallel_depth += 1
@@ -94,7 +188,10 @@ class OpenMPRenderer(CFamilyRenderer):
             lines += self.body(s.body, ind + "    ")
         finally:
             self.parallel_depth -= 1
-        return [*lines, f"{ind}}}"]
+        lines.append(f"{ind}}}")
+        if region is not None:
+            lines.append(f"{ind}}}")
+        return pre + lines
 
     # ------------------------------------------------------------ arrays
 
@@ -258,9 +355,12 @@ class OpenMPRenderer(CFamilyRenderer):
             if isinstance(t, Array):
                 lines.append(f"    PyObject *{array_part(name, 'o')} = NULL;")
         lines.append(
-            f"    if (nargs != {n}) {{ PyErr_SetString(PyExc_TypeError, "
+            f"    if (nargs != {n} && nargs != {n + 1}) {{ PyErr_SetString(PyExc_TypeError, "
             f"\"expected {n} arguments\"); return NULL; }}"
         )
+        lines.append(f"    PyObject *hj_hook = nargs > {n} ? args[{n}] : Py_None;")
+        for name in self.device_arrays:
+            lines.append(f"    int hj_dev_{array_part(name, 'o')} = 0;")
         for k, p in enumerate(fn.params):
             lines += self.unpack_param(k, p.name, p.type, p.name in written_params, "    ")
         body = self.body(fn.body, "    ")
@@ -273,6 +373,8 @@ class OpenMPRenderer(CFamilyRenderer):
             "    Py_XDECREF(hj_ret); hj_ret = NULL;",
             "hj_done:",
         ]
+        if self.regions:
+            lines.append("    hj_finish(hj_hook, &hj_ret);")
         for name, t in sorted(self.types.items()):
             if isinstance(t, Array):
                 lines.append(f"    Py_XDECREF({array_part(name, 'o')});")
@@ -356,8 +458,15 @@ def written_arrays(fn: Function) -> set[str]:
     return stored
 
 
+def region_step(region: Region, fn: Function) -> Expr:
+    for n in walk_all(fn.body):
+        if isinstance(n, For) and n.loop_id == region.loop_id:
+            return n.step
+    raise InternalError("region loop not found")
+
+
 def render_module(program: Program, module_name: str, boundscheck: bool,
-                  fastmath: bool) -> str:
+                  fastmath: bool, regions: list[Region] | None = None) -> str:
     parts = [_HEADER, prelude(), _RAISE]
     protos, defs = [], []
     renderers = []
@@ -367,7 +476,7 @@ def render_module(program: Program, module_name: str, boundscheck: bool,
         protos.append(proto)
         defs.append(definition)
         renderers.append(r)
-    entry = OpenMPRenderer(program.entry, True, boundscheck, fastmath)
+    entry = OpenMPRenderer(program.entry, True, boundscheck, fastmath, regions)
     entry_src = entry.render_entry(written_arrays(program.entry))
     renderers.append(entry)
     typedefs: list[str] = []

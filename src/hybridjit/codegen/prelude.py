@@ -142,7 +142,9 @@ HJ_FN {c} hj_max_{name}({c} a, {c} b) {{ return b > a ? b : a; }}
 """
 
 
-def prelude() -> str:
+def prelude(float64: bool = True) -> str:
+    """The helpers; ``float64=False`` leaves out double-precision ones for
+    devices without fp64."""
     parts = ["#define " + k + " " + str(v) for k, v in STATUS_BITS.items()]
     parts.append(
         "HJ_FN int64_t hj_wrap(int64_t i, int64_t n) { return i < 0 ? i + n : i; }\n"
@@ -166,5 +168,7 @@ def prelude() -> str:
             f"HJ_FN {c} hj_npmax_{name}({c} a, {c} b) {{ return a > b ? a : b; }}"
         )
     for name, c, sfx in _FLOATS:
+        if c == "double" and not float64:
+            continue
         parts.append(_float(name, c, sfx) + _minmax(name, c))
     return "\n".join(parts) + "\n"

@@ -33,6 +33,11 @@ class Entry:
     module_name: str
     source_path: Path
 
+    @property
+    def payload_path(self) -> Path:
+        """Extra data stored with the module (the region table of offloading code)."""
+        return self.so_path.with_suffix(".pkl")
+
 
 def _root() -> Path:
     return config.cache_dir() / "cpu"
@@ -62,18 +67,18 @@ def lookup(key: str, check: Callable[[list[list[str]]], bool]) -> Entry | None:
 
 
 def store(key: str, source: str, assumptions: list[list[str]],
-          build: Callable[[Path], None]) -> Entry:
+          build: Callable[[Path], None], payload: bytes | None = None) -> Entry:
     """Build into the cache (or the fallback dir) and return the new entry."""
     root = _root()
     try:
-        return _store_in(root, key, source, assumptions, build)
+        return _store_in(root, key, source, assumptions, build, payload)
     except PermissionError:
         pass
     except OSError as exc:
         if exc.errno not in (13, 30, 1):  # EACCES, EROFS, EPERM
             raise
     fallback = _fallback()
-    return _store_in(fallback, key, source, assumptions, build)
+    return _store_in(fallback, key, source, assumptions, build, payload)
 
 
 def _fallback() -> Path:
@@ -89,11 +94,15 @@ def _fallback() -> Path:
 
 
 def _store_in(root: Path, key: str, source: str, assumptions: list[list[str]],
-              build: Callable[[Path], None]) -> Entry:
+              build: Callable[[Path], None], payload: bytes | None) -> Entry:
     so, src, meta = _paths(root, key)
     so.parent.mkdir(parents=True, exist_ok=True)
     _atomic_write(src, source)
     build(so)
+    if payload is not None:
+        tmp = so.with_name(f".{so.stem}.pkl.{os.getpid()}.tmp")
+        tmp.write_bytes(payload)
+        os.replace(tmp, so.with_suffix(".pkl"))
     _atomic_write(meta, json.dumps({
         "module": module_name(key),
         "assumptions": assumptions,

@@ -57,6 +57,8 @@ class Device(abc.ABC):
     kind: str  # "opencl" | "cuda"
     name: str  # human-readable: vendor and device name
     supports_float64: bool
+    #: False for devices that are really the host CPU (PoCL): "auto" skips them
+    is_accelerator: bool = True
     #: Fill fresh allocations with this byte (tests set 0xFF: NaN for floats)
     poison_byte: int | None = None
 

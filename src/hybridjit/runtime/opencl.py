@@ -178,6 +178,7 @@ class OpenCLDevice(Device):
         with _api("clCreateCommandQueue"):
             self._queue = cl.CommandQueue(self._context, self._device)
         self.name = _describe(self._device)
+        self.is_accelerator = not bool(self._device.type & cl.device_type.CPU)
         self.supports_float64 = _device_supports_float64(self._device)
         self.poison_byte = poison_byte
         self.max_alloc = int(self._device.max_mem_alloc_size)

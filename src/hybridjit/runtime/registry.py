@@ -252,3 +252,20 @@ def reset() -> None:
     _managers.clear()
     _devices.clear()
     _reasons.clear()
+
+
+def accelerator_may_exist() -> bool:
+    """A cheap guess (no toolkit import) whether an accelerator could be used:
+    an NVIDIA driver library, or an OpenCL ICD other than PoCL's CPU device.
+    ``target="auto"`` compiles the dispatch hook in only when this is True,
+    so CPU-only machines pay nothing, not even a probe, on each process start."""
+    import ctypes
+    import glob
+
+    try:
+        ctypes.CDLL("libcuda.so.1")
+        return True
+    except OSError:
+        pass
+    icds = glob.glob("/etc/OpenCL/vendors/*.icd")
+    return any("pocl" not in os.path.basename(p).lower() for p in icds)

@@ -1,0 +1,105 @@
+"""What a parallel region needs from its surroundings, and whether a device
+can run it.
+
+Contract: :func:`region_interface` lists, for an outermost parallel
+:class:`For`, the scalar values it reads from outside (loop bounds included),
+the arrays it touches and which of them it writes; those become the device
+kernel's parameters and the arguments of the host's dispatch hook.
+:func:`offload_blockers` returns the reasons (human text) a device cannot run
+the region; empty means it can.  Both are pure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..ir.nodes import (
+    Alloc,
+    Assign,
+    BinOp,
+    Call,
+    For,
+    Function,
+    Load,
+    Return,
+    Shape,
+    Store,
+    Var,
+)
+from ..ir.visit import walk
+from ..types import Array, Scalar, Tuple
+
+
+@dataclass(frozen=True)
+class RegionInterface:
+    scalars: tuple[tuple[str, Scalar], ...]  # read-only scalars from outside
+    arrays: tuple[tuple[str, Array], ...]  # every array the region touches
+    written: frozenset[str]  # arrays it stores to
+    assigned: frozenset[str]  # variables it assigns (private or reductions)
+
+
+def region_interface(loop: For, fn: Function) -> RegionInterface:
+    types = fn.local_types()
+    assigned = {loop.var}
+    arrays: dict[str, Array] = {}
+    written: set[str] = set()
+    reads: list[str] = []
+    for n in walk(loop):
+        if isinstance(n, Assign):
+            assigned.add(n.target)
+        elif isinstance(n, For):
+            assigned.add(n.var)
+        elif isinstance(n, (Load, Store, Shape)):
+            t = n.array.type
+            assert isinstance(t, Array)
+            arrays[n.array.name] = t
+            if isinstance(n, Store):
+                written.add(n.array.name)
+        elif isinstance(n, Var):
+            if isinstance(n.type, Array):
+                arrays[n.name] = n.type
+            else:
+                reads.append(n.name)
+    scalars = []
+    for name in sorted(set(reads) - assigned):
+        t = types[name]
+        if isinstance(t, Scalar):
+            scalars.append((name, t))
+    return RegionInterface(tuple(scalars), tuple(sorted(arrays.items())),
+                           frozenset(written), frozenset(assigned))
+
+
+def offload_blockers(loop: For, fn: Function, iface: RegionInterface) -> list[str]:
+    """Why a device cannot run this region (empty list: it can)."""
+    reasons: list[str] = []
+    types = fn.local_types()
+    for n in walk(loop):
+        if isinstance(n, Call):
+            reasons.append(f"calls the helper function {n.func.split('_', 2)[-1]}()")
+        elif isinstance(n, Alloc):
+            reasons.append("allocates an array")
+        elif isinstance(n, Return):
+            reasons.append("returns from inside the loop")
+        elif isinstance(n, BinOp) and n.python_zero_div and n.op in ("/", "//", "%"):
+            reasons.append("divides Python numbers that may raise ZeroDivisionError")
+        elif isinstance(n, BinOp) and n.op == "**" and isinstance(n.type, Scalar) \
+                and n.type.is_int:
+            reasons.append("raises an integer to a power that may be negative")
+        elif isinstance(n, For) and n is not loop and not _const_step(n):
+            reasons.append("has an inner loop whose step is only known at run time")
+    if not _const_step(loop):
+        reasons.append("its step is only known at run time")
+    for name in iface.assigned:
+        t = types.get(name)
+        if isinstance(t, (Array, Tuple)):
+            reasons.append(f"assigns the {'array' if isinstance(t, Array) else 'tuple'} "
+                           f"variable {name}")
+    if fn.symbol != "hj_entry":
+        reasons.append("is inside a helper function")
+    return sorted(set(reasons))
+
+
+def _const_step(loop: For) -> bool:
+    from ..ir.nodes import Const
+
+    return isinstance(loop.step, Const) and int(loop.step.value) != 0

@@ -1,0 +1,245 @@
+"""The dispatch hook: runs parallel regions on a device, or declines.
+
+Contract: an :class:`OffloadSession` lives for one call of a compiled
+function.  The generated host code calls it
+
+- ``session(rid, scalars, arrays)`` before region ``rid``: ``scalars`` is
+  ``(lo, hi, step, *outside scalars, *reduction start values)``, ``arrays``
+  the region's arrays in interface order.  It returns None ("run it here")
+  or a tuple with one combined partial per reduction ("done on device").
+- ``session.sync(array)`` before host code touches an array a region used;
+- ``session.finish()`` when the function returns or raises.
+
+A region runs on the device when a device of the requested kind exists and
+(for ``target="auto"``) is an accelerator and the region is big enough.
+Any :class:`DeviceError` falls back to the host for that region with a
+warning, after copying back whatever the device held newer: host data is
+never left half-updated.  ``stats`` records, per region, where it ran and
+why, bytes moved and launches.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import DeviceError, HybridJitWarning
+from ..transform.regions import Region
+from . import registry
+from .device import Device, KernelArg, Program
+from .memory import MemoryManager, box_region
+
+#: "auto" offloads a region only when it runs at least this many iterations
+AUTO_MIN_TRIP = 1 << 16
+#: work-items launched for regions with reductions (one partial each)
+REDUCTION_THREADS = 4096
+#: upper bound on work-items for other regions (grid-stride loop beyond it)
+MAX_THREADS = 1 << 22
+
+_programs: dict[tuple[int, str, str], Program] = {}
+
+
+@dataclass
+class RegionStats:
+    region: int
+    line: int
+    target: str
+    reason: str
+    bytes_to_device: int = 0
+    bytes_to_host: int = 0
+    launches: int = 0
+
+
+@dataclass
+class OffloadSession:
+    regions: list[Region]
+    target: str  # opencl | cuda | auto
+    stats: dict[str, Any] = field(default_factory=dict)
+    _manager: MemoryManager | None = None
+    _device: Device | None = None
+    _decline: str | None = None
+    _per_region: dict[int, RegionStats] = field(default_factory=dict)
+    _order: list[RegionStats] = field(default_factory=list)
+    _start: Any = None
+
+    def __post_init__(self) -> None:
+        kind = self.target if self.target != "auto" else registry.preferred_kind()
+        if kind is None:
+            self._decline = "no accelerator available"
+            return
+        self._manager = registry.get_memory_manager(kind)
+        if self._manager is None:
+            self._decline = f"no {kind} device: {registry.availability(kind).reason}"
+            return
+        self._device = self._manager.device
+        if self.target == "auto" and not self._device.is_accelerator:
+            self._decline = f"the {kind} device ({self._device.name}) is the host CPU"
+        self._start = self._manager.stats.copy()
+
+    # ------------------------------------------------------------ hook calls
+
+    def __call__(self, rid: int, scalars: tuple[Any, ...], arrays: tuple[Any, ...]) -> Any:
+        region = self.regions[rid]
+        lo, hi, step = scalars[0], scalars[1], scalars[2]
+        trip = max(0, (hi - lo + step - (1 if step > 0 else -1)) // step)
+        reason = self._why_not(trip)
+        if reason is not None:
+            self._record(region, "cpu", reason)
+            return None
+        assert self._manager is not None and self._device is not None
+        before = self._manager.stats.copy()
+        try:
+            result = self._run(region, scalars, arrays, lo, step, trip)
+        except DeviceError as exc:
+            warnings.warn(f"region at line {region.loc.line} fell back to the CPU: {exc}",
+                          HybridJitWarning, stacklevel=2)
+            self._recover(arrays)
+            self._record(region, "cpu", f"device error: {exc.message}")
+            return None
+        st = self._record(region, self._device.kind, "offloaded")
+        delta = self._manager.stats - before
+        st.bytes_to_device += delta.bytes_to_device
+        st.bytes_to_host += delta.bytes_to_host
+        st.launches += 1
+        return result
+
+    def _why_not(self, trip: int) -> str | None:
+        if self._decline is not None:
+            return self._decline
+        if self.target == "auto" and trip < AUTO_MIN_TRIP:
+            return f"{trip} iterations are too few to pay for a launch (auto)"
+        return None
+
+    def sync(self, array: np.ndarray) -> None:
+        if self._manager is not None and self._manager.mirror_of(array) is not None:
+            self._manager.prepare_host_access(array, write=True)
+
+    def finish(self) -> None:
+        if self._manager is not None and self._device is not None:
+            try:
+                self._manager.release_transient()
+            except DeviceError as exc:
+                warnings.warn(f"copying results back failed: {exc}", HybridJitWarning,
+                              stacklevel=2)
+        self._summarise()
+
+    # ------------------------------------------------------------ running
+
+    def _run(self, region: Region, scalars: tuple[Any, ...], arrays: tuple[Any, ...],
+             lo: int, step: int, trip: int) -> Any:
+        mgr, dev = self._manager, self._device
+        assert mgr is not None and dev is not None and region.footprint is not None
+        program = self._program(region)  # a build failure moves no data
+        names = [n for n, _ in region.iface.arrays]
+        hosts = dict(zip(names, arrays))
+        nscal = len(region.iface.scalars)
+        values = {n: int(v) for (n, t), v in zip(region.iface.scalars, scalars[3:3 + nscal])
+                  if t.is_int or t.is_bool}
+        shapes = {n: a.shape for n, a in hosts.items()}
+        concrete = region.footprint.evaluate(values, shapes)
+        for name, a in hosts.items():
+            mgr.track(a)
+        for name, a in hosts.items():
+            fp = concrete.get(name)
+            if fp is None:
+                mgr.prepare_read(a)
+                continue
+            if fp.read is not None:
+                mgr.prepare_read(a, box_region(a, fp.read))
+            if fp.write is not None:
+                exact = fp.fully_overwritten
+                mgr.prepare_write(a, box_region(a, fp.write, exact=exact), fp.fully_overwritten)
+        args: list[KernelArg] = []
+        for name, _t in region.iface.arrays:
+            view = mgr.kernel_view(hosts[name])
+            args += view.args()
+            args += [KernelArg(int(n), np.dtype(np.int64)) for n in view.shape]
+            args += [KernelArg(int(s), np.dtype(np.int64)) for s in view.strides]
+        for (_n, t), v in zip(region.iface.scalars, scalars[3:3 + nscal]):
+            args.append(KernelArg(v, t.dtype))
+        nthreads = min(trip, REDUCTION_THREADS if region.reductions else MAX_THREADS)
+        nthreads = max(nthreads, 1)
+        args += [KernelArg(v, np.dtype(np.int64)) for v in (lo, step, trip, nthreads)]
+        partials = []
+        for r in region.reductions:
+            t = _reduction_dtype(region, r.var)
+            buf = dev.alloc(nthreads * t.itemsize)
+            partials.append((buf, t))
+            args.append(KernelArg(buf))
+        try:
+            dev.launch(program, region.kernel_name, (nthreads,), args)
+            for name, a in hosts.items():
+                fp = concrete.get(name)
+                if name in region.iface.written:
+                    box = fp.write if fp is not None else None
+                    mgr.after_write(a, box_region(a, box, exact=True) if box else None)
+            results = []
+            for buf, t in partials:
+                host = np.empty(nthreads, t)
+                dev.copy_out(buf, 0, host)
+                results.append(host)
+        finally:
+            for buf, _t in partials:
+                dev.free(buf)
+        return tuple(_combine(r.op, part) for r, part in zip(region.reductions, results))
+
+    def _program(self, region: Region) -> Program:
+        dev = self._device
+        assert dev is not None
+        source = region.kernels[dev.kind]
+        key = (id(dev), dev.kind, source)
+        prog = _programs.get(key)
+        if prog is None:
+            prog = dev.build(source)
+            _programs[key] = prog
+        return prog
+
+    def _recover(self, arrays: tuple[Any, ...]) -> None:
+        """After a device fault: bring every array of the region home."""
+        assert self._manager is not None
+        for a in arrays:
+            try:
+                if self._manager.mirror_of(a) is not None:
+                    self._manager.prepare_host_access(a, write=True)
+            except DeviceError as exc:  # pragma: no cover - double fault
+                warnings.warn(f"could not recover device data: {exc}", HybridJitWarning,
+                              stacklevel=3)
+
+    # ------------------------------------------------------------ stats
+
+    def _record(self, region: Region, target: str, reason: str) -> RegionStats:
+        st = self._per_region.get(region.rid)
+        if st is None or st.target != target:
+            st = RegionStats(region.rid, region.loc.line, target, reason)
+            self._per_region[region.rid] = st
+            self._order.append(st)
+        return st
+
+    def _summarise(self) -> None:
+        total = (self._manager.stats - self._start) if self._manager and self._start else None
+        self.stats = {
+            "regions": [vars(s) for s in self._order],
+            "bytes_to_device": total.bytes_to_device if total else 0,
+            "bytes_to_host": total.bytes_to_host if total else 0,
+            "launches": sum(s.launches for s in self._order),
+            "time": time.time(),
+        }
+
+
+def _reduction_dtype(region: Region, var: str) -> np.dtype:
+    return np.dtype(region.reduction_types[var])
+
+
+def _combine(op: str, parts: np.ndarray) -> Any:
+    """Combine per-work-item partials in work-item order."""
+    if op in ("+", "-"):
+        return parts.sum().item()
+    if op == "*":
+        return np.prod(parts).item()
+    if op == "min":
+        return parts.min().item()
+    return parts.max().item()
