@@ -49,13 +49,14 @@ def prange(*args: int) -> range:
     return range(*args)
 
 
-def jit(fn: Callable[..., Any] | None = None, *, parallel: bool | str = True,
+def jit(fn: Callable[..., Any] | None = None, *, parallel: bool | str = "auto",
         fastmath: bool = False, boundscheck: bool = False, cache: bool = True,
         target: str | None = None) -> Any:
     """Compile ``fn`` to native code, specialised to its argument types.
 
-    ``parallel``: True runs ``prange`` loops in parallel, False runs every
-    loop serially, "unsafe" skips the race checks on ``prange`` loops.
+    ``parallel``: "auto" (default) runs ``prange`` loops in parallel and also
+    plain ``range`` loops it proves parallel; True only ``prange`` loops; False
+    runs every loop serially; "unsafe" is True without the race checks.
     ``fastmath``: allow reassociation and FMA contraction.  ``boundscheck``:
     raise IndexError on out-of-bounds indices.  ``cache``: keep compiled code
     on disk (always on; the flag is accepted for compatibility).  ``target``:
@@ -66,8 +67,8 @@ def jit(fn: Callable[..., Any] | None = None, *, parallel: bool | str = True,
     tgt = target if target is not None else config.default_target()
     if tgt not in _TARGETS:
         raise ValueError(f"target must be one of {', '.join(_TARGETS)}, not {tgt!r}")
-    if parallel not in (True, False, "unsafe"):
-        raise ValueError("parallel must be True, False or 'unsafe'")
+    if parallel not in ("auto", True, False, "unsafe"):
+        raise ValueError("parallel must be 'auto', True, False or 'unsafe'")
 
     def wrap(f: Callable[..., Any]) -> Any:
         from .dispatcher import Dispatcher

@@ -21,6 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("doctor", help="report which compilers and devices are available")
     ex = sub.add_parser("explain", help="explain the parallelisation of a function")
     ex.add_argument("target", help="path/to/module.py:function")
+    ex.add_argument("--types", help='argument types, e.g. "float64[:,:], float32[:], int" '
+                    "(default: guessed from how the function indexes its parameters)")
     cache = sub.add_parser("cache", help="show or clear the compile cache")
     cache.add_argument("action", choices=["info", "clear"])
     if argv and argv[0] == "bench":
@@ -35,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "explain":
         from .explain import explain_command
 
-        return explain_command(args.target)
+        return explain_command(args.target, args.types)
     return _cache_command(args.action)
 
 

@@ -11,6 +11,7 @@ against) and otherwise compiled, built and stored.
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 import hashlib
 import importlib.util
 from typing import Any
@@ -50,6 +51,7 @@ class Dispatcher:
         self._keys: dict[tuple[Any, ...], str] = {}
         self.compile_count = 0
         self.last_stats: dict[str, Any] | None = None
+        self._no_auto: Dispatcher | None = None
         functools.update_wrapper(self, pyfunc)
 
     def __call__(self, *args: Any) -> Any:
@@ -57,7 +59,29 @@ class Dispatcher:
         entry = self._entries.get(key)
         if entry is None:
             entry = self._specialise(args, key)
-        return entry(*args)
+        result = entry(*args)
+        if result is NotImplemented:
+            # The compiled code found overlapping array arguments, which its
+            # proof of parallelism assumed distinct: use the version without
+            # automatically parallelised loops.
+            return self._no_auto_version()(*args)
+        return result
+
+    def _no_auto_version(self) -> Dispatcher:
+        if self._no_auto is None:
+            opts = replace(self.options, parallel=True if self.options.parallel == "auto"
+                           else self.options.parallel)
+            self._no_auto = Dispatcher(self.py_func, opts)
+        return self._no_auto
+
+    def explain(self, *args: Any) -> Any:
+        """Per loop: parallel or not, and why; where each region may run."""
+        from .explain import explain
+
+        try:
+            return explain(self, self.arg_types(args))
+        except HybridJitError as exc:
+            raise exc.with_traceback(None) from None
 
     def __get__(self, obj: Any, objtype: Any = None) -> Any:
         return self if obj is None else functools.partial(self, obj)

@@ -26,7 +26,7 @@ from .types import Type
 
 @dataclass(frozen=True)
 class CompileOptions:
-    parallel: bool | str = True
+    parallel: bool | str = "auto"
     fastmath: bool = False
     boundscheck: bool = False
     target: str = "auto"

@@ -90,9 +90,12 @@ class CarriedScalar:
 class ScalarClassification:
     """Every variable the loop body assigns, in exactly one of the groups.
 
+    ``private`` includes the loop's own variable and nested loop variables.
     ``lastprivate`` lists the private variables (a subset of ``private``)
     whose value after the loop must be the one from the last iteration;
-    every one of them is assigned unconditionally in each iteration.
+    every one of them is assigned unconditionally in each iteration.  The
+    loop's own variable is never listed: its value after the loop (the last
+    one, when any iteration ran) is the code generator's business.
     ``reasons`` has one human-readable line per carried variable.
     """
 

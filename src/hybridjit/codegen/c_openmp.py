@@ -15,11 +15,13 @@ from ..errors import InternalError
 from ..ir.nodes import (
     Alloc,
     Assign,
+    Const,
     Expr,
     For,
     Function,
     Load,
     MakeTuple,
+    ParallelInfo,
     Program,
     Return,
     Shape,
@@ -49,6 +51,12 @@ _HEADER = """\
 #include <numpy/arrayobject.h>
 #include <stdint.h>
 #include <math.h>
+#ifdef _OPENMP
+#include <omp.h>
+#else
+static inline int omp_get_max_threads(void) { return 1; }
+static inline int omp_get_thread_num(void) { return 0; }
+#endif
 #define HJ_FN static inline
 """
 
@@ -71,6 +79,20 @@ static void hj_finish(PyObject *hook, PyObject **ret) {
     if (r) Py_DECREF(r);
     if (t) { if (!r) PyErr_Clear(); PyErr_Restore(t, v, tb); }
     else if (!r) { Py_XDECREF(*ret); *ret = NULL; }
+}
+static void hj_extent(PyArrayObject *a, char **lo, char **hi) {
+    char *p = (char *)PyArray_DATA(a), *q = p;
+    for (int d = 0; d < PyArray_NDIM(a); d++) {
+        npy_intp n = PyArray_DIM(a, d), s = PyArray_STRIDE(a, d);
+        if (n == 0) { *lo = *hi = p; return; }
+        if (s < 0) p += (n - 1) * s; else q += (n - 1) * s;
+    }
+    *lo = p; *hi = q + PyArray_ITEMSIZE(a);
+}
+static int hj_overlap(PyArrayObject *a, PyArrayObject *b) {
+    char *alo, *ahi, *blo, *bhi;
+    hj_extent(a, &alo, &ahi); hj_extent(b, &blo, &bhi);
+    return alo < ahi && blo < bhi && alo < bhi && blo < ahi;
 }
 static PyObject *hj_box_scalar(void *data, int typenum) {
     PyArray_Descr *d = PyArray_DescrFromType(typenum);
@@ -165,6 +187,9 @@ class OpenMPRenderer(CFamilyRenderer):
     def parallel_loop(self, s: For, header: str, var: str, first: str, ind: str) -> list[str]:
         info = s.parallel
         assert info is not None
+        k = self.loop_counter
+        argred = {a.var for a in info.arg_reductions}
+        argred |= {n for a in info.arg_reductions for n in a.index_vars}
         last = {scalar_name(n) for n in info.lastprivate}
         private = sorted(({scalar_name(n) for n in info.private} | {var}) - last)
         clauses = ["schedule(static)"]
@@ -175,23 +200,69 @@ class OpenMPRenderer(CFamilyRenderer):
         for r in info.reductions:
             clauses.append(f"reduction({_REDUCTION_OPS[r.op]}:{scalar_name(r.var)})")
         clauses.append("reduction(|:hj_st)")
-        k = self.loop_counter
+        if info.min_trip > 1:
+            clauses.append(f"if(hj_trip_of{k} >= {info.min_trip})")
         region = self.regions.get(info.region) if info.region is not None else None
         pre: list[str] = []
+        if info.min_trip > 1:
+            pre.append(f"{ind}const int64_t hj_trip_of{k} = {self.trip_expr(s, k)};")
         if region is not None:
-            pre = self.dispatch_region(region, k, ind)
+            pre += self.dispatch_region(region, k, ind)
             pre.append(f"{ind}if (!hj_ondev{k}) {{")
-        lines = [f"{ind}#pragma omp parallel for {' '.join(clauses)}", f"{ind}{header} {{",
-                 f"{ind}    {var} = {first};"]
         self.parallel_depth += 1
         try:
-            lines += self.body(s.body, ind + "    ")
+            body = self.body(s.body, ind + "        " if argred else ind + "    ")
         finally:
             self.parallel_depth -= 1
-        lines.append(f"{ind}}}")
+        if info.arg_reductions:
+            lines = self.arg_reduction_loop(info, clauses, header, var, first, body, ind)
+        else:
+            lines = [f"{ind}#pragma omp parallel for {' '.join(clauses)}",
+                     f"{ind}{header} {{", f"{ind}    {var} = {first};", *body, f"{ind}}}"]
         if region is not None:
             lines.append(f"{ind}}}")
         return pre + lines
+
+    def trip_expr(self, s: For, k: int) -> str:
+        step = int(s.step.value) if isinstance(s.step, Const) else None
+        if step is None:
+            return f"hj_trip{k}"
+        if step > 0:
+            return f"(hj_hi{k} > hj_lo{k} ? (hj_hi{k} - hj_lo{k} + {step - 1}) / {step} : 0)"
+        return f"(hj_lo{k} > hj_hi{k} ? (hj_lo{k} - hj_hi{k} + {-step - 1}) / {-step} : 0)"
+
+    def arg_reduction_loop(self, info: ParallelInfo, clauses: list[str], header: str,
+                           var: str, first: str, body: list[str], ind: str) -> list[str]:
+        """Arg-min/arg-max: each thread keeps its own candidate (shadowing the
+        shared variables), then the candidates are merged in thread order -
+        static scheduling gives thread t earlier iterations than thread t+1 -
+        with the loop's own comparison, which reproduces the serial result."""
+        i2, i3 = ind + "    ", ind + "        "
+        names = [n for a in info.arg_reductions for n in (a.var, *a.index_vars)]
+        lines = [f"{ind}{{", f"{i2}const int hj_nt = omp_get_max_threads();"]
+        for n in names:
+            c = self.c_type(self.types[n])
+            lines.append(f"{i2}{c} hj_ar_{n}[hj_nt];")
+            lines.append(f"{i2}for (int t = 0; t < hj_nt; t++) hj_ar_{n}[t] = {scalar_name(n)};")
+        omp_for = [c for c in clauses if not c.startswith("if(")]
+        if_clause = [c for c in clauses if c.startswith("if(")]
+        lines.append(f"{i2}#pragma omp parallel num_threads(hj_nt) {' '.join(if_clause)}")
+        lines.append(f"{i2}{{")
+        for n in names:
+            lines.append(f"{i3}{self.c_type(self.types[n])} {scalar_name(n)} = hj_ar_{n}[0];")
+        red = [c for c in omp_for if not c.startswith("reduction(|")]
+        lines.append(f"{i3}#pragma omp for {' '.join(red)} reduction(|:hj_st)")
+        lines += [f"{i3}{header} {{", f"{i3}    {var} = {first};", *body, f"{i3}}}"]
+        for n in names:
+            lines.append(f"{i3}hj_ar_{n}[omp_get_thread_num()] = {scalar_name(n)};")
+        lines.append(f"{i2}}}")
+        lines.append(f"{i2}for (int t = 0; t < hj_nt; t++) {{")
+        for a in info.arg_reductions:
+            cmp = ("<" if a.op == "min" else ">") + ("" if a.strict else "=")
+            sets = " ".join(f"{scalar_name(n)} = hj_ar_{n}[t];" for n in (a.var, *a.index_vars))
+            lines.append(f"{i3}if (hj_ar_{a.var}[t] {cmp} {scalar_name(a.var)}) {{ {sets} }}")
+        lines += [f"{i2}}}", f"{ind}}}"]
+        return lines
 
     # ------------------------------------------------------------ arrays
 
@@ -363,6 +434,7 @@ class OpenMPRenderer(CFamilyRenderer):
             lines.append(f"    int hj_dev_{array_part(name, 'o')} = 0;")
         for k, p in enumerate(fn.params):
             lines += self.unpack_param(k, p.name, p.type, p.name in written_params, "    ")
+        lines += self.overlap_guard(written_params, "    ")
         body = self.body(fn.body, "    ")
         lines += body
         lines += [
@@ -380,6 +452,24 @@ class OpenMPRenderer(CFamilyRenderer):
                 lines.append(f"    Py_XDECREF({array_part(name, 'o')});")
         lines += ["    return hj_ret;", "}"]
         return "\n".join(lines)
+
+    def overlap_guard(self, written: set[str], ind: str) -> list[str]:
+        """Loops parallelised automatically were proven so assuming distinct
+        arrays: if two array arguments overlap (one of them written), return
+        NotImplemented and the dispatcher calls the version without them."""
+        if not any(isinstance(n, For) and n.parallel is not None and n.parallel.source == "auto"
+                   for n in walk_all(self.fn.body)):
+            return []
+        arrays = [(p.name, p.type) for p in self.fn.params if isinstance(p.type, Array)]
+        pairs = [(a, b) for i, (a, _) in enumerate(arrays) for (b, _) in arrays[i + 1:]
+                 if a in written or b in written]
+        if not pairs:
+            return []
+        conds = [f"hj_overlap((PyArrayObject *){array_part(a, 'o')}, "
+                 f"(PyArrayObject *){array_part(b, 'o')})" for a, b in pairs]
+        return [f"{ind}if ({' || '.join(conds)}) {{",
+                f"{ind}    Py_INCREF(Py_NotImplemented); hj_ret = Py_NotImplemented; "
+                "goto hj_done; }"]
 
     def unpack_param(self, k: int, name: str, t: Type, written: bool, ind: str) -> list[str]:
         arg = f"args[{k}]"

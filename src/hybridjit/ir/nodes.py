@@ -236,6 +236,17 @@ class Reduction:
 
 
 @dataclass(frozen=True, slots=True)
+class ArgReduce:
+    """``if d < best: best = d; k = c``: ``var`` reduced with ``op`` (min/max),
+    the ``index_vars`` carried along; ``strict`` (< or >) keeps the earliest."""
+
+    var: str
+    index_vars: tuple[str, ...]
+    op: str
+    strict: bool
+
+
+@dataclass(frozen=True, slots=True)
 class ParallelInfo:
     """How a loop runs in parallel: its private scalars and reductions.
 
@@ -250,6 +261,9 @@ class ParallelInfo:
     region: int | None = None
     #: private variables whose value after the loop is the last iteration's
     lastprivate: tuple[str, ...] = ()
+    arg_reductions: tuple[ArgReduce, ...] = ()
+    #: run in parallel only when the trip count reaches this (0: always)
+    min_trip: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,84 +1,172 @@
-"""Mark loops that run in parallel: IR -> IR.
+"""Decide which loops run in parallel: IR -> IR plus one decision per loop.
 
-Contract: :func:`parallelize` returns the function with ``For.parallel``
-set on every loop that will run in parallel, together with a
-:class:`LoopDecision` per loop explaining why (for ``explain``).  With
-``mode=False`` nothing is parallel; with ``True`` the outermost ``prange``
-of each nest is; a ``prange`` whose scalars carry a value from one iteration
-to the next is a :class:`ParallelRaceError` at the loop's line unless
-``mode == "unsafe"``.  Arg-min/arg-max patterns keep the loop serial (correct
-first) and say so.
+Contract: :func:`parallelize` returns the function with ``For.parallel`` set
+on every loop that will run in parallel, and a :class:`LoopDecision` for
+every loop saying what was decided and why, in words for ``explain``.
+
+Modes (the ``parallel=`` option):
+
+- ``"auto"`` (default): ``prange`` loops run in parallel; so does each
+  outermost ``range`` loop that the dependence analysis proves parallel and
+  that carries enough work (checked at run time against its trip count).
+- ``True``: only ``prange`` loops.  ``False``: nothing.
+- ``"unsafe"``: like True, without the race checks on ``prange`` loops.
+
+A ``prange`` loop with a proven race (a carried scalar, or array accesses
+that certainly conflict) is a :class:`ParallelRaceError` at the loop's line;
+one the analysis cannot decide gets a warning naming the accesses.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, replace
 
-from ..analysis.scalars import classify_loop_scalars, live_after_loop
-from ..errors import ParallelRaceError, SourceLoc
-from ..ir.nodes import For, Function, If, ParallelInfo, Stmt, While
+from ..analysis.dependence import LoopDependence, analyse_function
+from ..errors import HybridJitWarning, ParallelRaceError, SourceLoc
+from ..ir.nodes import ArgReduce, For, Function, If, ParallelInfo, Stmt, While
+from ..ir.visit import walk
+
+#: a loop parallelised automatically runs in parallel only when
+#: trip count * estimated work per iteration reaches this
+AUTO_WORK_THRESHOLD = 20000
 
 
 @dataclass(frozen=True)
 class LoopDecision:
     loop_id: int
     loc: SourceLoc
+    kind: str  # "prange" | "range"
     parallel: bool
     why: str
 
 
 def parallelize(fn: Function, mode: bool | str) -> tuple[Function, list[LoopDecision]]:
+    verdicts = analyse_function(fn) if mode is not False else {}
     decisions: list[LoopDecision] = []
-    body = _walk_body(fn.body, fn, mode, decisions, inside_parallel=False)
+    body = _Walker(mode, verdicts, decisions).body(fn.body, inside=False)
+    decisions.sort(key=lambda d: (d.loc.line, d.loc.col))
     return replace(fn, body=body), decisions
 
 
-def _walk_body(body: tuple[Stmt, ...], fn: Function, mode: bool | str,
-               out: list[LoopDecision], inside_parallel: bool) -> tuple[Stmt, ...]:
-    return tuple(_walk_stmt(s, fn, mode, out, inside_parallel) for s in body)
+class _Walker:
+    def __init__(self, mode: bool | str, verdicts: dict[int, LoopDependence],
+                 out: list[LoopDecision]):
+        self.mode = mode
+        self.verdicts = verdicts
+        self.out = out
+
+    def body(self, stmts: tuple[Stmt, ...], inside: bool) -> tuple[Stmt, ...]:
+        return tuple(self.stmt(s, inside) for s in stmts)
+
+    def stmt(self, s: Stmt, inside: bool) -> Stmt:
+        if isinstance(s, If):
+            return replace(s, body=self.body(s.body, inside), orelse=self.body(s.orelse, inside))
+        if isinstance(s, While):
+            return replace(s, body=self.body(s.body, inside))
+        if not isinstance(s, For):
+            return s
+        info = self.decide(s, inside)
+        return replace(s, body=self.body(s.body, inside or info is not None), parallel=info)
+
+    def note(self, loop: For, parallel: bool, why: str) -> None:
+        kind = "prange" if loop.is_prange else "range"
+        self.out.append(LoopDecision(loop.loop_id, loop.loc, kind, parallel, why))
+
+    def decide(self, loop: For, inside: bool) -> ParallelInfo | None:
+        if self.mode is False:
+            self.note(loop, False, "parallel=False: every loop runs serially")
+            return None
+        if inside:
+            self.note(loop, False, "inside a parallel loop: each iteration runs it serially")
+            return None
+        verdict = self.verdicts[loop.loop_id]
+        if loop.is_prange:
+            return self.decide_prange(loop, verdict)
+        if self.mode != "auto":
+            self.note(loop, False, "a range loop (parallel=True parallelises prange only)")
+            return None
+        return self.decide_range(loop, verdict)
+
+    def decide_prange(self, loop: For, v: LoopDependence) -> ParallelInfo | None:
+        if self.mode != "unsafe":
+            _check_race(loop, v)
+        info = _info(v, "prange", 0)
+        self.note(loop, True, "prange: the programmer declared it parallel" + _extras(info))
+        return info
+
+    def decide_range(self, loop: For, v: LoopDependence) -> ParallelInfo | None:
+        if not v.parallel:
+            self.note(loop, False, "; ".join(v.reasons[:3]) if v.reasons
+                      else "not proven parallel")
+            return None
+        info = _info(v, "auto", _min_trip(loop))
+        self.note(loop, True, "proved parallel: no iteration touches memory another "
+                  "iteration writes" + _extras(info)
+                  + (f"; runs in parallel when it has at least {info.min_trip} iterations"
+                     if info.min_trip > 1 else ""))
+        return info
 
 
-def _walk_stmt(s: Stmt, fn: Function, mode: bool | str, out: list[LoopDecision],
-               inside_parallel: bool) -> Stmt:
-    if isinstance(s, If):
-        return replace(s, body=_walk_body(s.body, fn, mode, out, inside_parallel),
-                       orelse=_walk_body(s.orelse, fn, mode, out, inside_parallel))
-    if isinstance(s, While):
-        return replace(s, body=_walk_body(s.body, fn, mode, out, inside_parallel))
-    if not isinstance(s, For):
-        return s
-    info = None
-    if s.is_prange and not inside_parallel and mode is not False:
-        info = _prange_info(s, fn, mode, out)
-    elif s.is_prange:
-        why = ("parallel=False: runs serially" if mode is False
-               else "nested inside a parallel loop: runs serially within each iteration")
-        out.append(LoopDecision(s.loop_id, s.loc, False, why))
-    body = _walk_body(s.body, fn, mode, out, inside_parallel or info is not None)
-    return replace(s, body=body, parallel=info)
-
-
-def _prange_info(loop: For, fn: Function, mode: bool | str,
-                 out: list[LoopDecision]) -> ParallelInfo | None:
-    live = live_after_loop(fn.body, loop.loop_id)
-    cls = classify_loop_scalars(loop, live)
-    if cls.carried and mode != "unsafe":
-        details = "; ".join(cls.reasons) or ", ".join(cls.carried)
+def _check_race(loop: For, v: LoopDependence) -> None:
+    scal = v.scalars
+    problems: list[str] = []
+    if scal is not None and scal.carried:
+        problems += list(scal.reasons) or [f"'{n}' carries a value" for n in scal.carried]
+    certain = [c for c in v.conflicts if c.certain]
+    problems += [c.reason for c in certain]
+    problems += [r.reason for r in v.array_reductions]
+    if v.early_exits:
+        problems.append("it can stop early (break)")
+    if problems:
         raise ParallelRaceError(
-            f"prange loop carries values between iterations: {details}",
+            "this prange loop has a race: " + "; ".join(dict.fromkeys(problems)),
             loop.loc,
-            hint="use range for a sequential loop, or make each iteration independent; "
-            "parallel='unsafe' overrides this check",
+            hint="use range for a sequential loop, or make each iteration write only its own "
+            "elements; parallel='unsafe' overrides this check",
         )
-    if cls.arg_reductions:
-        names = ", ".join(a.var for a in cls.arg_reductions)
-        out.append(LoopDecision(loop.loop_id, loop.loc, False,
-                                f"arg-min/arg-max of {names}: runs serially"))
-        return None
-    private = tuple(sorted(set(cls.private) | set(cls.carried)))
-    info = ParallelInfo(private, cls.reductions, "prange", None,
-                        tuple(sorted(set(cls.lastprivate))))
-    red = ", ".join(f"{r.var} ({r.op})" for r in cls.reductions)
-    out.append(LoopDecision(loop.loop_id, loop.loc, True,
-                            "prange: parallel" + (f", reductions: {red}" if red else "")))
-    return info
+    doubtful = [c.reason for c in v.conflicts if not c.certain]
+    doubtful += [f"{a.text} at {a.where}" for a in v.unknown]
+    if doubtful:
+        warnings.warn_explicit(
+            f"cannot prove this prange loop free of races: {'; '.join(doubtful[:4])}",
+            HybridJitWarning, loop.loc.file, loop.loc.line,
+        )
+
+
+def _info(v: LoopDependence, source: str, min_trip: int) -> ParallelInfo:
+    scal = v.scalars
+    assert scal is not None
+    args = tuple(ArgReduce(a.var, a.index_vars, a.op, a.strict) for a in scal.arg_reductions)
+    arg_names = {a.var for a in args} | {n for a in args for n in a.index_vars}
+    private = tuple(sorted((set(scal.private) | set(scal.carried)) - arg_names))
+    return ParallelInfo(private, scal.reductions, source, None,
+                        tuple(sorted(set(scal.lastprivate) - arg_names)), args, min_trip)
+
+
+def _extras(info: ParallelInfo) -> str:
+    parts = [f"{r.var} ({r.op})" for r in info.reductions]
+    parts += [f"{a.var} with {', '.join(a.index_vars) or 'no index'} (arg-{a.op})"
+              for a in info.arg_reductions]
+    return f"; reductions: {', '.join(parts)}" if parts else ""
+
+
+def _min_trip(loop: For) -> int:
+    """Iterations needed before threads pay off, from a rough work estimate:
+    nodes in the body, inner loops counted as 32 iterations."""
+    work = _work(loop.body)
+    return max(1, AUTO_WORK_THRESHOLD // max(work, 1))
+
+
+def _work(stmts: tuple[Stmt, ...]) -> int:
+    total = 0
+    for s in stmts:
+        if isinstance(s, For):
+            total += 32 * max(1, _work(s.body))
+        elif isinstance(s, While):
+            total += 32 * max(1, _work(s.body))
+        elif isinstance(s, If):
+            total += 1 + max(_work(s.body), _work(s.orelse))
+        else:
+            total += sum(1 for _ in walk(s))
+    return total

@@ -70,6 +70,8 @@ def _make_region(loop: For, fn: Function, rid: int, bc: bool, fm: bool) -> Regio
     blockers = offload_blockers(loop, fn, iface)
     if bc:
         blockers.append("boundscheck=True is checked on the host only")
+    if loop.parallel.arg_reductions:
+        blockers.append("arg-min/arg-max reductions run on the host")
     if loop.parallel.lastprivate:
         blockers.append("a variable assigned in the loop is used after it")
     name = f"hj_region{rid}"

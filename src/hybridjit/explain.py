@@ -1,0 +1,156 @@
+"""``explain``: what the compiler decided for every loop, and why.
+
+Contract: :func:`explain` takes a dispatcher and example argument types and
+returns an :class:`Explanation`: one :class:`~hybridjit.transform.parallelize.LoopDecision`
+per loop (parallel or not, and the reason in plain words) and, when devices
+are in play, where each parallel region may run.  ``str()`` of it is the
+report a person reads; tests read its fields.  :func:`explain_command` is the
+``hybridjit explain path.py:function`` command.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .transform.parallelize import LoopDecision
+from .types import PY_FLOAT, PY_INT, Array, Scalar, Type
+
+
+@dataclass
+class Explanation:
+    function: str
+    loops: list[LoopDecision]
+    regions: list[tuple[int, str]] = field(default_factory=list)  # (line, verdict)
+
+    def loop_at(self, line: int) -> LoopDecision:
+        """The decision for the loop starting on ``line`` (tests use this)."""
+        for d in self.loops:
+            if d.loc.line == line:
+                return d
+        raise KeyError(f"no loop at line {line}")
+
+    def __str__(self) -> str:
+        out = [f"{self.function}:"]
+        for d in self.loops:
+            src = d.loc.source_line().strip() or f"{d.kind} loop"
+            verdict = "PARALLEL" if d.parallel else "serial"
+            out.append(f"  line {d.loc.line}: {src}")
+            out.append(f"      {verdict} - {d.why}")
+        for line, text in self.regions:
+            out.append(f"  line {line}: device: {text}")
+        if not self.loops:
+            out.append("  (no loops)")
+        return "\n".join(out)
+
+    __repr__ = __str__
+
+
+def explain(disp: Any, arg_types: tuple[Type, ...]) -> Explanation:
+    from .pipeline import analyse
+    from .transform.regions import outline_regions
+
+    program, _, decisions = analyse(disp.py_func, arg_types, disp.options)
+    entry_loops = {d.loop_id for d in decisions}
+    regions: list[tuple[int, str]] = []
+    if disp.options.target != "cpu":
+        _, found = outline_regions(program.entry, disp.options.boundscheck,
+                                   disp.options.fastmath)
+        for r in found:
+            if r.loop_id in entry_loops:
+                text = ("may run on a GPU/OpenCL device (decided per call; see last_stats)"
+                        if r.rid >= 0 else "runs on the CPU: " + "; ".join(r.blockers))
+                regions.append((r.loc.line, text))
+    return Explanation(disp.py_func.__qualname__, decisions, regions)
+
+
+# ---------------------------------------------------------------- the command
+
+
+def explain_command(target: str, types_text: str | None = None) -> int:
+    from .dispatcher import Dispatcher
+    from .errors import HybridJitError
+
+    path, _, name = target.rpartition(":")
+    if not path or not name:
+        print("usage: hybridjit explain path/to/module.py:function", file=sys.stderr)
+        return 2
+    spec = importlib.util.spec_from_file_location("_hj_explained", path)
+    if spec is None or spec.loader is None:
+        print(f"cannot load {path}", file=sys.stderr)
+        return 2
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["_hj_explained"] = module
+    spec.loader.exec_module(module)
+    fn = getattr(module, name, None)
+    if fn is None:
+        print(f"{path} has no function {name}", file=sys.stderr)
+        return 2
+    if not isinstance(fn, Dispatcher):
+        from . import jit
+
+        fn = jit(fn)
+    types = parse_types(types_text) if types_text else guess_types(fn.py_func)
+    try:
+        print(explain(fn, types))
+    except HybridJitError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    return 0
+
+
+def guess_types(pyfunc: Any) -> tuple[Type, ...]:
+    """Parameter types from how the body uses them: a parameter indexed with
+    k subscripts is a k-d float64 array, anything else an int."""
+    from .frontend.source import parse_function
+
+    tree = parse_function(pyfunc).tree
+    params = [a.arg for a in tree.args.args]
+    ndims: dict[str, int] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
+            k = len(node.slice.elts) if isinstance(node.slice, ast.Tuple) else 1
+            if not isinstance(node.slice, ast.Constant) or node.value.id in ndims:
+                ndims[node.value.id] = max(ndims.get(node.value.id, 0), k)
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                and node.attr in ("shape", "size", "ndim"):
+            ndims.setdefault(node.value.id, 1)
+    return tuple(Array(Scalar("float64"), ndims[p], "C") if p in ndims else PY_INT
+                 for p in params)
+
+
+def parse_types(text: str) -> tuple[Type, ...]:
+    """``"float64[:,:], int32[:], int, float"`` -> types (arrays C-contiguous)."""
+    out: list[Type] = []
+    for item in _split_top(text):
+        item = item.strip()
+        if "[" in item:
+            base, dims = item.split("[", 1)
+            out.append(Array(Scalar(np.dtype(base.strip()).name), dims.count(":"), "C"))
+        elif item == "int":
+            out.append(PY_INT)
+        elif item == "float":
+            out.append(PY_FLOAT)
+        else:
+            out.append(Scalar(np.dtype(item).name))
+    return tuple(out)
+
+
+def _split_top(text: str) -> list[str]:
+    parts, depth, cur = [], 0, ""
+    for ch in text:
+        depth += ch == "["
+        depth -= ch == "]"
+        if ch == "," and depth == 0:
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    if cur.strip():
+        parts.append(cur)
+    return parts
