@@ -805,18 +805,18 @@ def _root_conflicts(
     return conflicts, []
 
 
-def _loops_with_enclosing(
+def loops_with_enclosing(
     body: tuple[Stmt, ...], outer: tuple[For, ...] = ()
 ) -> Iterator[tuple[For, tuple[For, ...]]]:
     for s in body:
         if isinstance(s, For):
             yield s, outer
-            yield from _loops_with_enclosing(s.body, (*outer, s))
+            yield from loops_with_enclosing(s.body, (*outer, s))
         elif isinstance(s, If):
-            yield from _loops_with_enclosing(s.body, outer)
-            yield from _loops_with_enclosing(s.orelse, outer)
+            yield from loops_with_enclosing(s.body, outer)
+            yield from loops_with_enclosing(s.orelse, outer)
         elif isinstance(s, While):
-            yield from _loops_with_enclosing(s.body, outer)
+            yield from loops_with_enclosing(s.body, outer)
 
 
 def analyse_function(fn: Function) -> dict[int, LoopDependence]:
@@ -824,7 +824,7 @@ def analyse_function(fn: Function) -> dict[int, LoopDependence]:
     with exact liveness and alias roots computed from the whole function."""
     roots = array_alias_roots(fn)
     out = {}
-    for f, enclosing in _loops_with_enclosing(fn.body):
+    for f, enclosing in loops_with_enclosing(fn.body):
         scalars = classify_loop_scalars(f, live_after_loop(fn.body, f.loop_id))
         out[f.loop_id] = analyse_loop(f, enclosing, scalars, roots)
     return out

@@ -94,6 +94,24 @@ static int hj_overlap(PyArrayObject *a, PyArrayObject *b) {
     hj_extent(a, &alo, &ahi); hj_extent(b, &blo, &bhi);
     return alo < ahi && blo < bhi && alo < bhi && blo < ahi;
 }
+static void hj_span(const char *d, int nd, const int64_t *n, const int64_t *s, size_t item,
+                    const char **lo, const char **hi) {
+    const char *p = d, *q = d;
+    for (int k = 0; k < nd; k++) {
+        if (n[k] == 0) { *lo = *hi = d; return; }
+        if (s[k] < 0) p += (n[k] - 1) * s[k] * (int64_t)item;
+        else q += (n[k] - 1) * s[k] * (int64_t)item;
+    }
+    *lo = p; *hi = q + item;
+}
+static int hj_views_overlap(const char *da, int na, const int64_t *sha, const int64_t *sta,
+                            size_t ia, const char *db, int nb, const int64_t *shb,
+                            const int64_t *stb, size_t ib) {
+    const char *alo, *ahi, *blo, *bhi;
+    hj_span(da, na, sha, sta, ia, &alo, &ahi);
+    hj_span(db, nb, shb, stb, ib, &blo, &bhi);
+    return alo < ahi && blo < bhi && alo < bhi && blo < ahi;
+}
 static PyObject *hj_box_scalar(void *data, int typenum) {
     PyArray_Descr *d = PyArray_DescrFromType(typenum);
     PyObject *r = PyArray_Scalar(data, d, NULL);
@@ -200,12 +218,22 @@ class OpenMPRenderer(CFamilyRenderer):
         for r in info.reductions:
             clauses.append(f"reduction({_REDUCTION_OPS[r.op]}:{scalar_name(r.var)})")
         clauses.append("reduction(|:hj_st)")
+        conds = []
         if info.min_trip > 1:
-            clauses.append(f"if(hj_trip_of{k} >= {info.min_trip})")
+            conds.append(f"hj_trip_of{k} >= {info.min_trip}")
+        if info.distinct:
+            conds.append(f"hj_apart{k}")
+        if conds:
+            clauses.append(f"if({' && '.join(conds)})")
         region = self.regions.get(info.region) if info.region is not None else None
         pre: list[str] = []
         if info.min_trip > 1:
             pre.append(f"{ind}const int64_t hj_trip_of{k} = {self.trip_expr(s, k)};")
+        if info.distinct:
+            # (computed outside the pragma: GCC 12 cannot gimplify compound
+            # literals inside an OpenMP if() clause)
+            tests = " || ".join(self.overlap_expr(a, b) for a, b in info.distinct)
+            pre.append(f"{ind}const int hj_apart{k} = !({tests});")
         if region is not None:
             pre += self.dispatch_region(region, k, ind)
             pre.append(f"{ind}if (!hj_ondev{k}) {{")
@@ -222,6 +250,18 @@ class OpenMPRenderer(CFamilyRenderer):
         if region is not None:
             lines.append(f"{ind}}}")
         return pre + lines
+
+    def overlap_expr(self, a: str, b: str) -> str:
+        """C test that array variables ``a`` and ``b`` share memory now."""
+        args = []
+        for name in (a, b):
+            t = self.types[name]
+            assert isinstance(t, Array)
+            ns = ", ".join(array_part(name, f"n{d}") for d in range(t.ndim))
+            ss = ", ".join(array_part(name, f"s{d}") for d in range(t.ndim))
+            args.append(f"(const char *){array_part(name, 'd')}, {t.ndim}, (int64_t[]){{{ns}}}, "
+                        f"(int64_t[]){{{ss}}}, sizeof({t.dtype.c_name})")
+        return f"hj_views_overlap({args[0]}, {args[1]})"
 
     def trip_expr(self, s: For, k: int) -> str:
         step = int(s.step.value) if isinstance(s.step, Const) else None

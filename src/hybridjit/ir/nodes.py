@@ -264,6 +264,8 @@ class ParallelInfo:
     arg_reductions: tuple[ArgReduce, ...] = ()
     #: run in parallel only when the trip count reaches this (0: always)
     min_trip: int = 0
+    #: array variables that may share memory: run serially if they overlap
+    distinct: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,7 +86,7 @@ class OffloadSession:
         region = self.regions[rid]
         lo, hi, step = scalars[0], scalars[1], scalars[2]
         trip = max(0, (hi - lo + step - (1 if step > 0 else -1)) // step)
-        reason = self._why_not(trip)
+        reason = self._why_not(trip) or _overlap(region, arrays)
         if reason is not None:
             self._record(region, "cpu", reason)
             return None
@@ -228,6 +228,15 @@ class OffloadSession:
             "launches": sum(s.launches for s in self._order),
             "time": time.time(),
         }
+
+
+def _overlap(region: Region, arrays: tuple[Any, ...]) -> str | None:
+    """Arrays the proof assumed distinct that share memory in this call."""
+    by_name = dict(zip((n for n, _ in region.iface.arrays), arrays))
+    for a, b in region.distinct:
+        if np.may_share_memory(by_name[a], by_name[b]):
+            return f"'{a}' and '{b}' share memory in this call: runs serially on the host"
+    return None
 
 
 def _reduction_dtype(region: Region, var: str) -> np.dtype:

@@ -22,9 +22,15 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, replace
 
-from ..analysis.dependence import LoopDependence, analyse_function
+from ..analysis.dependence import (
+    LoopDependence,
+    analyse_loop,
+    array_alias_roots,
+    loops_with_enclosing,
+)
+from ..analysis.scalars import classify_loop_scalars, live_after_loop
 from ..errors import HybridJitWarning, ParallelRaceError, SourceLoc
-from ..ir.nodes import ArgReduce, For, Function, If, ParallelInfo, Stmt, While
+from ..ir.nodes import ArgReduce, For, Function, If, Load, ParallelInfo, Stmt, Store, While
 from ..ir.visit import walk
 
 #: a loop parallelised automatically runs in parallel only when
@@ -42,19 +48,48 @@ class LoopDecision:
 
 
 def parallelize(fn: Function, mode: bool | str) -> tuple[Function, list[LoopDecision]]:
-    verdicts = analyse_function(fn) if mode is not False else {}
+    verdicts = _verdicts(fn) if mode is not False else {}
     decisions: list[LoopDecision] = []
-    body = _Walker(mode, verdicts, decisions).body(fn.body, inside=False)
+    body = _Walker(mode, verdicts, decisions, array_alias_roots(fn)).body(fn.body, inside=False)
     decisions.sort(key=lambda d: (d.loc.line, d.loc.col))
     return replace(fn, body=body), decisions
 
 
+def _verdicts(fn: Function) -> dict[int, LoopDependence]:
+    """Dependence verdicts treating distinct array names as distinct arrays.
+
+    Variables that may refer to one array (``u, v = v, u`` in a time loop)
+    are distinct within one execution of a loop in the common case; rather
+    than give up, each loop that uses two of them gets a run-time check
+    (``ParallelInfo.distinct``) and runs serially when they do overlap."""
+    out = {}
+    for loop, enclosing in loops_with_enclosing(fn.body):
+        scalars = classify_loop_scalars(loop, live_after_loop(fn.body, loop.loop_id))
+        out[loop.loop_id] = analyse_loop(loop, enclosing, scalars, None)
+    return out
+
+
+def _may_alias_pairs(loop: For, roots: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """Pairs of array names used in ``loop`` (one written) that may share memory."""
+    used: set[str] = set()
+    written: set[str] = set()
+    for n in walk(loop):
+        if isinstance(n, (Load, Store)):
+            used.add(n.array.name)
+            if isinstance(n, Store):
+                written.add(n.array.name)
+    names = sorted(used)
+    return tuple((a, b) for i, a in enumerate(names) for b in names[i + 1:]
+                 if roots.get(a, a) == roots.get(b, b) and (a in written or b in written))
+
+
 class _Walker:
     def __init__(self, mode: bool | str, verdicts: dict[int, LoopDependence],
-                 out: list[LoopDecision]):
+                 out: list[LoopDecision], roots: dict[str, str]):
         self.mode = mode
         self.verdicts = verdicts
         self.out = out
+        self.roots = roots
 
     def body(self, stmts: tuple[Stmt, ...], inside: bool) -> tuple[Stmt, ...]:
         return tuple(self.stmt(s, inside) for s in stmts)
@@ -82,11 +117,15 @@ class _Walker:
             return None
         verdict = self.verdicts[loop.loop_id]
         if loop.is_prange:
-            return self.decide_prange(loop, verdict)
-        if self.mode != "auto":
+            info = self.decide_prange(loop, verdict)
+        elif self.mode != "auto":
             self.note(loop, False, "a range loop (parallel=True parallelises prange only)")
             return None
-        return self.decide_range(loop, verdict)
+        else:
+            info = self.decide_range(loop, verdict)
+        if info is not None:
+            info = replace(info, distinct=_may_alias_pairs(loop, self.roots))
+        return info
 
     def decide_prange(self, loop: For, v: LoopDependence) -> ParallelInfo | None:
         if self.mode != "unsafe":

@@ -32,6 +32,7 @@ class Region:
     kernels: dict[str, str]  # dialect -> source
     kernel_name: str
     reduction_types: dict[str, str]  # reduction variable -> dtype name
+    distinct: tuple[tuple[str, str], ...] = ()  # must not overlap to run on a device
 
 
 def outline_regions(fn: Function, boundscheck: bool, fastmath: bool) -> tuple[
@@ -89,4 +90,4 @@ def _make_region(loop: For, fn: Function, rid: int, bc: bool, fm: bool) -> Regio
                  }
     return Region(rid if not blockers else -1, loop.loop_id, loop.loc, iface,
                   loop.parallel.reductions, tuple(sorted(set(blockers))), footprint,
-                  kernels, name, red_types)
+                  kernels, name, red_types, loop.parallel.distinct)
