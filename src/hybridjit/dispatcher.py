@@ -125,6 +125,10 @@ class Dispatcher:
         return list(code.co_varnames[: code.co_argcount])
 
     def _specialise(self, args: tuple[Any, ...], key: tuple[Any, ...]) -> Any:
+        nparams = self.py_func.__code__.co_argcount
+        if len(args) != nparams:
+            raise TypeError(f"{self.py_func.__qualname__}() takes {nparams} positional "
+                            f"arguments but {len(args)} were given")
         types = self.arg_types(args)
         offload = self._wants_offload()
         cache_key = self._cache_key(types, offload)

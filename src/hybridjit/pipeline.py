@@ -54,7 +54,7 @@ def analyse(pyfunc: Any, arg_types: tuple[Type, ...], opts: CompileOptions) -> t
     fns = []
     for fn in program.functions():
         fn = clear_nonneg_wraps(fn)
-        fn, d = parallelize(fn, opts.parallel)
+        fn, d = parallelize(fn, opts.parallel, opts.fastmath)
         decisions += d
         fns.append(fn)
     program = Program(fns[-1], tuple(fns[:-1]))

@@ -32,7 +32,7 @@ from ..ir.nodes import (
 from ..ir.visit import walk, walk_all
 from ..transform.regions import Region
 from ..types import Array, NoneType, Scalar, Tuple, Type
-from .cfamily import CFamilyRenderer, array_part, may_fail, scalar_name
+from .cfamily import CFamilyRenderer, _assigns, array_part, may_fail, scalar_name
 from .prelude import prelude
 
 _NPY_TYPES = {
@@ -209,6 +209,8 @@ class OpenMPRenderer(CFamilyRenderer):
         argred = {a.var for a in info.arg_reductions}
         argred |= {n for a in info.arg_reductions for n in a.index_vars}
         last = {scalar_name(n) for n in info.lastprivate}
+        if _assigns(s.body, s.var):
+            last.add(var)  # Python keeps the value the last iteration assigned
         private = sorted(({scalar_name(n) for n in info.private} | {var}) - last)
         clauses = ["schedule(static)"]
         if private:

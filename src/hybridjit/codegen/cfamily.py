@@ -97,6 +97,10 @@ def may_fail(node: object, boundscheck: bool) -> bool:
     return False
 
 
+def _assigns(body: tuple[Stmt, ...], name: str) -> bool:
+    return any(isinstance(n, Assign) and n.target == name for s in body for n in walk(s))
+
+
 class CFamilyRenderer:
     """Prints one :class:`Function`; subclasses choose the dialect."""
 
@@ -331,9 +335,9 @@ class CFamilyRenderer:
         lines: list[str] = []
         for s in stmts:
             lines.extend(self.stmt(s, ind))
-            if self.parallel_depth == 0 and not isinstance(s, (For, While, If)) and may_fail(
-                s, self.boundscheck
-            ):
+            # After loops and ifs too: a parallel loop inside reports its
+            # errors only once it has finished.
+            if self.parallel_depth == 0 and may_fail(s, self.boundscheck):
                 lines.append(f"{ind}if (hj_st) goto hj_fail;")
         return lines
 
@@ -455,9 +459,12 @@ class CFamilyRenderer:
         if s.parallel is not None:
             lines += self.parallel_loop(s, header, var, first, inner)
             step_expr = str(s.step.value) if step_const else st  # type: ignore[attr-defined]
-            lines.append(
-                f"{inner}if ({trip} > 0) {var} = {lo} + ({trip} - 1) * {step_expr};"
-            )
+            if not _assigns(s.body, s.var):
+                # Python leaves the loop variable at its last value (a body
+                # that assigns it is lastprivate instead).
+                lines.append(
+                    f"{inner}if ({trip} > 0) {var} = {lo} + ({trip} - 1) * {step_expr};"
+                )
         else:
             lines.append(f"{inner}{header} {{")
             lines.append(f"{inner}    {var} = {first};")

@@ -281,6 +281,10 @@ def _np_unary(cname: str) -> Handler:
     def handler(site: CallSite) -> Expr:
         site.expect_args(1)
         (t,) = site.scalar_args()
+        if cname in ("floor", "ceil", "trunc") and not t.is_float:
+            # NumPy 2 keeps integers integers for these three.
+            it = INT64 if t.is_bool or t.weak else t
+            return cast(site.args[0], it)
         ft = _np_float_type(t)
         return Intrinsic(cname, (cast(site.args[0], ft),), ft, site.loc)
 

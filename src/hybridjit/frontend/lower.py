@@ -54,6 +54,7 @@ from ..types import (
     INT64,
     NONE,
     PY_BOOL,
+    PY_FLOAT,
     PY_INT,
     Array,
     Scalar,
@@ -579,6 +580,7 @@ class FunctionLowerer:
                 raise NameResolutionError(
                     f"'{getattr(base, '__name__', base)}' has no attribute '{node.attr}'",
                     self.loc(node),
+                    hint="check the spelling; module attributes are looked up at compile time",
                 ) from None
         if isinstance(node, ast.Constant):
             return node.value

@@ -30,7 +30,19 @@ from ..analysis.dependence import (
 )
 from ..analysis.scalars import classify_loop_scalars, live_after_loop
 from ..errors import HybridJitWarning, ParallelRaceError, SourceLoc
-from ..ir.nodes import ArgReduce, For, Function, If, Load, ParallelInfo, Stmt, Store, While
+from ..ir.nodes import (
+    ArgReduce,
+    For,
+    Function,
+    If,
+    Load,
+    ParallelInfo,
+    Stmt,
+    Store,
+    Var,
+    While,
+)
+from ..types import FLOAT64, Scalar
 from ..ir.visit import walk
 
 #: a loop parallelised automatically runs in parallel only when
@@ -47,10 +59,13 @@ class LoopDecision:
     why: str
 
 
-def parallelize(fn: Function, mode: bool | str) -> tuple[Function, list[LoopDecision]]:
+def parallelize(fn: Function, mode: bool | str, fastmath: bool = False) -> tuple[
+    Function, list[LoopDecision]
+]:
     verdicts = _verdicts(fn) if mode is not False else {}
     decisions: list[LoopDecision] = []
-    body = _Walker(mode, verdicts, decisions, array_alias_roots(fn)).body(fn.body, inside=False)
+    walker = _Walker(mode, verdicts, decisions, array_alias_roots(fn), fastmath)
+    body = walker.body(fn.body, inside=False)
     decisions.sort(key=lambda d: (d.loc.line, d.loc.col))
     return replace(fn, body=body), decisions
 
@@ -85,8 +100,9 @@ def _may_alias_pairs(loop: For, roots: dict[str, str]) -> tuple[tuple[str, str],
 
 class _Walker:
     def __init__(self, mode: bool | str, verdicts: dict[int, LoopDependence],
-                 out: list[LoopDecision], roots: dict[str, str]):
+                 out: list[LoopDecision], roots: dict[str, str], fastmath: bool):
         self.mode = mode
+        self.fastmath = fastmath
         self.verdicts = verdicts
         self.out = out
         self.roots = roots
@@ -135,6 +151,12 @@ class _Walker:
         return info
 
     def decide_range(self, loop: For, v: LoopDependence) -> ParallelInfo | None:
+        inexact = _float_sum_reductions(loop, v)
+        if v.parallel and inexact and not self.fastmath:
+            self.note(loop, False, f"the floating-point reduction of {', '.join(inexact)} would "
+                      "be summed in a different order and round differently; write prange "
+                      "or use fastmath=True to allow it")
+            return None
         if not v.parallel:
             self.note(loop, False, "; ".join(v.reasons[:3]) if v.reasons
                       else "not proven parallel")
@@ -145,6 +167,18 @@ class _Walker:
                   + (f"; runs in parallel when it has at least {info.min_trip} iterations"
                      if info.min_trip > 1 else ""))
         return info
+
+
+def _float_sum_reductions(loop: For, v: LoopDependence) -> list[str]:
+    """Reductions whose parallel result may round differently (+ and * on floats)."""
+    if v.scalars is None:
+        return []
+    types = {}
+    for n in walk(loop):
+        if isinstance(n, Var) and isinstance(n.type, Scalar):
+            types[n.name] = n.type
+    return [r.var for r in v.scalars.reductions
+            if r.op in ("+", "-", "*") and types.get(r.var, FLOAT64).is_float]
 
 
 def _check_race(loop: For, v: LoopDependence) -> None:
