@@ -34,8 +34,10 @@ __all__ = [
     "ParallelRaceError",
     "TypingError",
     "UnsupportedError",
+    "DeviceArray",
     "jit",
     "prange",
+    "to_device",
 ]
 
 _TARGETS = ("auto", "cpu", "opencl", "cuda")
@@ -47,6 +49,25 @@ def prange(*args: int) -> range:
     Run by CPython it is exactly ``range``; compiled with ``parallel`` enabled
     its iterations run in parallel on all cores (or on a GPU)."""
     return range(*args)
+
+
+def to_device(array: Any, kind: str | None = None) -> Any:
+    """Copy ``array`` to an accelerator (``kind``: "cuda" or "opencl"; default:
+    the first available) and return a :class:`DeviceArray` that jitted
+    functions use in place; ``np.asarray(d)`` or ``d.to_host()`` brings it back.
+    Raises DeviceError when no device is available."""
+    from .runtime.registry import to_device as _to_device
+
+    return _to_device(array, kind)
+
+
+def __getattr__(name: str) -> Any:
+    # DeviceArray is imported lazily so that `import hybridjit` stays cheap.
+    if name == "DeviceArray":
+        from .runtime.device_array import DeviceArray
+
+        return DeviceArray
+    raise AttributeError(f"module 'hybridjit' has no attribute {name!r}")
 
 
 def jit(fn: Callable[..., Any] | None = None, *, parallel: bool | str = "auto",
@@ -72,7 +93,7 @@ def jit(fn: Callable[..., Any] | None = None, *, parallel: bool | str = "auto",
 
     def wrap(f: Callable[..., Any]) -> Any:
         from .dispatcher import Dispatcher
-        from .pipeline import CompileOptions
+        from .config import CompileOptions
 
         return Dispatcher(f, CompileOptions(parallel, fastmath, boundscheck, tgt))
 

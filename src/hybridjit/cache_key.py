@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import types
+import types as pytypes
 from typing import Any
+
+import numpy as np
 
 
 def _feed(h: Any, code: types.CodeType) -> None:
@@ -54,3 +57,21 @@ def compiler_fingerprint() -> str:
                     h.update(f"{dirpath[len(root):]}/{name}:{st.st_size}:{st.st_mtime_ns}".encode())
         _compiler_fp = h.hexdigest()[:16]
     return _compiler_fp
+
+
+def fingerprint(value: Any) -> str:
+    """A stable string identifying a global's value, for cache validation."""
+    value = getattr(value, "py_func", value)
+    if isinstance(value, pytypes.ModuleType):
+        return "module:" + value.__name__
+    if isinstance(value, pytypes.FunctionType):
+        return "func:" + code_fingerprint(value)
+    if isinstance(value, (bool, int, float, np.generic)):
+        return f"value:{type(value).__name__}:{value!r}"
+    if isinstance(value, type):
+        return f"type:{value.__module__}.{value.__qualname__}"
+    name = getattr(value, "__name__", None)
+    mod = getattr(value, "__module__", None)
+    if name is not None:
+        return f"object:{mod}.{name}"
+    return f"object:{type(value).__name__}"

@@ -7,6 +7,7 @@ asked (not at import), so tests can change the environment between calls.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 VERSION = "0.1.0"
@@ -51,3 +52,14 @@ def extra_cflags() -> list[str]:
 
 def poison_enabled() -> bool:
     return os.environ.get("HYBRIDJIT_POISON", "") not in ("", "0")
+
+
+@dataclass(frozen=True)
+class CompileOptions:
+    parallel: bool | str = "auto"
+    fastmath: bool = False
+    boundscheck: bool = False
+    target: str = "auto"
+
+    def key(self) -> str:
+        return f"p={self.parallel};f={self.fastmath};b={self.boundscheck};t={self.target}"

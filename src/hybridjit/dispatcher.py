@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from . import config
-from .errors import HybridJitError
+from .errors import HybridJitError, InternalError
 from .cache_key import code_fingerprint, compiler_fingerprint
 from .types import Type, typeof_value
 
@@ -42,7 +42,7 @@ class Dispatcher:
     """A jit-compiled function (see the module docstring)."""
 
     def __init__(self, pyfunc: Any, options: Any):
-        from .pipeline import CompileOptions
+        from .config import CompileOptions
 
         self.py_func = pyfunc
         self.options: CompileOptions = options
@@ -52,19 +52,31 @@ class Dispatcher:
         self.compile_count = 0
         self.last_stats: dict[str, Any] | None = None
         self._no_auto: Dispatcher | None = None
+        self._last: Any = _never_matches
         functools.update_wrapper(self, pyfunc)
 
     def __call__(self, *args: Any) -> Any:
-        key = tuple([_type_key(a) for a in args])
-        entry = self._entries.get(key)
-        if entry is None:
-            entry = self._specialise(args, key)
-        result = entry(*args)
+        # Hot path: the last specialisation checks its own argument types in C
+        # and answers NotImplemented when they differ.
+        result = self._last(*args)
         if result is NotImplemented:
+            result = self._call_by_type(args)
+        if result is Ellipsis:
             # The compiled code found overlapping array arguments, which its
             # proof of parallelism assumed distinct: use the version without
             # automatically parallelised loops.
             return self._no_auto_version()(*args)
+        return result
+
+    def _call_by_type(self, args: tuple[Any, ...]) -> Any:
+        key = tuple([_type_key(a) for a in args])
+        entry = self._entries.get(key)
+        if entry is None:
+            entry = self._specialise(args, key)
+        self._last = entry
+        result = entry(*args)
+        if result is NotImplemented:
+            raise InternalError(f"the specialisation for {key} rejected its own arguments")
         return result
 
     def _no_auto_version(self) -> Dispatcher:
@@ -138,6 +150,9 @@ class Dispatcher:
             # The user's error is at their line; frames inside the compiler
             # would only hide it.
             raise exc.with_traceback(None) from None
+        if any(hasattr(a, "host_storage") for a in args) and not getattr(
+                entry, "offloading", False):
+            entry = _device_array_adapter(entry)
         self._entries[key] = entry
         self._types[key] = types
         self._keys[key] = cache_key
@@ -193,6 +208,27 @@ class Dispatcher:
         return format_program(program)
 
 
+def _device_array_adapter(entry: Any) -> Any:
+    """Host-only code given DeviceArrays: bring their data home first (the
+    device copy is then stale and is refreshed on its next device use)."""
+
+    def call(*args: Any) -> Any:
+        host = []
+        for a in args:
+            if hasattr(a, "host_storage"):
+                a.manager.prepare_host_access(a, write=True)
+                host.append(a.host_storage)
+            else:
+                host.append(a)
+        return entry(*host)
+
+    return call
+
+
+def _never_matches(*args: Any) -> Any:
+    return NotImplemented
+
+
 def _describe(a: Any) -> str:
     if isinstance(a, np.ndarray):
         return f"numpy array of dtype {a.dtype}"
@@ -213,11 +249,10 @@ def _load_or_build(disp: Dispatcher, types: tuple[Type, ...], key: str, offload:
         name = cache.module_name(key)
         compiled = compile_to_c(disp.py_func, types, disp.options, name, offload)
         disp.compile_count += 1
-        regions = [r for r in compiled.regions if r.rid >= 0]
         found = cache.store(
             key, compiled.c_source, compiled.assumptions,
             lambda path: build_extension(compiled.c_source, path, disp.options.fastmath),
-            pickle.dumps(compiled.regions) if regions else None,
+            pickle.dumps(compiled.regions) if compiled.regions else None,
         )
     entry = _load_entry(found.so_path, found.module_name)
     if not offload or not found.payload_path.exists():
@@ -237,8 +272,11 @@ def _offloading_entry(disp: Dispatcher, entry: Any, regions: list[Any]) -> Any:
         try:
             return entry(*_host_args(args), session)
         finally:
+            if not any(r.rid >= 0 for r in regions):
+                session.finish()  # no hook call reached it: summarise here
             disp.last_stats = session.stats
 
+    call.offloading = True  # type: ignore[attr-defined]
     return call
 
 
@@ -253,7 +291,7 @@ def _load_entry(path: Any, name: str) -> Any:
 def _assumptions_hold(assumptions: list[list[str]]) -> bool:
     import sys
 
-    from .frontend.lower import fingerprint
+    from .cache_key import fingerprint
 
     for module_name, name, fp in assumptions:
         module = sys.modules.get(module_name)

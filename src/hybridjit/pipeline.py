@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import config
+from .config import CompileOptions
 from .analysis.ranges import clear_nonneg_wraps
 from .codegen.c_openmp import render_module
 from .frontend.lower import Options, lower_program
@@ -22,17 +23,6 @@ from .ir.visit import walk_all
 from .transform.parallelize import LoopDecision, parallelize
 from .transform.regions import Region, outline_regions
 from .types import Type
-
-
-@dataclass(frozen=True)
-class CompileOptions:
-    parallel: bool | str = "auto"
-    fastmath: bool = False
-    boundscheck: bool = False
-    target: str = "auto"
-
-    def key(self) -> str:
-        return f"p={self.parallel};f={self.fastmath};b={self.boundscheck};t={self.target}"
 
 
 @dataclass

@@ -94,6 +94,20 @@ static int hj_overlap(PyArrayObject *a, PyArrayObject *b) {
     hj_extent(a, &alo, &ahi); hj_extent(b, &blo, &bhi);
     return alo < ahi && blo < bhi && alo < bhi && blo < ahi;
 }
+/* Dtypes are compared by kind and size: np.longlong and np.int64 are one type here. */
+static int hj_scalar_is(PyObject *o, char kind, int size) {
+    if (!PyArray_IsScalar(o, Generic)) return 0;
+    PyArray_Descr *d = PyArray_DescrFromScalar(o);
+    int ok = d->kind == kind && PyDataType_ELSIZE(d) == size;
+    Py_DECREF(d);
+    return ok;
+}
+static int hj_array_is(PyObject *o, char kind, int size, int ndim) {
+    if (!PyArray_Check(o)) return 0;
+    PyArrayObject *a = (PyArrayObject *)o;
+    return PyArray_NDIM(a) == ndim && PyArray_DESCR(a)->kind == kind
+        && PyArray_ITEMSIZE(a) == size && PyArray_ISNOTSWAPPED(a);
+}
 static void hj_span(const char *d, int nd, const int64_t *n, const int64_t *s, size_t item,
                     const char **lo, const char **hi) {
     const char *p = d, *q = d;
@@ -472,8 +486,11 @@ class OpenMPRenderer(CFamilyRenderer):
             f"\"expected {n} arguments\"); return NULL; }}"
         )
         lines.append(f"    PyObject *hj_hook = nargs > {n} ? args[{n}] : Py_None;")
+        params = {p.name for p in fn.params}
         for name in self.device_arrays:
-            lines.append(f"    int hj_dev_{array_part(name, 'o')} = 0;")
+            # Arguments may arrive as DeviceArrays whose newest data is on the
+            # device: the first host access of a call syncs them.
+            lines.append(f"    int hj_dev_{array_part(name, 'o')} = {int(name in params)};")
         for k, p in enumerate(fn.params):
             lines += self.unpack_param(k, p.name, p.type, p.name in written_params, "    ")
         lines += self.overlap_guard(written_params, "    ")
@@ -510,8 +527,7 @@ class OpenMPRenderer(CFamilyRenderer):
         conds = [f"hj_overlap((PyArrayObject *){array_part(a, 'o')}, "
                  f"(PyArrayObject *){array_part(b, 'o')})" for a, b in pairs]
         return [f"{ind}if ({' || '.join(conds)}) {{",
-                f"{ind}    Py_INCREF(Py_NotImplemented); hj_ret = Py_NotImplemented; "
-                "goto hj_done; }"]
+                f"{ind}    Py_INCREF(Py_Ellipsis); hj_ret = Py_Ellipsis; goto hj_done; }}"]
 
     def unpack_param(self, k: int, name: str, t: Type, written: bool, ind: str) -> list[str]:
         arg = f"args[{k}]"
@@ -520,6 +536,10 @@ class OpenMPRenderer(CFamilyRenderer):
         if not isinstance(t, Scalar):
             raise InternalError(f"parameter type {t} cannot be passed from Python")
         v = scalar_name(name)
+        lines = [f"{ind}if (!{_scalar_check(arg, t)}) {HJ_MISMATCH}"]
+        return lines + self._convert_scalar(arg, v, t, ind)
+
+    def _convert_scalar(self, arg: str, v: str, t: Scalar, ind: str) -> list[str]:
         if t.weak and t.is_bool:
             return [f"{ind}{v} = ({arg} == Py_True);"]
         if t.weak and t.is_int:
@@ -536,15 +556,11 @@ class OpenMPRenderer(CFamilyRenderer):
         c = t.dtype.c_name
         obj = array_part(name, "o")
         pa = f"((PyArrayObject *){arg})"
-        checks = [f"!PyArray_Check({arg})", f"PyArray_TYPE({pa}) != {_NPY_TYPES[t.dtype.name]}",
-                  f"PyArray_NDIM({pa}) != {t.ndim}"]
+        checks = [f"!hj_array_is({arg}, '{t.dtype.dtype.kind}', {t.dtype.dtype.itemsize}, "
+                  f"{t.ndim})"]
         if t.layout == "C":
             checks.append(f"!PyArray_IS_C_CONTIGUOUS({pa})")
-        lines = [
-            f"{ind}if ({' || '.join(checks)}) {{",
-            f"{ind}    PyErr_SetString(PyExc_TypeError, \"argument '{name}' does not match "
-            f"the compiled signature ({t})\"); hj_st |= HJ_PYERR; goto hj_fail; }}",
-        ]
+        lines = [f"{ind}if ({' || '.join(checks)}) {HJ_MISMATCH}"]
         if written:
             lines += [
                 f"{ind}if (!PyArray_ISWRITEABLE({pa})) {{",
@@ -570,6 +586,19 @@ class OpenMPRenderer(CFamilyRenderer):
                     "hj_st |= HJ_PYERR; goto hj_fail; }"
                 )
         return lines
+
+
+#: An argument of another type than compiled for: the dispatcher picks (or
+#: compiles) the right specialisation, so the hot path never computes types.
+HJ_MISMATCH = "{ Py_INCREF(Py_NotImplemented); hj_ret = Py_NotImplemented; goto hj_done; }"
+
+
+def _scalar_check(arg: str, t: Scalar) -> str:
+    if t.weak:
+        if t.is_bool:
+            return f"PyBool_Check({arg})"
+        return f"Py{'Long' if t.is_int else 'Float'}_CheckExact({arg})"
+    return f"hj_scalar_is({arg}, '{t.dtype.kind}', {t.dtype.itemsize})"
 
 
 def written_arrays(fn: Function) -> set[str]:

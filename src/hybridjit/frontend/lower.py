@@ -672,24 +672,7 @@ def _hashable(value: Any) -> bool:
     return True
 
 
-def fingerprint(value: Any) -> str:
-    """A stable string identifying a global's value, for cache validation."""
-    from ..cache_key import code_fingerprint
-
-    value = getattr(value, "py_func", value)
-    if isinstance(value, pytypes.ModuleType):
-        return "module:" + value.__name__
-    if isinstance(value, pytypes.FunctionType):
-        return "func:" + code_fingerprint(value)
-    if isinstance(value, (bool, int, float, np.generic)):
-        return f"value:{type(value).__name__}:{value!r}"
-    if isinstance(value, type):
-        return f"type:{value.__module__}.{value.__qualname__}"
-    name = getattr(value, "__name__", None)
-    mod = getattr(value, "__module__", None)
-    if name is not None:
-        return f"object:{mod}.{name}"
-    return f"object:{type(value).__name__}"
+from ..cache_key import fingerprint  # noqa: E402  (re-exported for callers)
 
 
 def global_constant(value: Any, loc: SourceLoc) -> Expr | None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import time
 import warnings
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +41,8 @@ REDUCTION_THREADS = 4096
 #: upper bound on work-items for other regions (grid-stride loop beyond it)
 MAX_THREADS = 1 << 22
 
-_programs: dict[tuple[int, str, str], Program] = {}
+#: built programs per live device object (a recreated device rebuilds)
+_programs: weakref.WeakKeyDictionary[Device, dict[str, Program]] = weakref.WeakKeyDictionary()
 
 
 @dataclass
@@ -88,6 +90,10 @@ class OffloadSession:
         trip = max(0, (hi - lo + step - (1 if step > 0 else -1)) // step)
         reason = self._why_not(trip) or _overlap(region, arrays)
         if reason is not None:
+            # The host runs this region: it needs what earlier regions left
+            # on the device.
+            if self._manager is not None:
+                self._recover(arrays)
             self._record(region, "cpu", reason)
             return None
         assert self._manager is not None and self._device is not None
@@ -191,11 +197,11 @@ class OffloadSession:
         dev = self._device
         assert dev is not None
         source = region.kernels[dev.kind]
-        key = (id(dev), dev.kind, source)
-        prog = _programs.get(key)
+        built = _programs.setdefault(dev, {})
+        prog = built.get(source)
         if prog is None:
             prog = dev.build(source)
-            _programs[key] = prog
+            built[source] = prog
         return prog
 
     def _recover(self, arrays: tuple[Any, ...]) -> None:
@@ -220,6 +226,12 @@ class OffloadSession:
         return st
 
     def _summarise(self) -> None:
+        for r in self.regions:
+            if r.rid < 0:
+                blocked = RegionStats(r.rid, r.loc.line, "cpu",
+                                      "cannot run on a device: " + "; ".join(r.blockers))
+                self._order.append(blocked)
+        self._order.sort(key=lambda st: st.line)
         total = (self._manager.stats - self._start) if self._manager and self._start else None
         self.stats = {
             "regions": [vars(s) for s in self._order],
