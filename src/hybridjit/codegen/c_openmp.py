@@ -68,6 +68,8 @@ static void hj_raise(int st) {
     else if (st & HJ_NEGPOW)
         PyErr_SetString(PyExc_ValueError, "Integers to negative integer powers are not allowed.");
     else if (st & HJ_RANGESTEP) PyErr_SetString(PyExc_ValueError, "range() arg 3 must not be zero");
+    else if (st & HJ_DOMAIN) PyErr_SetString(PyExc_ValueError, "math domain error");
+    else if (st & HJ_OVERFLOW) PyErr_SetString(PyExc_OverflowError, "math range error");
     else PyErr_SetString(PyExc_RuntimeError, "hybridjit: unknown error status");
 }
 static void hj_finish(PyObject *hook, PyObject **ret) {

@@ -49,6 +49,7 @@ from ..ir.nodes import (
 )
 from ..ir.visit import walk
 from ..types import BOOL, Array, NoneType, Scalar, Tuple, Type
+from .prelude import MATH_CAN_OVERFLOW
 
 _C_MATH = {
     "sqrt", "exp", "exp2", "log", "log2", "log10", "log1p", "expm1", "sin", "cos", "tan",
@@ -89,6 +90,8 @@ def may_fail(node: object, boundscheck: bool) -> bool:
             if n.op == "**" and isinstance(n.type, Scalar) and n.type.is_int:
                 return True
         elif isinstance(n, (Call, Alloc)):
+            return True
+        elif isinstance(n, Intrinsic) and n.name.startswith("math.") and n.name != "math.fabs":
             return True
         elif isinstance(n, (Load, Store)) and boundscheck:
             return True
@@ -253,11 +256,23 @@ class CFamilyRenderer:
     def e_Shape(self, e: Shape) -> str:
         return array_part(e.array.name, f"n{e.dim}")
 
+    #: whether math.* calls check for CPython's ValueError/OverflowError
+    checked_math = True
+
     def e_Intrinsic(self, e: Intrinsic) -> str:
         args = [self.expr(a) for a in e.args]
         t = e.args[0].type if e.args else e.type
         assert isinstance(t, Scalar)
         name = e.name
+        if name.startswith("math."):
+            name = name[5:]
+            call = self.math_call(name, t, args)
+            if not self.checked_math or name == "fabs":
+                return call
+            ovf = int(name in MATH_CAN_OVERFLOW)
+            if len(args) == 1:
+                return f"hj_mchk1({call}, {args[0]}, {ovf}, &hj_st)"
+            return f"hj_mchk2({call}, {args[0]}, {args[1]}, {ovf}, &hj_st)"
         if name in ("min", "max"):
             return f"hj_{name}_{t.name}({args[0]}, {args[1]})"
         if name in ("np_min", "np_max"):

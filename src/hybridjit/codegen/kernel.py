@@ -56,6 +56,8 @@ class KernelRenderer(CFamilyRenderer):
     global_id = "get_global_id(0)"
     header = ""
     typedef_names = _TYPEDEFS
+    #: devices do not report math domain errors: they give nan/inf (documented)
+    checked_math = False
 
     def __init__(self, fn: Function, loop: For, iface: RegionInterface, name: str,
                  fastmath: bool = False):

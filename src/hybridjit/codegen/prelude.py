@@ -17,7 +17,15 @@ STATUS_BITS = {
     "HJ_INDEX": 4,
     "HJ_RANGESTEP": 8,
     "HJ_PYERR": 16,
+    "HJ_DOMAIN": 32,
+    "HJ_OVERFLOW": 64,
 }
+
+#: math functions whose infinite result from finite input is an
+#: OverflowError in CPython (for the others it is a domain error)
+MATH_CAN_OVERFLOW = frozenset(
+    {"exp", "exp2", "expm1", "cosh", "sinh", "tgamma", "lgamma", "pow", "hypot"}
+)
 
 _SIGNED = [("int8", "int8_t"), ("int16", "int16_t"), ("int32", "int32_t"), ("int64", "int64_t")]
 _UNSIGNED = [
@@ -146,6 +154,18 @@ def prelude(float64: bool = True) -> str:
     """The helpers; ``float64=False`` leaves out double-precision ones for
     devices without fp64."""
     parts = ["#define " + k + " " + str(v) for k, v in STATUS_BITS.items()]
+    if float64:
+        parts.append(
+            "HJ_FN double hj_mchk1(double r, double x, int ovf, int *st) {\n"
+            "    if (isnan(r) && !isnan(x)) *st |= HJ_DOMAIN;\n"
+            "    else if (isinf(r) && isfinite(x)) *st |= ovf ? HJ_OVERFLOW : HJ_DOMAIN;\n"
+            "    return r;\n}\n"
+            "HJ_FN double hj_mchk2(double r, double x, double y, int ovf, int *st) {\n"
+            "    if (isnan(r) && !isnan(x) && !isnan(y)) *st |= HJ_DOMAIN;\n"
+            "    else if (isinf(r) && isfinite(x) && isfinite(y))\n"
+            "        *st |= ovf ? HJ_OVERFLOW : HJ_DOMAIN;\n"
+            "    return r;\n}"
+        )
     parts.append(
         "HJ_FN int64_t hj_wrap(int64_t i, int64_t n) { return i < 0 ? i + n : i; }\n"
         "HJ_FN int hj_inb(int64_t i, int64_t n) { return (uint64_t)i < (uint64_t)n; }\n"

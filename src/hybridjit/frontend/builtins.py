@@ -100,12 +100,19 @@ def _math_result(t: Scalar) -> Scalar:
     return FLOAT32 if t == FLOAT32 else PY_FLOAT
 
 
+def _math_name(cname: str, at: Scalar) -> str:
+    """``math.sqrt`` checks for CPython's domain/range errors; the float32
+    form that fastmath allows does not."""
+    return cname if at == FLOAT32 else "math." + cname
+
+
 def _math_unary(cname: str) -> Handler:
     def handler(site: CallSite) -> Expr:
         site.expect_args(1)
         (t,) = site.scalar_args()
         at = _math_arg_type(site, t)
-        return Intrinsic(cname, (cast(site.args[0], at),), _math_result(at), site.loc)
+        return Intrinsic(_math_name(cname, at), (cast(site.args[0], at),), _math_result(at),
+                         site.loc)
 
     return handler
 
@@ -116,7 +123,7 @@ def _math_binary(cname: str) -> Handler:
         t1, t2 = site.scalar_args()
         at = _math_arg_type(site, promote(t1, t2).strong() if t1 == t2 else FLOAT64)
         args = tuple(cast(a, at) for a in site.args)
-        return Intrinsic(cname, args, _math_result(at), site.loc)
+        return Intrinsic(_math_name(cname, at), args, _math_result(at), site.loc)
 
     return handler
 
@@ -125,10 +132,11 @@ def _math_log(site: CallSite) -> Expr:
     site.expect_args(1, 2)
     ts = site.scalar_args()
     at = _math_arg_type(site, ts[0]) if len(ts) == 1 else FLOAT64
-    num = Intrinsic("log", (cast(site.args[0], at),), _math_result(at), site.loc)
+    log = _math_name("log", at)
+    num = Intrinsic(log, (cast(site.args[0], at),), _math_result(at), site.loc)
     if len(site.args) == 1:
         return num
-    den = Intrinsic("log", (cast(site.args[1], at),), _math_result(at), site.loc)
+    den = Intrinsic(log, (cast(site.args[1], at),), _math_result(at), site.loc)
     return BinOp("/", num, den, num.type, False, site.loc)
 
 

@@ -72,11 +72,8 @@ def store(key: str, source: str, assumptions: list[list[str]],
     root = _root()
     try:
         return _store_in(root, key, source, assumptions, build, payload)
-    except PermissionError:
-        pass
-    except OSError as exc:
-        if exc.errno not in (13, 30, 1):  # EACCES, EROFS, EPERM
-            raise
+    except OSError:
+        pass  # not writable, not a directory, disk full: use a private directory
     fallback = _fallback()
     return _store_in(fallback, key, source, assumptions, build, payload)
 

@@ -1,0 +1,175 @@
+"""DeviceArray: data resident on the device across calls (OpenCL; PoCL in CI).
+
+Arrays go to the device through the public ``hybridjit.to_device``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import hybridjit
+from hybridjit import jit, prange
+from hybridjit.runtime import registry
+from hybridjit.runtime.device_array import DeviceArray
+
+pytest.importorskip("pyopencl", reason="pyopencl is not installed (pip install hybridjit[opencl])")
+
+_AVAIL = registry.availability("opencl")
+pytestmark = pytest.mark.skipif(not _AVAIL.available,
+                                reason=f"no OpenCL device: {_AVAIL.reason}")
+
+F8 = np.dtype(np.float64).itemsize
+
+
+@pytest.fixture(autouse=True)
+def poisoned_opencl(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("HYBRIDJIT_POISON", "1")
+    monkeypatch.delenv("HYBRIDJIT_FAULT", raising=False)
+    registry.reset()
+    device = registry.get_device("opencl")
+    assert device is not None and device.poison_byte == 0xFF
+    yield device
+    registry.reset()
+
+
+@pytest.fixture
+def manager():
+    mgr = registry.get_memory_manager("opencl")
+    assert mgr is not None
+    return mgr
+
+
+def to_device(a: np.ndarray) -> DeviceArray:
+    d = hybridjit.to_device(a, "opencl")
+    assert isinstance(d, DeviceArray)
+    return d
+
+
+def test_public_api_exports_to_device():
+    assert callable(hybridjit.to_device)
+    assert hybridjit.DeviceArray is DeviceArray
+
+
+def test_to_device_copies_once_and_to_host_round_trips(manager):
+    a = np.arange(24, dtype=np.float64).reshape(4, 6)
+    before = manager.stats.copy()
+    d = to_device(a)
+    assert (d.shape, d.dtype, d.ndim, d.size, d.nbytes) == (a.shape, a.dtype, 2, 24, a.nbytes)
+    assert (manager.stats - before).bytes_to_device == a.nbytes
+    a[:] = -1  # d holds a copy, not a view
+    np.testing.assert_array_equal(d.to_host(), np.arange(24.0).reshape(4, 6))
+    np.testing.assert_array_equal(np.asarray(d), np.arange(24.0).reshape(4, 6))
+    # nothing was stale on the host: reading it back moved nothing
+    assert (manager.stats - before).bytes_to_host == 0
+
+
+@jit(target="opencl")
+def add(a, b, out):
+    for i in prange(a.shape[0]):
+        out[i] = a[i] + b[i]
+
+
+def test_three_calls_with_device_arrays_move_nothing(manager):
+    n = 50
+    rng = np.random.default_rng(7)
+    a, b = rng.random(n), rng.random(n)
+    da, db, dout = to_device(a), to_device(b), to_device(np.zeros(n))
+    before = manager.stats.copy()
+    for _ in range(3):
+        add(da, db, dout)
+        st = add.last_stats
+        assert [r["target"] for r in st["regions"]] == ["opencl"]
+        assert st["bytes_to_device"] == 0
+        # the written DeviceArray stays on the device: nothing comes back
+        assert st["bytes_to_host"] == 0
+        assert st["launches"] == 1
+    assert (manager.stats - before).bytes_to_device == 0
+    assert (manager.stats - before).bytes_to_host == 0
+    np.testing.assert_array_equal(np.asarray(dout), a + b)
+    # to_host copies back exactly the bytes the kernels wrote, once
+    assert (manager.stats - before).bytes_to_host == n * F8
+    np.testing.assert_array_equal(dout.to_host(), a + b)
+    assert (manager.stats - before).bytes_to_host == n * F8
+
+
+def test_device_inputs_with_a_host_output():
+    n = 40
+    a, b = np.arange(n, dtype=np.float64), np.ones(n)
+    da, db = to_device(a), to_device(b)
+    for _ in range(2):
+        out = np.full(n, np.nan)
+        add(da, db, out)
+        np.testing.assert_array_equal(out, a + b)
+        st = add.last_stats
+        assert st["bytes_to_device"] == 0  # inputs resident, out fully overwritten
+        assert st["bytes_to_host"] == n * F8  # the host array comes home
+
+
+def test_empty_device_array_filled_by_a_kernel_moves_nothing(manager):
+    n = 30
+    da, db = to_device(np.arange(n, dtype=np.float64)), to_device(np.full(n, 2.0))
+    out = DeviceArray.empty((n,), np.float64, manager)
+    add(da, db, out)
+    assert add.last_stats["bytes_to_device"] == add.last_stats["bytes_to_host"] == 0
+    np.testing.assert_array_equal(out.to_host(), np.arange(n) + 2.0)
+
+
+@jit(target="opencl")
+def bump(a):
+    for i in prange(a.shape[0]):
+        a[i] = a[i] + 1.0
+
+
+def test_in_place_updates_accumulate_on_the_device():
+    d = to_device(np.zeros(10))
+    for _ in range(3):
+        bump(d)
+        assert bump.last_stats["bytes_to_device"] == bump.last_stats["bytes_to_host"] == 0
+    np.testing.assert_array_equal(d.to_host(), np.full(10, 3.0))
+
+
+@jit(target="opencl")
+def bump_then_host(a):
+    for i in prange(a.shape[0]):
+        a[i] = a[i] + 1.0
+    a[0] = 100.0 + a[1]
+
+
+def test_host_code_touching_a_device_array_inside_the_function():
+    n = 10
+    d = to_device(np.zeros(n))
+    expect = np.zeros(n)
+    for _ in range(2):
+        bump_then_host(d)
+        bump_then_host.py_func(expect)
+        np.testing.assert_array_equal(d.to_host(), expect)
+    st = bump_then_host.last_stats
+    # second call: the host wrote a[0] last time, so the device copy of a was
+    # dropped (whole view); a goes in again and comes back for the host write
+    assert st["bytes_to_device"] == n * F8
+    assert st["bytes_to_host"] == n * F8
+
+
+@jit(target="opencl")
+def serial_prefix(a):
+    for i in range(1, a.shape[0]):
+        a[i] = a[i] + a[i - 1]
+
+
+@jit(target="cpu")
+def bump_cpu(a):
+    for i in prange(a.shape[0]):
+        a[i] = a[i] + 1.0
+
+
+@pytest.mark.parametrize("fn", [serial_prefix, bump_cpu])
+def test_device_array_accepted_by_functions_without_offload(fn):
+    # regression: these raised TypeError "does not match the compiled
+    # signature" (only the offloading entry unwrapped DeviceArray arguments)
+    d = to_device(np.ones(6))
+    bump(d)  # newest data on the device only
+    expect = np.full(6, 2.0)
+    fn.py_func(expect)
+    fn(d)
+    np.testing.assert_array_equal(d.to_host(), expect)
