@@ -258,7 +258,12 @@ def _unaryop(fl: FunctionLowerer, node: ast.UnaryOp) -> Expr:
 def _boolop(fl: FunctionLowerer, node: ast.BoolOp) -> Expr:
     loc = fl.loc(node)
     op = "and" if isinstance(node.op, ast.And) else "or"
-    values = [fl.lower_expr(v) for v in node.values]
+    values = [fl.lower_expr(node.values[0])]
+    fl.conditional += 1
+    try:
+        values += [fl.lower_expr(v) for v in node.values[1:]]
+    finally:
+        fl.conditional -= 1
     types = [v.type for v in values]
     if all(isinstance(t, Scalar) and t.is_bool for t in types):
         return BoolOp(op, tuple(cast(v, BOOL) for v in values), BOOL, loc)
@@ -279,7 +284,20 @@ def _boolop(fl: FunctionLowerer, node: ast.BoolOp) -> Expr:
 
 def _compare(fl: FunctionLowerer, node: ast.Compare) -> Expr:
     loc = fl.loc(node)
-    operands = [fl.lower_expr(node.left)] + [fl.lower_expr(c) for c in node.comparators]
+    operands = [fl.lower_expr(node.left)]
+    for k, c in enumerate(node.comparators):
+        # Operands after the first comparison are evaluated only if it holds.
+        fl.conditional += int(k >= 1)
+        try:
+            operands.append(fl.lower_expr(c))
+        finally:
+            fl.conditional -= int(k >= 1)
+    if len(operands) > 2 and _calls(operands[1]) and not _calls(operands[0]):
+        # a < f() < b: Python calls f once; hoisting it keeps that (and the
+        # order: a has no side effects) when this expression runs unconditionally.
+        hoisted = fl.hoist(operands[1], loc)
+        if hoisted is not None:
+            operands[1] = hoisted
     parts: list[Expr] = []
     for k, opnode in enumerate(node.ops):
         op = CMPOPS.get(type(opnode))
@@ -305,10 +323,18 @@ def _compare(fl: FunctionLowerer, node: ast.Compare) -> Expr:
     return BoolOp("and", tuple(parts), BOOL, loc)
 
 
+def _calls(e: Expr) -> bool:
+    return any(isinstance(n, Call) for n in walk(e))
+
+
 def _ifexp(fl: FunctionLowerer, node: ast.IfExp) -> Expr:
     loc = fl.loc(node)
     test = truth(fl.lower_expr(node.test), loc)
-    body, orelse = fl.lower_expr(node.body), fl.lower_expr(node.orelse)
+    fl.conditional += 1
+    try:
+        body, orelse = fl.lower_expr(node.body), fl.lower_expr(node.orelse)
+    finally:
+        fl.conditional -= 1
     t = unify(body.type, orelse.type)
     if t is None:
         raise TypingError(

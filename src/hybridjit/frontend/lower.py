@@ -165,6 +165,11 @@ class FunctionLowerer:
         self.loop_depth = 0
         self.temp_counter = 0
         self.pending = False
+        #: statements to run before the current one (values hoisted from it)
+        self.pre: list[Stmt] = []
+        #: >0 while lowering an expression that may not be evaluated at all,
+        #: or more than once (short-circuit operands, a while test)
+        self.conditional = 0
 
     # ------------------------------------------------------------ driver
 
@@ -275,7 +280,22 @@ class FunctionLowerer:
             raise UnsupportedError(
                 f"'{type(s).__name__}' statements are not supported", self.loc(s), hint=hint
             )
-        return method(s)  # type: ignore[no-any-return]
+        outer, self.pre = self.pre, []
+        try:
+            out = method(s)
+            return [*self.pre, *out]
+        finally:
+            self.pre = outer
+
+    def hoist(self, value: Expr, loc: SourceLoc) -> Var | None:
+        """Evaluate ``value`` once, just before the current statement, when
+        that is where Python evaluates it anyway; None when it is not."""
+        if self.conditional:
+            return None
+        temp = self.new_temp()
+        t = self.assign_type(temp, value.type, loc)
+        self.pre.append(Assign(temp, cast(value, t), loc))
+        return Var(temp, t, loc)
 
     def stmt_Pass(self, s: ast.Pass) -> list[Stmt]:
         return []
@@ -400,7 +420,11 @@ class FunctionLowerer:
     def stmt_While(self, s: ast.While) -> list[Stmt]:
         if s.orelse:
             raise UnsupportedError("'while ... else' is not supported", self.loc(s))
-        test = truth(self.lower_expr(s.test), self.loc(s.test))
+        self.conditional += 1  # the test is evaluated before every iteration
+        try:
+            test = truth(self.lower_expr(s.test), self.loc(s.test))
+        finally:
+            self.conditional -= 1
         self.loop_depth += 1
         try:
             body = self.lower_body(s.body)
