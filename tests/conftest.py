@@ -15,6 +15,7 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,14 +28,68 @@ _SRC = Path(__file__).resolve().parents[1] / "src"
 if importlib.util.find_spec("hybridjit") is None and _SRC.is_dir():
     sys.path.insert(0, str(_SRC))
 
-TARGETS = [t.strip() for t in os.environ.get("HYBRIDJIT_TEST_TARGETS", "cpu").split(",")
-           if t.strip()]
+TARGETS = [t.strip() for t in
+           os.environ.get("HYBRIDJIT_TEST_TARGETS", "cpu,opencl,cuda").split(",") if t.strip()]
+_MARKS = {"opencl": pytest.mark.opencl, "cuda": pytest.mark.cuda}
 
 
-@pytest.fixture(params=TARGETS)
-def target(request: pytest.FixtureRequest) -> str:
-    """The execution target of parallel tests ("cpu" now; "opencl"/"cuda" later)."""
-    return str(request.param)
+@pytest.fixture(params=[pytest.param(t, marks=_MARKS[t]) if t in _MARKS else t
+                        for t in TARGETS])
+def target(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The execution target of parallel tests: "cpu", and each device that is
+    available ("opencl" on PoCL in CI; "cuda" with a GPU, selected by -m cuda).
+    Device buffers are poisoned, and a region that falls back to the CPU after
+    a device error fails the test (a fallback would hide a broken kernel)."""
+    name = str(request.param)
+    if name == "cpu":
+        yield name
+        return
+    from hybridjit.runtime import offload, registry
+
+    avail = registry.availability(name)
+    if not avail.available:
+        pytest.skip(f"{name} unavailable: {avail.reason}")
+    monkeypatch.setenv("HYBRIDJIT_POISON", "1")
+    registry.reset()
+    offload.FALLBACKS.clear()
+    cuda_kernels = _record_cuda_kernels(monkeypatch)
+    yield name
+    fallbacks = list(offload.FALLBACKS)
+    registry.reset()
+    assert not fallbacks, f"regions fell back to the CPU on {name}: {fallbacks}"
+    _compile_to_ptx(cuda_kernels)
+
+
+def _record_cuda_kernels(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """Collect the CUDA C of every region compiled during the test (each
+    offloading compile renders all dialects, whatever device runs it)."""
+    from hybridjit import pipeline
+
+    found: list[tuple[str, str]] = []
+    original = pipeline.outline_regions
+
+    def spy(*args: object, **kwargs: object) -> object:
+        fn, regions = original(*args, **kwargs)  # type: ignore[arg-type]
+        found.extend((r.kernel_name, r.kernels["cuda"]) for r in regions if r.kernels)
+        return fn, regions
+
+    monkeypatch.setattr(pipeline, "outline_regions", spy)
+    return found
+
+
+def _compile_to_ptx(kernels: list[tuple[str, str]]) -> None:
+    """Generated CUDA C that NVRTC rejects fails the test, GPU or not."""
+    if not kernels:
+        return
+    from hybridjit.runtime import nvrtc
+
+    if not nvrtc.nvrtc_available().available:
+        if os.environ.get("CI"):
+            pytest.fail(f"NVRTC unavailable in CI: {nvrtc.nvrtc_available().reason}")
+        return
+    for name, source in kernels:
+        ptx = nvrtc.compile_to_ptx(source, name)
+        assert f".entry {name}" in ptx, f"{name}: no entry point in the PTX"
 
 
 @pytest.fixture(scope="session")

@@ -109,7 +109,7 @@ HJ_FN {c} hj_mod_{name}({c} a, {c} b) {{
     if (b == 0) return fmod{sfx}(a, b);
     {c} m = fmod{sfx}(a, b);
     if (m != 0) {{ if ((b < 0) != (m < 0)) m += b; }}
-    else m = copysign{sfx}(0, b);
+    else m = copysign{sfx}(({c})0, b);
     return m;
 }}
 HJ_FN {c} hj_floordiv_{name}({c} a, {c} b) {{
@@ -119,7 +119,7 @@ HJ_FN {c} hj_floordiv_{name}({c} a, {c} b) {{
     if (m != 0 && ((b < 0) != (m < 0))) d -= 1;
     {c} f;
     if (d != 0) {{ f = floor{sfx}(d); if (d - f > ({c})0.5) f += 1; }}
-    else f = copysign{sfx}(0, a / b);
+    else f = copysign{sfx}(({c})0, a / b);
     return f;
 }}
 HJ_FN {c} hj_floordiv_{name}_z({c} a, {c} b, int *st) {{

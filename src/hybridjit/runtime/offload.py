@@ -41,6 +41,10 @@ REDUCTION_THREADS = 4096
 #: upper bound on work-items for other regions (grid-stride loop beyond it)
 MAX_THREADS = 1 << 22
 
+#: one line per region that fell back to the host after a device error
+#: (tests assert it stays empty; useful when diagnosing a slow run)
+FALLBACKS: list[str] = []
+
 #: built programs per live device object (a recreated device rebuilds)
 _programs: weakref.WeakKeyDictionary[Device, dict[str, Program]] = weakref.WeakKeyDictionary()
 
@@ -104,6 +108,7 @@ class OffloadSession:
             warnings.warn(f"region at line {region.loc.line} fell back to the CPU: {exc}",
                           HybridJitWarning, stacklevel=2)
             self._recover(arrays)
+            FALLBACKS.append(f"line {region.loc.line}: {exc.message}")
             self._record(region, "cpu", f"device error: {exc.message}")
             return None
         st = self._record(region, self._device.kind, "offloaded")
@@ -116,6 +121,8 @@ class OffloadSession:
     def _why_not(self, trip: int) -> str | None:
         if self._decline is not None:
             return self._decline
+        if trip == 0:
+            return "the loop runs no iterations"
         if self.target == "auto" and trip < AUTO_MIN_TRIP:
             return f"{trip} iterations are too few to pay for a launch (auto)"
         return None
