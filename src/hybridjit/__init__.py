@@ -26,6 +26,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BuildError",
+    "DeviceArray",
     "DeviceError",
     "HybridJitError",
     "HybridJitWarning",
@@ -34,7 +35,6 @@ __all__ = [
     "ParallelRaceError",
     "TypingError",
     "UnsupportedError",
-    "DeviceArray",
     "jit",
     "prange",
     "to_device",
@@ -92,8 +92,8 @@ def jit(fn: Callable[..., Any] | None = None, *, parallel: bool | str = "auto",
         raise ValueError("parallel must be 'auto', True, False or 'unsafe'")
 
     def wrap(f: Callable[..., Any]) -> Any:
-        from .dispatcher import Dispatcher
         from .config import CompileOptions
+        from .dispatcher import Dispatcher
 
         return Dispatcher(f, CompileOptions(parallel, fastmath, boundscheck, tgt))
 

@@ -11,16 +11,16 @@ against) and otherwise compiled, built and stored.
 from __future__ import annotations
 
 import functools
-from dataclasses import replace
 import hashlib
 import importlib.util
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from . import config
-from .errors import HybridJitError, InternalError
 from .cache_key import code_fingerprint, compiler_fingerprint
+from .errors import HybridJitError, InternalError
 from .types import Type, typeof_value
 
 
@@ -172,7 +172,8 @@ class Dispatcher:
         from .runtime.cpu import python_tag, toolchain
 
         h = hashlib.sha256()
-        for part in (config.VERSION, compiler_fingerprint(), python_tag(), code_fingerprint(self.py_func),
+        for part in (config.VERSION, compiler_fingerprint(), python_tag(),
+                     code_fingerprint(self.py_func),
                      repr(types), self.options.key(), str(offload), toolchain().identity,
                      " ".join(config.extra_cflags()), np.__version__):
             h.update(part.encode())

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import config
-from .config import CompileOptions
 from .analysis.ranges import clear_nonneg_wraps
 from .codegen.c_openmp import render_module
+from .config import CompileOptions
 from .frontend.lower import Options, lower_program
 from .ir.nodes import Call, Program
 from .ir.printer import format_program

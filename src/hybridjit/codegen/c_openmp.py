@@ -202,14 +202,14 @@ class OpenMPRenderer(CFamilyRenderer):
             f"{i3}hj_ondev{k} = 1;",
         ]
         for j, r in enumerate(region.reductions):
-            t = self.types[r.var]
-            assert isinstance(t, Scalar)
-            conv = "PyFloat_AsDouble" if t.is_float else "PyLong_AsLongLong"
+            rt = self.types[r.var]
+            assert isinstance(rt, Scalar)
+            conv = "PyFloat_AsDouble" if rt.is_float else "PyLong_AsLongLong"
             v = scalar_name(r.var)
-            part = f"(({t.c_name}){conv}(PyTuple_GET_ITEM(hj_res, {j})))"
+            part = f"(({rt.c_name}){conv}(PyTuple_GET_ITEM(hj_res, {j})))"
             combine = {"+": f"{v} + {part}", "-": f"{v} + {part}", "*": f"{v} * {part}",
-                       "min": f"hj_min_{t.name}({v}, {part})",
-                       "max": f"hj_max_{t.name}({v}, {part})"}[r.op]
+                       "min": f"hj_min_{rt.name}({v}, {part})",
+                       "max": f"hj_max_{rt.name}({v}, {part})"}[r.op]
             lines.append(f"{i3}{v} = {combine};")
         for o in objs:
             lines.append(f"{i3}hj_dev_{o} = 1;")

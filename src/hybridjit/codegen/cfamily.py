@@ -89,15 +89,20 @@ def may_fail(node: object, boundscheck: bool) -> bool:
                 return True
             if n.op == "**" and isinstance(n.type, Scalar) and n.type.is_int:
                 return True
-        elif isinstance(n, (Call, Alloc)):
-            return True
-        elif isinstance(n, Intrinsic) and n.name.startswith("math.") and n.name != "math.fabs":
-            return True
-        elif isinstance(n, (Load, Store)) and boundscheck:
-            return True
-        elif isinstance(n, For) and not isinstance(n.step, Const):
+        elif _raises(n, boundscheck):
             return True
     return False
+
+
+def _raises(n: object, boundscheck: bool) -> bool:
+    """Non-arithmetic nodes that can set an error status bit."""
+    if isinstance(n, (Call, Alloc)):
+        return True  # a helper may fail; an allocation may run out of memory
+    if isinstance(n, Intrinsic):
+        return n.name.startswith("math.") and n.name != "math.fabs"
+    if isinstance(n, (Load, Store)):
+        return boundscheck
+    return isinstance(n, For) and not isinstance(n.step, Const)
 
 
 def _assigns(body: tuple[Stmt, ...], name: str) -> bool:
@@ -142,7 +147,7 @@ class CFamilyRenderer:
         method = getattr(self, "e_" + type(e).__name__, None)
         if method is None:
             raise InternalError(f"cannot render expression {type(e).__name__}")
-        return method(e)  # type: ignore[no-any-return]
+        return method(e)
 
     def e_Const(self, e: Const) -> str:
         t = e.type
@@ -360,7 +365,7 @@ class CFamilyRenderer:
         method = getattr(self, "s_" + type(s).__name__, None)
         if method is None:
             raise InternalError(f"cannot render statement {type(s).__name__}")
-        return method(s, ind)  # type: ignore[no-any-return]
+        return method(s, ind)
 
     def s_Assign(self, s: Assign, ind: str) -> list[str]:
         t = self.types[s.target]

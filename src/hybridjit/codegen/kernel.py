@@ -16,8 +16,8 @@ from __future__ import annotations
 import math
 
 from ..analysis.region import RegionInterface
-from ..ir.nodes import For, Function, Reduction
-from ..types import Array, Scalar
+from ..ir.nodes import Const, For, Function, Reduction
+from ..types import Scalar
 from .cfamily import CFamilyRenderer, array_part, scalar_name
 from .prelude import prelude
 
@@ -75,13 +75,13 @@ class KernelRenderer(CFamilyRenderer):
 
     def params(self) -> list[str]:
         out = []
-        for name, t in self.iface.arrays:
-            out.append(f"{self.global_ptr} {t.dtype.c_name} *{array_part(name, 'base')}")
+        for name, at in self.iface.arrays:
+            out.append(f"{self.global_ptr} {at.dtype.c_name} *{array_part(name, 'base')}")
             out.append(f"int64_t {array_part(name, 'off')}")
-            out += [f"int64_t {array_part(name, f'n{d}')}" for d in range(t.ndim)]
-            out += [f"int64_t {array_part(name, f's{d}')}" for d in range(t.ndim)]
-        for name, t in self.iface.scalars:
-            out.append(f"{t.c_name} {scalar_name(name)}")
+            out += [f"int64_t {array_part(name, f'n{d}')}" for d in range(at.ndim)]
+            out += [f"int64_t {array_part(name, f's{d}')}" for d in range(at.ndim)]
+        for name, st in self.iface.scalars:
+            out.append(f"{st.c_name} {scalar_name(name)}")
         out += ["int64_t hj_lo", "int64_t hj_step", "int64_t hj_trip", "int64_t hj_nthreads"]
         for k, r in enumerate(self.loop.parallel.reductions if self.loop.parallel else ()):
             t = self.types[r.var]
@@ -94,20 +94,18 @@ class KernelRenderer(CFamilyRenderer):
         assert info is not None
         ind = "    "
         lines = [f"{self.kernel_prefix} {self.name}({', '.join(self.params())}) {{"]
-        for name, t in self.iface.arrays:
-            lines.append(f"{ind}{self.global_ptr} {t.dtype.c_name} *{array_part(name, 'd')} = "
+        for name, at in self.iface.arrays:
+            lines.append(f"{ind}{self.global_ptr} {at.dtype.c_name} *{array_part(name, 'd')} = "
                          f"{array_part(name, 'base')} + {array_part(name, 'off')};")
         lines.append(f"{ind}int hj_st = 0;")
         for name in sorted(self.iface.assigned):
-            t = self.types[name]
-            assert isinstance(t, Scalar)
-            lines.append(f"{ind}{t.c_name} {scalar_name(name)} = 0;")
+            vt = self.types[name]
+            assert isinstance(vt, Scalar)
+            lines.append(f"{ind}{vt.c_name} {scalar_name(name)} = 0;")
         for r in info.reductions:
-            t = self.types[r.var]
-            assert isinstance(t, Scalar)
-            from ..ir.nodes import Const
-
-            ident = self.expr(Const(reduction_identity(r, t), t))
+            rt = self.types[r.var]
+            assert isinstance(rt, Scalar)
+            ident = self.expr(Const(reduction_identity(r, rt), rt))
             lines.append(f"{ind}{scalar_name(r.var)} = {ident};")
         lines.append(f"{ind}const int64_t hj_g = (int64_t){self.global_id};")
         lines.append(f"{ind}for (int64_t hj_k = hj_g; hj_k < hj_trip; hj_k += hj_nthreads) {{")
@@ -127,9 +125,6 @@ class KernelRenderer(CFamilyRenderer):
 
     def fn_defines(self) -> str:
         return "#define HJ_FN static inline\n#define INT64_MIN (-9223372036854775807L - 1)"
-
-    def array_fields(self, name: str, t: Array) -> list[str]:
-        return super().array_fields(name, t)
 
 
 class OpenCLKernelRenderer(KernelRenderer):

@@ -50,6 +50,7 @@ class CallSite:
     lower: Callable[[ast.expr], Expr]
     static: Callable[[ast.expr], Any]
     in_parallel_loop: bool
+    in_entry: bool = True
 
     def expect_args(self, lo: int, hi: int | None = None) -> None:
         hi = lo if hi is None else hi
@@ -402,6 +403,12 @@ def _shape_exprs(site: CallSite, shape: Expr) -> tuple[Expr, ...]:
 
 
 def _check_alloc_context(site: CallSite) -> None:
+    if not site.in_entry:
+        raise UnsupportedError(
+            f"np.{site.name}() in a helper function is not supported",
+            site.loc,
+            hint="allocate the array in the jitted function and pass it to the helper to fill",
+        )
     if site.in_parallel_loop:
         raise UnsupportedError(
             f"np.{site.name}() inside a parallel loop is not supported",

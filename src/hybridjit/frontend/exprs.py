@@ -199,12 +199,11 @@ def binop(op: str, left: Expr, right: Expr, loc: SourceLoc) -> Expr:
     if t.is_bool and op in ("+", "*"):
         # NumPy booleans add as logical or and multiply as logical and.
         return BinOp("|" if op == "+" else "&", cast(left, t), cast(right, t), t, False, loc)
-    if t.is_bool:
-        if op in ("-", "//", "%", "**"):
-            raise TypingError(
-                f"arithmetic '{op}' on NumPy booleans is not supported", loc,
-                hint="convert with int(...) first",
-            )
+    if t.is_bool and op in ("-", "//", "%", "**"):
+        raise TypingError(
+            f"arithmetic '{op}' on NumPy booleans is not supported", loc,
+            hint="convert with int(...) first",
+        )
     if op == "**" and t.is_int and isinstance(right, Const) and int(right.value) < 0:
         t = PY_FLOAT if t.weak else Scalar("float64")
     return BinOp(op, cast(left, t), cast(right, t), t, python_div, loc)

@@ -645,6 +645,7 @@ class FunctionLowerer:
                 loc=loc, fastmath=self.ctx.options.fastmath,
                 lower=self.lower_expr, static=self.static_value,
                 in_parallel_loop=self.parallel_depth > 0,
+                in_entry=self.is_entry,
             )
             return handler(site)
         if isinstance(func, pytypes.FunctionType):

@@ -7,9 +7,33 @@ program with types, loop ids and parallel annotations.
 from __future__ import annotations
 
 from .nodes import (
-    Assign, BinOp, BoolOp, Break, Call, Cast, Compare, Const, Continue, Expr, ExprStmt, For,
-    Function, If, IfExp, Intrinsic, Load, MakeTuple, Program, Return, Shape, Stmt, Store,
-    TupleItem, UnaryOp, Var, While,
+    Assign,
+    BinOp,
+    BoolOp,
+    Break,
+    Call,
+    Cast,
+    Compare,
+    Const,
+    Continue,
+    Expr,
+    ExprStmt,
+    For,
+    Function,
+    If,
+    IfExp,
+    Intrinsic,
+    Load,
+    MakeTuple,
+    Program,
+    Return,
+    Shape,
+    Stmt,
+    Store,
+    TupleItem,
+    UnaryOp,
+    Var,
+    While,
 )
 
 

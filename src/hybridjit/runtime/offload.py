@@ -150,11 +150,12 @@ class OffloadSession:
         names = [n for n, _ in region.iface.arrays]
         hosts = dict(zip(names, arrays))
         nscal = len(region.iface.scalars)
-        values = {n: int(v) for (n, t), v in zip(region.iface.scalars, scalars[3:3 + nscal])
+        outside = zip(region.iface.scalars, scalars[3:3 + nscal])
+        values: dict[Any, int] = {n: int(v) for (n, t), v in outside
                   if t.is_int or t.is_bool}
         shapes = {n: a.shape for n, a in hosts.items()}
         concrete = region.footprint.evaluate(values, shapes)
-        for name, a in hosts.items():
+        for a in hosts.values():
             mgr.track(a)
         for name, a in hosts.items():
             fp = concrete.get(name)
@@ -167,7 +168,7 @@ class OffloadSession:
                 exact = fp.fully_overwritten
                 mgr.prepare_write(a, box_region(a, fp.write, exact=exact), fp.fully_overwritten)
         args: list[KernelArg] = []
-        for name, _t in region.iface.arrays:
+        for name in names:
             view = mgr.kernel_view(hosts[name])
             args += view.args()
             args += [KernelArg(int(n), np.dtype(np.int64)) for n in view.shape]
@@ -179,9 +180,9 @@ class OffloadSession:
         args += [KernelArg(v, np.dtype(np.int64)) for v in (lo, step, trip, nthreads)]
         partials = []
         for r in region.reductions:
-            t = _reduction_dtype(region, r.var)
-            buf = dev.alloc(nthreads * t.itemsize)
-            partials.append((buf, t))
+            dt = _reduction_dtype(region, r.var)
+            buf = dev.alloc(nthreads * dt.itemsize)
+            partials.append((buf, dt))
             args.append(KernelArg(buf))
         try:
             dev.launch(program, region.kernel_name, (nthreads,), args)
@@ -191,8 +192,8 @@ class OffloadSession:
                     box = fp.write if fp is not None else None
                     mgr.after_write(a, box_region(a, box, exact=True) if box else None)
             results = []
-            for buf, t in partials:
-                host = np.empty(nthreads, t)
+            for buf, dt in partials:
+                host = np.empty(nthreads, dt)
                 dev.copy_out(buf, 0, host)
                 results.append(host)
         finally:

@@ -42,8 +42,8 @@ from ..ir.nodes import (
     Var,
     While,
 )
-from ..types import FLOAT64, Scalar
 from ..ir.visit import walk
+from ..types import FLOAT64, Scalar
 
 #: a loop parallelised automatically runs in parallel only when
 #: trip count * estimated work per iteration reaches this
@@ -234,9 +234,7 @@ def _min_trip(loop: For) -> int:
 def _work(stmts: tuple[Stmt, ...]) -> int:
     total = 0
     for s in stmts:
-        if isinstance(s, For):
-            total += 32 * max(1, _work(s.body))
-        elif isinstance(s, While):
+        if isinstance(s, (For, While)):
             total += 32 * max(1, _work(s.body))
         elif isinstance(s, If):
             total += 1 + max(_work(s.body), _work(s.orelse))
