@@ -93,6 +93,36 @@ def test_three_calls_with_device_arrays_move_nothing(manager):
     assert (manager.stats - before).bytes_to_host == n * F8
 
 
+@jit(target="opencl")
+def jacobi_shapes_on_host(A, B, steps):
+    n = A.shape[0]  # host code reads shapes only: resident data must stay put
+    m = A.shape[1]
+    for _ in range(steps):
+        for i in prange(1, n - 1):
+            for j in range(1, m - 1):
+                B[i, j] = 0.25 * (A[i - 1, j] + A[i + 1, j] + A[i, j - 1] + A[i, j + 1])
+        for i in prange(1, n - 1):
+            for j in range(1, m - 1):
+                A[i, j] = 0.25 * (B[i - 1, j] + B[i + 1, j] + B[i, j - 1] + B[i, j + 1])
+
+
+def test_host_shape_reads_do_not_move_resident_arrays(manager):
+    rng = np.random.default_rng(3)
+    a = rng.random((9, 11))
+    b = a.copy()
+    da, db = to_device(a), to_device(b)
+    for _ in range(3):
+        jacobi_shapes_on_host(da, db, 2)
+        st = jacobi_shapes_on_host.last_stats
+        assert [r["target"] for r in st["regions"]] == ["opencl", "opencl"]
+        assert st["bytes_to_device"] == 0 and st["bytes_to_host"] == 0
+    a2, b2 = a.copy(), b.copy()
+    for _ in range(3):
+        jacobi_shapes_on_host.py_func(a2, b2, 2)
+    np.testing.assert_allclose(da.to_host(), a2, rtol=1e-12)
+    np.testing.assert_allclose(db.to_host(), b2, rtol=1e-12)
+
+
 def test_device_inputs_with_a_host_output():
     n = 40
     a, b = np.arange(n, dtype=np.float64), np.ones(n)

@@ -15,6 +15,7 @@ from ..errors import InternalError
 from ..ir.nodes import (
     Alloc,
     Assign,
+    Call,
     Const,
     Expr,
     For,
@@ -29,7 +30,7 @@ from ..ir.nodes import (
     Store,
     Var,
 )
-from ..ir.visit import walk, walk_all
+from ..ir.visit import children, walk, walk_all
 from ..transform.regions import Region
 from ..types import Array, NoneType, Scalar, Tuple, Type
 from .cfamily import CFamilyRenderer, _assigns, array_part, may_fail, scalar_name
@@ -160,23 +161,30 @@ class OpenMPRenderer(CFamilyRenderer):
         return lines
 
     def sync_before(self, st: Stmt, ind: str) -> list[str]:
-        """Host code about to touch arrays a region may hold on the device."""
+        """Host code about to touch arrays a region may hold on the device.
+
+        Two flags per array: ``hj_dev_X`` (the device may hold newer data:
+        a host read must copy it back) and ``hj_dc_X`` (the device holds a
+        copy: a host write must invalidate it).  Reading a shape needs neither.
+        """
         if any(isinstance(n, For) and n.parallel is not None and n.parallel.region is not None
                for n in walk(st)):
             return []  # the region (or the host code around it) syncs itself
-        used = {n.name for n in walk(st) if isinstance(n, Var) and isinstance(n.type, Array)}
-        used |= {n.array.name for n in walk(st) if isinstance(n, (Load, Store, Shape))}
-        if isinstance(st, Assign) and isinstance(self.types.get(st.target), Array):
-            used.add(st.target)
+        reads, writes = _host_accesses(st, self.types)
         out = []
         for name in self.device_arrays:
-            if name in used:
-                flag = f"hj_dev_{array_part(name, 'o')}"
-                out.append(
-                    f"{ind}if ({flag}) {{ PyObject *hj_s = PyObject_CallMethod(hj_hook, \"sync\", "
-                    f"\"O\", {array_part(name, 'o')}); if (!hj_s) {{ hj_st |= HJ_PYERR; "
-                    f"goto hj_fail; }} Py_DECREF(hj_s); {flag} = 0; }}"
-                )
+            if name not in reads and name not in writes:
+                continue
+            obj = array_part(name, "o")
+            dev, dc = f"hj_dev_{obj}", f"hj_dc_{obj}"
+            write = name in writes
+            cond = f"{dev} || {dc}" if write else dev
+            after = f"{dev} = 0; {dc} = 0;" if write else f"{dev} = 0;"
+            out.append(
+                f"{ind}if ({cond}) {{ PyObject *hj_s = PyObject_CallMethod(hj_hook, \"sync\", "
+                f"\"Oi\", {obj}, {int(write)}); if (!hj_s) {{ hj_st |= HJ_PYERR; "
+                f"goto hj_fail; }} Py_DECREF(hj_s); {after} }}"
+            )
         return out
 
     def dispatch_region(self, region: Region, k: int, ind: str) -> list[str]:
@@ -212,7 +220,7 @@ class OpenMPRenderer(CFamilyRenderer):
                        "max": f"hj_max_{rt.name}({v}, {part})"}[r.op]
             lines.append(f"{i3}{v} = {combine};")
         for o in objs:
-            lines.append(f"{i3}hj_dev_{o} = 1;")
+            lines.append(f"{i3}hj_dev_{o} = 1; hj_dc_{o} = 1;")
         lines += [f"{i2}}}", f"{i2}Py_DECREF(hj_res);", f"{ind}}}"]
         return lines
 
@@ -492,7 +500,9 @@ class OpenMPRenderer(CFamilyRenderer):
         for name in self.device_arrays:
             # Arguments may arrive as DeviceArrays whose newest data is on the
             # device: the first host access of a call syncs them.
-            lines.append(f"    int hj_dev_{array_part(name, 'o')} = {int(name in params)};")
+            flag = int(name in params)
+            lines.append(f"    int hj_dev_{array_part(name, 'o')} = {flag}, "
+                         f"hj_dc_{array_part(name, 'o')} = {flag};")
         for k, p in enumerate(fn.params):
             lines += self.unpack_param(k, p.name, p.type, p.name in written_params, "    ")
         lines += self.overlap_guard(written_params, "    ")
@@ -588,6 +598,33 @@ class OpenMPRenderer(CFamilyRenderer):
                     "hj_st |= HJ_PYERR; goto hj_fail; }"
                 )
         return lines
+
+
+def _host_accesses(st: Stmt, types: dict[str, Type]) -> tuple[set[str], set[str]]:
+    """Arrays a host statement reads and writes (shapes excluded: they are
+    never stale).  Arrays passed to helpers or aliased count as written."""
+    reads: set[str] = set()
+    writes: set[str] = set()
+    stack: list[object] = [st]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, Shape):
+            continue
+        if isinstance(n, Store):
+            writes.add(n.array.name)
+        elif isinstance(n, Load):
+            reads.add(n.array.name)
+        elif isinstance(n, Call):
+            writes.update(a.name for a in n.args if isinstance(a, Var)
+                          and isinstance(a.type, Array))
+        elif isinstance(n, Assign) and isinstance(types.get(n.target), Array):
+            writes.add(n.target)
+            if isinstance(n.value, Var):
+                writes.add(n.value.name)  # an alias may be written later
+        elif isinstance(n, Var) and isinstance(n.type, Array):
+            reads.add(n.name)  # returned, or otherwise used whole
+        stack.extend(children(n))  # type: ignore[arg-type]
+    return reads, writes
 
 
 #: An argument of another type than compiled for: the dispatcher picks (or

@@ -127,9 +127,10 @@ class OffloadSession:
             return f"{trip} iterations are too few to pay for a launch (auto)"
         return None
 
-    def sync(self, array: np.ndarray) -> None:
+    def sync(self, array: np.ndarray, write: int = 1) -> None:
+        """Host code reads (write=0) or writes (write=1) ``array`` next."""
         if self._manager is not None and self._manager.mirror_of(array) is not None:
-            self._manager.prepare_host_access(array, write=True)
+            self._manager.prepare_host_access(array, write=bool(write))
 
     def finish(self) -> None:
         if self._manager is not None and self._device is not None:
