@@ -204,6 +204,17 @@ def fmt_ratio(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}x"
 
 
+def fmt_bytes(n: int | None) -> str:
+    """A byte count as B, kB or MB (decimal units; '-' for None)."""
+    if n is None:
+        return "-"
+    if n < 1000:
+        return f"{n} B"
+    if n < 1_000_000:
+        return f"{n / 1e3:.1f} kB"
+    return f"{n / 1e6:.1f} MB"
+
+
 def fmt_s(seconds: float | None) -> str:
     """Seconds with two decimals ('-' for None)."""
     return "-" if seconds is None else f"{seconds:.2f}"

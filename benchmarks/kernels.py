@@ -10,7 +10,11 @@ A :class:`Kernel` ties together
 * ``outputs(args)``: the output arrays of an argument tuple,
 * ``check(got, ref)``: raises ``AssertionError`` when ``got`` is not close to
   ``ref`` and returns the largest error otherwise,
-* ``sizes``: a size table with ``"quick"`` and ``"default"`` entries.
+* ``sizes``: a size table with ``"quick"`` and ``"default"`` entries,
+* ``idempotent``: whether calling it again on its own outputs gives the same
+  outputs (False for Jacobi, whose calls advance the grid); device columns
+  with resident arguments re-check the outputs after the timed calls only
+  when it is True.
 
 All implementations share one calling convention, ``impl(*args) -> None``,
 writing their results into the output arrays of ``args``.
@@ -93,6 +97,7 @@ class Kernel:
     check: Callable[[Outputs, Outputs], float] = field(
         default=partial(check_close, rtol=1e-9)
     )
+    idempotent: bool = True
 
     def size(self, mode: str) -> Size:
         """The size parameters for ``mode`` (``"quick"`` or ``"default"``)."""
@@ -287,6 +292,7 @@ KERNELS: tuple[Kernel, ...] = (
         loop_impl=loops.jacobi, range_impl=loops.jacobi_range,
         outputs=_outputs_at(0, 1),
         sizes={"quick": {"n": 64, "steps": 4}, "default": {"n": 1024, "steps": 250}},
+        idempotent=False,
     ),
     Kernel(
         name="nbody",

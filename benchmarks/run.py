@@ -3,6 +3,7 @@
 Usage::
 
     python benchmarks/run.py [--quick] [--kernels a,b] [--json PATH] [--auto]
+                             [--opencl] [--cuda]
 
 For each kernel, every target first runs once on fresh inputs (for compiled
 targets that call includes the compilation); its outputs are checked against
@@ -11,6 +12,12 @@ the NumPy reference, and only a correct implementation is then timed with
 minimum wall time, the compile time (first call minus the median), and ratios
 between targets.  A target that fails (hybridjit not built yet, a compile
 error, a wrong answer) gets an error row; the run goes on.
+
+``--opencl`` / ``--cuda`` add two device columns each (see
+``targets.DeviceTarget``): with transfers (NumPy arguments, copied in and out
+by each call) and resident (arguments converted once with
+``hybridjit.to_device`` before timing).  Their rows also record ``last_stats``
+of a call (where each region ran, bytes moved, launches) and ``fell_back``.
 
 hybridjit compiles into a fresh temporary cache directory (``HYBRIDJIT_CACHE_DIR``
 is set before hybridjit is imported) and Numba compiles without ``cache=True``,
@@ -25,6 +32,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -35,6 +43,12 @@ import common
 DEFAULT_JSON = common.RESULTS_DIR / "cpu-latest.json"
 RATIO_PAIRS = [("hybridjit", "numba"), ("hybridjit", "numpy"), ("numba", "numpy")]
 TABLE_RATIOS = [("hybridjit", "numba"), ("hybridjit", "numpy")]
+DEVICE_KINDS = ("opencl", "cuda")
+# device columns against hybridjit on the CPU, and resident against with transfers
+DEVICE_RATIOS = [pair for kind in DEVICE_KINDS for pair in (
+    (f"hybridjit-{kind}", "hybridjit"), (f"hybridjit-{kind}-resident", "hybridjit"),
+    (f"hybridjit-{kind}-resident", f"hybridjit-{kind}"))]
+TABLE_DEVICE_RATIOS = [p for p in DEVICE_RATIOS if p[1] == "hybridjit"]
 AUTO_RATIO = ("hybridjit-auto", "hybridjit")
 TIME_BUDGET_S = 5.0  # per kernel and target: fewer repeats (>= 3) for slow versions
 CRASH_MESSAGE = "the benchmark process died while running this"
@@ -49,6 +63,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help=f"where to write the JSON report (default: {DEFAULT_JSON}); '' for none")
     p.add_argument("--auto", action="store_true",
                    help="also time the plain-range versions with hybridjit parallel='auto'")
+    p.add_argument("--opencl", action="store_true",
+                   help="also time hybridjit target='opencl' (with transfers and resident)")
+    p.add_argument("--cuda", action="store_true",
+                   help="also time hybridjit target='cuda' (with transfers and resident)")
     p.add_argument("--repeats", type=int, default=None,
                    help="timed calls per kernel and target (default: 3 quick, 7 otherwise)")
     p.add_argument("--isolate", action="store_true",
@@ -60,6 +78,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = p.parse_args(argv)
     args.mode = "quick" if args.quick else "default"
     args.kernel_names = [k for k in args.kernels.split(",") if k]
+    args.devices = tuple(k for k in DEVICE_KINDS if getattr(args, k))
     if args.repeats is None:
         args.repeats = 3 if args.quick else 7
     return args
@@ -94,13 +113,22 @@ def measure(target, kernel, size, ref, repeats: int) -> tuple[dict[str, Any], An
     Returns the result row and the outputs of the first call.
     """
     args = kernel.make_inputs(**size)
+    call_args: tuple[Any, ...] = ()
     try:
         fn = target.build(kernel)
-        first = common.time_call(fn, args)
+        call_args = target.prepare_args(args)  # resident device columns: to_device
+        return _measure(target, kernel, fn, call_args, ref, repeats)
     except Exception as exc:
         return error_row("error", error_text(exc), exc), None
-    outputs = copy_outputs(kernel.outputs(args))
-    row: dict[str, Any] = {"status": "ok", "first_call_s": first}
+    finally:
+        target.release(call_args)
+
+
+def _measure(target, kernel, fn, args, ref, repeats: int) -> tuple[dict[str, Any], Any]:
+    """:func:`measure` once the callable and its arguments exist."""
+    first = common.time_call(fn, args)
+    outputs = copy_outputs(target.host_outputs(kernel.outputs(args)))
+    row: dict[str, Any] = {"status": "ok", "first_call_s": first, **target.run_info(fn)}
     if ref is not None:
         try:
             row["check_error"] = kernel.check(outputs, ref)
@@ -110,9 +138,19 @@ def measure(target, kernel, size, ref, repeats: int) -> tuple[dict[str, Any], An
         times = common.time_repeats(fn, args, repeats, budget_s=TIME_BUDGET_S)
     except Exception as exc:
         return error_row("error", f"a repeated call failed: {error_text(exc)}", exc), outputs
-    row.update(common.summarize(times), times_s=times)
+    row.update(common.summarize(times), times_s=times, **target.run_info(fn))
     if target.compiled:
         row["compile_s"] = max(first - row["median_s"], 0.0)
+    if target.resident:
+        # results come back once, after the timed calls (not part of their time)
+        t0 = time.perf_counter()
+        final = target.host_outputs(kernel.outputs(args))
+        row["to_host_s"] = time.perf_counter() - t0
+        if ref is not None and kernel.idempotent:
+            try:
+                row["final_check_error"] = kernel.check(final, ref)
+            except (AssertionError, ValueError) as exc:
+                return error_row("wrong", f"wrong result after the timed calls: {exc}"), outputs
     return row, outputs
 
 
@@ -151,9 +189,9 @@ def run_kernel(kernel, entry: dict[str, Any], targets, setup_errors: dict[str, s
 
 
 def ratios(results: dict[str, dict[str, Any]]) -> dict[str, float]:
-    """Median-time ratios ``a/b`` for the pairs in RATIO_PAIRS and AUTO_RATIO."""
+    """Median-time ratios ``a/b`` for the pairs in RATIO_PAIRS, AUTO_RATIO and DEVICE_RATIOS."""
     out = {}
-    for a, b in [*RATIO_PAIRS, AUTO_RATIO]:
+    for a, b in [*RATIO_PAIRS, AUTO_RATIO, *DEVICE_RATIOS]:
         ra, rb = results.get(a, {}), results.get(b, {})
         if ra.get("status") == "ok" and rb.get("status") == "ok" and rb["median_s"] > 0:
             out[f"{a}/{b}"] = ra["median_s"] / rb["median_s"]
@@ -164,7 +202,19 @@ def describe_row(row: dict[str, Any]) -> str:
     """One progress line for a result row."""
     if row["status"] != "ok":
         return f"{row['status'].upper()}: {row['error'].splitlines()[0][:200]}"
-    return f"median {common.fmt_ms(row['median_s'])} ms, first call {row['first_call_s']:.3f} s"
+    text = f"median {common.fmt_ms(row['median_s'])} ms, first call {row['first_call_s']:.3f} s"
+    if "device_stats" in row:
+        text += f", {transfer_text(row['device_stats'])}"
+    if row.get("fell_back"):
+        text += f", FELL BACK TO CPU: {row['fell_back'][:200]}"
+    return text
+
+
+def transfer_text(stats: dict[str, Any]) -> str:
+    """Bytes to/from the device and launches of one call: ``in 1.2 MB, out 0.8 MB, 2 launches``."""
+    return (f"in {common.fmt_bytes(stats.get('bytes_to_device'))}, "
+            f"out {common.fmt_bytes(stats.get('bytes_to_host'))}, "
+            f"{stats.get('launches', 0)} launches")
 
 
 def progress(message: str) -> None:
@@ -212,7 +262,10 @@ def cell(row: dict[str, Any] | None, key: str, fmt) -> str:
         return "-"
     if row["status"] != "ok":
         return {"error": "ERR", "wrong": "WRONG"}.get(row["status"], row["status"])
-    return fmt(row.get(key))
+    return fmt(row.get(key)) + (FELL_BACK_MARK if row.get("fell_back") else "")
+
+
+FELL_BACK_MARK = "*"  # a device column where some region ran on the CPU
 
 
 def short(name: str) -> str:
@@ -222,8 +275,10 @@ def short(name: str) -> str:
 
 def render_table(report: dict[str, Any]) -> str:
     """The human-readable summary: a time table, a compile-time table, notes on errors."""
-    return "\n".join([machine_line(report), "", time_table(report), "", compile_table(report),
-                      *notes(report)])
+    parts = [machine_line(report), "", time_table(report), "", compile_table(report)]
+    if any(n.startswith("hybridjit-") and n != "hybridjit-auto" for n in report["targets"]):
+        parts += ["", device_table(report)]
+    return "\n".join([*parts, *notes(report)])
 
 
 def time_table(report: dict[str, Any]) -> str:
@@ -232,6 +287,7 @@ def time_table(report: dict[str, Any]) -> str:
     pairs = [p for p in TABLE_RATIOS if p[0] in names and p[1] in names]
     if AUTO_RATIO[0] in names:
         pairs.append(AUTO_RATIO)
+    pairs += [p for p in TABLE_DEVICE_RATIOS if p[0] in names]
     headers = ["median ms/call", "size", *names, *(f"{short(a)}/{short(b)}" for a, b in pairs)]
     rows = []
     for k in report["kernels"]:
@@ -251,6 +307,23 @@ def compile_table(report: dict[str, Any]) -> str:
     return common.format_table(["compile s", *names], rows)
 
 
+def device_table(report: dict[str, Any]) -> str:
+    """Per device column and kernel: bytes moved and launches in one timed call."""
+    names = [n for n, info in report["targets"].items() if "resident" in info.get("options", {})]
+    rows = []
+    for k in report["kernels"]:
+        cells = []
+        for n in names:
+            row = k["results"].get(n)
+            if row is None or row["status"] != "ok" or "device_stats" not in row:
+                cells.append(cell(row, "median_s", common.fmt_ms))
+            else:
+                cells.append(transfer_text(row["device_stats"])
+                             + (" FELL BACK" if row.get("fell_back") else ""))
+        rows.append([k["name"], *cells])
+    return common.format_table(["per call", *names], rows)
+
+
 def machine_line(report: dict[str, Any]) -> str:
     """One line saying where and how the numbers were measured."""
     m = report["machine"]
@@ -267,6 +340,13 @@ def notes(report: dict[str, Any]) -> list[str]:
     for name, info in report["targets"].items():
         if info["init_s"] is not None:
             lines.append(f"{name}: warm-up (first compile + runtime start) {info['init_s']:.2f} s")
+        if info.get("options", {}).get("device"):
+            lines.append(f"{name}: device {info['options']['device']}")
+    for k in report["kernels"]:
+        for target, row in k["results"].items():
+            if row["status"] == "ok" and row.get("fell_back"):
+                lines.append(f"{target} on {k['name']}{FELL_BACK_MARK}: fell back to the CPU: "
+                             f"{row['fell_back']}")
     seen: dict[tuple[str, str], list[str]] = {}
     for k in report["kernels"]:
         for target, row in k["results"].items():
@@ -277,6 +357,10 @@ def notes(report: dict[str, Any]) -> list[str]:
         lines.append(f"{target} on {', '.join(kernel_names)}: {first}")
         lines.extend(f"    {line}" for line in rest[:12])
     lines.append("a/b < 1.00x: a is faster than b.  compile s = first call - median call.")
+    if any("resident" in info.get("options", {}) for info in report["targets"].values()):
+        lines.append("device columns: each call ends with a device synchronize; "
+                     "-resident: arguments on the device before timing (hybridjit.to_device), "
+                     "results brought back after it.")
     return lines
 
 
@@ -296,7 +380,7 @@ def run_in_process(args: argparse.Namespace) -> dict[str, Any]:
     import targets as targets_mod
 
     chosen = kernels.select(args.kernel_names)
-    targets = targets_mod.default_targets(auto=args.auto)
+    targets = targets_mod.default_targets(auto=args.auto, devices=args.devices)
     setup_errors = setup_targets(targets)
     report = new_report(args, target_info(targets, setup_errors))
 
