@@ -1,11 +1,14 @@
 """``@jit``: specialisation by argument types, cache lookup, the call.
 
-Contract: a :class:`Dispatcher` wraps a Python function.  Calling it maps
-the arguments to a cheap type key; a key seen before goes straight to its
-compiled entry point (the hot path: a dict lookup and one C call).  A new
-key is typed precisely (bad arguments raise TypeError naming the parameter),
-looked up in the disk cache (validating the globals it was compiled
-against) and otherwise compiled, built and stored.
+Contract: a :class:`Dispatcher` wraps a Python function.  The hot path is
+one C call: the most recent specialisation checks its own argument types and
+answers ``NotImplemented`` when they differ.  Then the arguments are mapped
+to a cheap type key; a key seen before goes to its entry point, a new one is
+typed precisely (bad arguments raise TypeError naming the parameter), looked
+up in the disk cache (validating the globals it was compiled against) and
+otherwise compiled, built and stored.  An entry answering ``Ellipsis`` found
+overlapping array arguments and the call goes to a version without
+automatically parallelised loops.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import numpy as np
 
 from . import config
 from .cache_key import code_fingerprint, compiler_fingerprint
+from .config import CompileOptions
 from .errors import HybridJitError, InternalError
 from .types import Type, typeof_value
 
@@ -41,11 +45,9 @@ def _host_args(args: tuple[Any, ...]) -> tuple[Any, ...]:
 class Dispatcher:
     """A jit-compiled function (see the module docstring)."""
 
-    def __init__(self, pyfunc: Any, options: Any):
-        from .config import CompileOptions
-
+    def __init__(self, pyfunc: Any, options: CompileOptions):
         self.py_func = pyfunc
-        self.options: CompileOptions = options
+        self.options = options
         self._entries: dict[tuple[Any, ...], Any] = {}
         self._types: dict[tuple[Any, ...], tuple[Type, ...]] = {}
         self._keys: dict[tuple[Any, ...], str] = {}
