@@ -263,7 +263,8 @@ PARALLEL_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("fn", "make"), PARALLEL_CASES, ids=[c[0].__name__ for c in PARALLEL_CASES])
+@pytest.mark.parametrize(("fn", "make"), PARALLEL_CASES,
+                         ids=[c[0].__name__ for c in PARALLEL_CASES])
 def test_independent_loops_are_parallel_and_correct(fn, make):
     args = make()
     assert_parallel(fn, args)
