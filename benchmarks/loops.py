@@ -148,89 +148,19 @@ def coulomb(atoms, spacing, z, grid):
 
 
 # --------------------------------------------------------------------------
-# Plain-range versions (same loops, no prange), for automatic parallelism.
+# Plain-range versions, for automatic parallelism: the very same functions
+# with their global ``prange`` bound to the builtin ``range``.
+
+def _range_version(fn: Callable[..., Any]) -> Callable[..., Any]:
+    clone = with_prange(fn, range)
+    clone.__name__ = clone.__qualname__ = fn.__name__ + "_range"
+    clone.__doc__ = f":func:`{fn.__name__}` with plain ``range`` loops."
+    return clone
 
 
-def matmul_range(A, B, C):
-    """:func:`matmul` with plain ``range`` loops."""
-    n, p = A.shape
-    m = B.shape[1]
-    for i in range(n):
-        for j in range(m):
-            C[i, j] = 0.0
-        for k in range(p):
-            a = A[i, k]
-            for j in range(m):
-                C[i, j] += a * B[k, j]
-
-
-def jacobi_range(A, B, steps):
-    """:func:`jacobi` with plain ``range`` loops."""
-    n, m = A.shape
-    for _ in range(steps):
-        for i in range(1, n - 1):
-            for j in range(1, m - 1):
-                B[i, j] = 0.2 * (A[i, j] + A[i, j - 1] + A[i, j + 1] + A[i + 1, j] + A[i - 1, j])
-        for i in range(1, n - 1):
-            for j in range(1, m - 1):
-                A[i, j] = 0.2 * (B[i, j] + B[i, j - 1] + B[i, j + 1] + B[i + 1, j] + B[i - 1, j])
-
-
-def nbody_range(pos, mass, acc, eps2):
-    """:func:`nbody` with plain ``range`` loops."""
-    n = pos.shape[0]
-    for i in range(n):
-        ax = ay = az = 0.0
-        for j in range(n):
-            dx = pos[j, 0] - pos[i, 0]; dy = pos[j, 1] - pos[i, 1]; dz = pos[j, 2] - pos[i, 2]
-            r2 = dx * dx + dy * dy + dz * dz + eps2
-            s = mass[j] / (r2 * math.sqrt(r2))
-            ax += s * dx; ay += s * dy; az += s * dz
-        acc[i, 0] = ax; acc[i, 1] = ay; acc[i, 2] = az
-
-
-def blackscholes_range(S, K, T, r, v, call, put):
-    """:func:`blackscholes` with plain ``range`` loops."""
-    n = S.shape[0]
-    for i in range(n):
-        s = S[i]; k = K[i]; t = T[i]
-        vsqt = v * math.sqrt(t)
-        d1 = (math.log(s / k) + (r + 0.5 * v * v) * t) / vsqt
-        d2 = d1 - vsqt
-        nd1 = 0.5 * (1.0 + math.erf(d1 * INV_SQRT2))
-        nd2 = 0.5 * (1.0 + math.erf(d2 * INV_SQRT2))
-        disc = k * math.exp(-r * t)
-        call[i] = s * nd1 - disc * nd2
-        put[i] = disc * (1.0 - nd2) - s * (1.0 - nd1)
-
-
-def mandelbrot_range(x0, y0, dx, dy, maxiter, out):
-    """:func:`mandelbrot` with plain ``range`` loops."""
-    h, w = out.shape
-    for i in range(h):
-        ci = y0 + i * dy
-        for j in range(w):
-            cr = x0 + j * dx
-            zr = 0.0; zi = 0.0
-            k = 0
-            while k < maxiter and zr * zr + zi * zi <= 4.0:
-                t = zr * zr - zi * zi + cr
-                zi = 2.0 * zr * zi + ci
-                zr = t
-                k += 1
-            out[i, j] = k
-
-
-def coulomb_range(atoms, spacing, z, grid):
-    """:func:`coulomb` with plain ``range`` loops."""
-    ny, nx = grid.shape
-    natoms = atoms.shape[0]
-    for i in range(ny):
-        y = i * spacing
-        for j in range(nx):
-            x = j * spacing
-            e = 0.0
-            for a in range(natoms):
-                ddx = x - atoms[a, 0]; ddy = y - atoms[a, 1]; ddz = z - atoms[a, 2]
-                e += atoms[a, 3] / math.sqrt(ddx * ddx + ddy * ddy + ddz * ddz)
-            grid[i, j] = e
+matmul_range = _range_version(matmul)
+jacobi_range = _range_version(jacobi)
+nbody_range = _range_version(nbody)
+blackscholes_range = _range_version(blackscholes)
+mandelbrot_range = _range_version(mandelbrot)
+coulomb_range = _range_version(coulomb)

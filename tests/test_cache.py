@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from difftest import package_path, run_python
-from hybridjit import HybridJitError, jit
+from hybridjit import HybridJitError, jit, prange
 
 KERNEL_SOURCE = """
 import numpy as np
@@ -298,3 +298,23 @@ def test_unwritable_cache_dir_in_fresh_process(tmp_path):
     res = _result(proc)
     assert res["result"] == _expected(2, 1)
     assert res["warnings"], "an unusable cache directory should warn"
+
+
+def _fill(a):
+    for i in prange(a.shape[0]):
+        a[i] = i
+
+
+def test_a_copy_with_other_globals_is_not_served_the_cached_original():
+    """Same code and name, different globals (prange bound to range): the
+    cache key matches, so the recorded globals must be checked against the
+    function's own __globals__, not its module's."""
+    import builtins
+    import types
+
+    ns = dict(_fill.__globals__, prange=builtins.range)
+    serial = types.FunctionType(_fill.__code__, ns, _fill.__name__)
+    serial.__qualname__, serial.__module__ = _fill.__qualname__, _fill.__module__
+    a = np.zeros(50)
+    assert "#pragma omp parallel" in jit(_fill, parallel=True).inspect_source(a)
+    assert "#pragma omp parallel" not in jit(serial, parallel=True).inspect_source(a)

@@ -244,7 +244,8 @@ def _load_or_build(disp: Dispatcher, types: tuple[Type, ...], key: str, offload:
     from .runtime import cache
 
     # HYBRIDJIT_DUMP asks to see every stage, so it always recompiles.
-    found = None if config.dump_dir() else cache.lookup(key, _assumptions_hold)
+    found = None if config.dump_dir() else cache.lookup(
+        key, lambda a: _assumptions_hold(a, disp.py_func))
     if found is None:
         from .pipeline import compile_to_c
         from .runtime.cpu import build_extension
@@ -291,32 +292,30 @@ def _load_entry(path: Any, name: str) -> Any:
     return module.entry
 
 
-def _assumptions_hold(assumptions: list[list[str]]) -> bool:
+def _assumptions_hold(assumptions: list[list[str]], pyfunc: Any) -> bool:
+    """Whether every global the compilation resolved still has the value it
+    had; the entry function's names are looked up in its own ``__globals__``
+    (a copy of a function with other globals is another function)."""
+    import builtins
     import sys
 
     from .cache_key import fingerprint
 
     for module_name, name, fp in assumptions:
-        module = sys.modules.get(module_name)
-        if module is None:
-            return False
-        if name.startswith("<code>"):
-            obj: Any = module
-            for part in name[len("<code>"):].split("."):
-                obj = getattr(obj, part, None)
-                if obj is None:
-                    return False
+        if module_name == pyfunc.__module__:
+            scope: dict[str, Any] = pyfunc.__globals__
+        elif module_name in sys.modules:
+            scope = vars(sys.modules[module_name])
         else:
-            g = vars(module)
-            if name in g:
-                obj = g[name]
-            else:
-                import builtins
-
-                if not hasattr(builtins, name):
-                    return False
-                obj = getattr(builtins, name)
-        if fingerprint(obj) != fp:
+            return False
+        if name.startswith("<code>"):  # a helper function, by qualified name
+            head, *rest = name[len("<code>"):].split(".")
+            obj = scope.get(head)
+            for part in rest:
+                obj = getattr(obj, part, None)
+        else:
+            obj = scope[name] if name in scope else getattr(builtins, name, None)
+        if obj is None or fingerprint(obj) != fp:
             return False
     return True
 

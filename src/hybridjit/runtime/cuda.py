@@ -45,7 +45,7 @@ import numpy as np
 
 from ..errors import DeviceError, InternalError
 from . import nvrtc
-from .device import Availability, Buffer, Device, KernelArg, Program
+from .device import Availability, Buffer, Device, KernelArg, Program, row_layout
 
 #: Threads per block when the occupancy calculator is unavailable.
 DEFAULT_BLOCK_THREADS = 256
@@ -372,7 +372,7 @@ class CUDADevice(Device):
     def _copy_2d(
         self, buf: Buffer, offset: int, pitch: int, host: np.ndarray, *, to_device: bool
     ) -> None:
-        rows, width = _box_shape(host)
+        rows, width = row_layout(host)
         if rows == 0 or width == 0:
             return
         if pitch < width:
@@ -497,18 +497,6 @@ class CUDADevice(Device):
 def _require_contiguous(host: np.ndarray) -> None:
     if not host.flags.c_contiguous:
         raise InternalError("device copies need a C-contiguous host array")
-
-
-def _box_shape(host: np.ndarray) -> tuple[int, int]:
-    """(rows, bytes per row) of a 2-D view whose rows are contiguous."""
-    if host.ndim != 2:
-        raise InternalError(f"2-D copy of a {host.ndim}-D view")
-    rows, cols = host.shape
-    if cols > 1 and host.strides[1] != host.itemsize:
-        raise InternalError("2-D copy needs unit-stride rows")
-    if rows > 1 and host.strides[0] < cols * host.itemsize:
-        raise InternalError("2-D copy needs increasing, non-overlapping rows")
-    return rows, cols * host.itemsize
 
 
 def _module_load_message(drv: Any, err: Any, info: GpuInfo) -> str:

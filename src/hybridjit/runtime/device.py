@@ -109,3 +109,18 @@ class Device(abc.ABC):
 
     @abc.abstractmethod
     def synchronize(self) -> None: ...
+
+
+def row_layout(host: np.ndarray) -> tuple[int, int]:
+    """(rows, bytes per row) of a 2-D view with contiguous, increasing,
+    non-overlapping rows: the shape of one rectangular (2-D) copy."""
+    from ..errors import InternalError
+
+    if host.ndim != 2:
+        raise InternalError(f"2-D copy of a {host.ndim}-D view")
+    rows, cols = host.shape
+    if cols > 1 and host.strides[1] != host.itemsize:
+        raise InternalError("2-D copy needs unit-stride rows")
+    if rows > 1 and host.strides[0] < cols * host.itemsize:
+        raise InternalError("2-D copy needs increasing, non-overlapping rows")
+    return rows, cols * host.itemsize

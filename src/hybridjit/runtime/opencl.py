@@ -34,7 +34,14 @@ from typing import Any
 import numpy as np
 
 from hybridjit.errors import DeviceError
-from hybridjit.runtime.device import Availability, Buffer, Device, KernelArg, Program
+from hybridjit.runtime.device import (
+    Availability,
+    Buffer,
+    Device,
+    KernelArg,
+    Program,
+    row_layout,
+)
 from hybridjit.runtime.registry import BinaryCache, check_fault
 
 SELECT_ENV = "HYBRIDJIT_OPENCL_DEVICE"
@@ -63,18 +70,6 @@ def _first_line(text: str) -> str:
     if not lines:
         return "(no message)"
     return lines[0].rsplit(" failed: ", 1)[-1]
-
-
-def _rows_of(host: np.ndarray) -> tuple[int, int]:
-    """(rows, bytes per row) of a 2-D view with contiguous, increasing rows."""
-    if host.ndim != 2:
-        raise ValueError(f"2-D copy of a {host.ndim}-D view")
-    rows, cols = host.shape
-    if cols > 1 and host.strides[1] != host.itemsize:
-        raise ValueError("2-D copy needs unit-stride rows")
-    if rows > 1 and host.strides[0] < cols * host.itemsize:
-        raise ValueError("2-D copy needs increasing, non-overlapping rows")
-    return rows, cols * host.itemsize
 
 
 class _ByteSpan:
@@ -249,7 +244,7 @@ class OpenCLDevice(Device):
         self, buf: Buffer, offset: int, pitch: int, host: np.ndarray, *, to_device: bool
     ) -> None:
         """One clEnqueue{Write,Read}BufferRect for the rows of 2-D ``host``."""
-        rows, width = _rows_of(host)
+        rows, width = row_layout(host)
         call = "clEnqueueWriteBufferRect" if to_device else "clEnqueueReadBufferRect"
         if rows == 0 or width == 0:
             return
