@@ -152,7 +152,7 @@ def test_nvrtc_cache_hit_skips_compilation(cache_dir: Any, compile_counter: list
     second = nvrtc.compile_to_ptx(src, "scale.cu", "compute_80")
     assert first == second
     assert compile_counter == ["compute_80"]
-    assert len(list((cache_dir / "nvrtc").glob("*.ptx"))) == 1
+    assert len(list((cache_dir / "nvrtc").glob("*.bin"))) == 1
     nvrtc.compile_to_ptx(src, "scale.cu", "compute_90")  # the arch is part of the key
     nvrtc.compile_to_ptx(src, "scale.cu", "compute_90", ["--fmad=false"])  # and options
     assert compile_counter == ["compute_80", "compute_90", "compute_90"]
@@ -172,7 +172,7 @@ def test_unwritable_cache_warns_and_still_compiles(
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     monkeypatch.setenv("HYBRIDJIT_CACHE_DIR", str(blocker / "cache"))
-    with pytest.warns(HybridJitWarning, match="NVRTC cache disabled"):
+    with pytest.warns(HybridJitWarning, match="nvrtc cache disabled"):
         ptx = nvrtc.compile_to_ptx(SCALE_SRC.format(T="float"), "scale.cu")
     assert ".entry scale_float" in ptx
     with warnings.catch_warnings():

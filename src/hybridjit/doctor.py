@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import config
+
 #: Seconds any single compiler invocation may take before we call it broken.
 COMPILE_TIMEOUT = 60
 
@@ -60,16 +62,12 @@ class Finding:
 
 
 def find_c_compiler() -> list[str] | None:
-    """The C compiler command: ``$CC`` (may carry flags), else cc, gcc or clang on PATH."""
-    env = os.environ.get("CC", "").strip()
-    if env:
-        argv = shlex.split(env)
-        return argv if shutil.which(argv[0]) else None
-    for name in ("cc", "gcc", "clang"):
-        path = shutil.which(name)
-        if path:
-            return [path]
-    return None
+    """The C compiler command the CPU device uses (see :func:`config.c_compiler`)."""
+    cc = config.c_compiler()
+    if cc is None:
+        return None
+    argv = shlex.split(cc)
+    return argv if shutil.which(argv[0]) else None
 
 
 def _run(argv: Sequence[str], cwd: str) -> subprocess.CompletedProcess[str] | None:
@@ -231,9 +229,7 @@ def check_cuda() -> list[Finding]:
 
 
 def check_cache() -> list[Finding]:
-    from .runtime.nvrtc import default_cache_dir
-
-    path = default_cache_dir()
+    path = config.cache_dir()
     # an absent cache dir is created on first use: ask the nearest existing ancestor
     probe = path
     while not probe.exists() and probe != probe.parent:

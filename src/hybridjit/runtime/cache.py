@@ -13,7 +13,6 @@ directory with one warning.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import tempfile
 import warnings
@@ -23,6 +22,7 @@ from pathlib import Path
 
 from .. import config
 from ..errors import HybridJitWarning
+from .files import atomic_write
 
 _fallback_dir: Path | None = None
 
@@ -94,22 +94,14 @@ def _store_in(root: Path, key: str, source: str, assumptions: list[list[str]],
               build: Callable[[Path], None], payload: bytes | None) -> Entry:
     so, src, meta = _paths(root, key)
     so.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(src, source)
+    atomic_write(src, source.encode())
     build(so)
     if payload is not None:
-        tmp = so.with_name(f".{so.stem}.pkl.{os.getpid()}.tmp")
-        tmp.write_bytes(payload)
-        os.replace(tmp, so.with_suffix(".pkl"))
-    _atomic_write(meta, json.dumps({
+        atomic_write(so.with_suffix(".pkl"), payload)
+    atomic_write(meta, json.dumps({
         "module": module_name(key),
         "assumptions": assumptions,
         "version": config.VERSION,
         "python": sys.version.split()[0],
-    }))
+    }).encode())
     return Entry(so, module_name(key), src)
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)

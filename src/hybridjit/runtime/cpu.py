@@ -25,6 +25,7 @@ from pathlib import Path
 
 from .. import config
 from ..errors import BuildError, HybridJitWarning, InternalError
+from .files import atomic_write
 
 _BASE_FLAGS = ["-O3", "-march=native", "-fPIC", "-shared", "-fwrapv", "-fno-math-errno",
                "-fno-semantic-interposition", "-std=gnu11", "-w"]
@@ -150,10 +151,7 @@ def build_extension(source: str, out_path: Path, fastmath: bool) -> None:
                 "the C compiler rejected the generated code",
                 hint=f"this is a hybridjit bug; the source and compiler log are in {log}",
             )
-        staged = out_path.with_name(f".{out_path.name}.{os.getpid()}.tmp")
-        with open(tmp_out, "rb") as fsrc, open(staged, "wb") as fdst:
-            fdst.write(fsrc.read())
-        os.replace(staged, out_path)
+        atomic_write(out_path, tmp_out.read_bytes())
 
 
 def _save_log(source: str, log: str, stem: str) -> Path:

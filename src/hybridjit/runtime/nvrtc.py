@@ -4,12 +4,10 @@ Contract: :func:`compile_to_ptx` takes the text of a CUDA C translation unit
 whose kernels are ``extern "C" __global__`` and returns PTX for a virtual
 architecture (``compute_XY``); :func:`compile_to_cubin` returns a cubin for a
 real one (``sm_XY``).  Both are pure functions of (source, name, options,
-arch, NVRTC version), so their results are cached on disk under
-``<cache dir>/nvrtc/<sha256>.{ptx,cubin}``.  The cache directory is
-``$HYBRIDJIT_CACHE_DIR`` or ``~/.cache/hybridjit``; writes are atomic (temp file
-+ ``os.replace``) so concurrent processes never read a half-written entry, and
-an unwritable directory degrades to no cache with a
-:class:`~hybridjit.errors.HybridJitWarning`.  A compile failure raises
+arch, NVRTC version), so their results are kept in the ``nvrtc`` namespace
+of the shared on-disk :class:`~hybridjit.runtime.registry.BinaryCache`
+(atomic writes; an unwritable directory degrades to no cache with a
+:class:`~hybridjit.errors.HybridJitWarning`).  A compile failure raises
 :class:`~hybridjit.errors.DeviceError` naming the NVRTC call and quoting the
 head of the program log.
 
@@ -37,14 +35,11 @@ import json
 import os
 import site
 import sys
-import tempfile
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from ..errors import DeviceError, HybridJitWarning
+from ..errors import DeviceError
 from .device import Availability
 
 #: How many lines of the NVRTC program log a DeviceError quotes.
@@ -54,18 +49,6 @@ INSTALL_HINT = "pip install 'hybridjit[cuda]'"
 
 
 # --------------------------------------------------------------------------- cache dir
-
-
-def default_cache_dir() -> Path:
-    """hybridjit's on-disk cache root: ``$HYBRIDJIT_CACHE_DIR`` or ``~/.cache/hybridjit``."""
-    env = os.environ.get("HYBRIDJIT_CACHE_DIR")
-    if env:
-        return Path(env).expanduser()
-    return Path.home() / ".cache" / "hybridjit"
-
-
-def _nvrtc_cache_dir() -> Path:
-    return default_cache_dir() / "nvrtc"
 
 
 # --------------------------------------------------------------------------- loading
@@ -235,13 +218,15 @@ def compile_to_cubin(
 def _compile_cached(
     source: str, name: str, arch: str, options: tuple[str, ...], kind: str
 ) -> bytes:
+    from .registry import BinaryCache
+
     key = cache_key(source, name, arch, options, kind)
-    path = _nvrtc_cache_dir() / f"{key}.{kind}"
-    cached = _cache_read(path)
-    if cached is not None:
+    cache = BinaryCache("nvrtc")
+    cached = cache.get(key)
+    if cached:  # an empty file is never a valid image: treat it as a miss
         return cached
     image = _nvrtc_compile(source, name, arch, options, kind)
-    _cache_write(path, image)
+    cache.put(key, image)
     return image
 
 
@@ -297,38 +282,3 @@ def _program_image(mod: Any, prog: Any, kind: str) -> bytes:
     return buf
 
 
-# --------------------------------------------------------------------------- disk cache
-
-
-def _cache_read(path: Path) -> bytes | None:
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return None
-    return data or None  # an empty file is never a valid image: treat as a miss
-
-
-def _cache_write(path: Path, data: bytes) -> None:
-    """Atomically store ``data`` at ``path``; warn (once per site) and carry on if we cannot."""
-    tmp: str | None = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-        tmp = None
-    except OSError as exc:
-        warnings.warn(
-            f"NVRTC cache disabled: cannot write {path.parent} ({exc.strerror or exc})",
-            HybridJitWarning,
-            stacklevel=2,
-        )
-    finally:
-        if tmp is not None:
-            _remove_quietly(tmp)
-
-
-def _remove_quietly(path: str) -> None:
-    with contextlib.suppress(OSError):
-        os.unlink(path)

@@ -30,14 +30,15 @@ import contextlib
 import hashlib
 import importlib
 import os
-import tempfile
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hybridjit import config
 from hybridjit.errors import DeviceError, HybridJitWarning
 from hybridjit.runtime.device import Availability, Device
+from hybridjit.runtime.files import atomic_write
 
 if TYPE_CHECKING:
     import numpy as np
@@ -51,7 +52,6 @@ _DEVICE_CLASSES = {"opencl": "OpenCLDevice", "cuda": "CUDADevice"}
 
 FAULT_ENV = "HYBRIDJIT_FAULT"
 POISON_ENV = "HYBRIDJIT_POISON"
-CACHE_ENV = "HYBRIDJIT_CACHE_DIR"
 
 _devices: dict[str, Device | None] = {}
 _reasons: dict[str, str] = {}
@@ -103,14 +103,6 @@ def poison_byte_from_env() -> int | None:
         return 0xFF
 
 
-def cache_root() -> Path:
-    """The hybridjit cache directory (not created here)."""
-    env = os.environ.get(CACHE_ENV)
-    if env:
-        return Path(env)
-    return Path.home() / ".cache" / "hybridjit"
-
-
 # -- on-disk program cache --------------------------------------------------
 
 
@@ -118,7 +110,8 @@ class BinaryCache:
     """Content-addressed files ``<root>/<namespace>/<sha256>.bin``."""
 
     def __init__(self, namespace: str, root: Path | None = None) -> None:
-        self.directory = (root if root is not None else cache_root()) / namespace
+        self.namespace = namespace
+        self.directory = (root if root is not None else config.cache_dir()) / namespace
         self.enabled = True
 
     @staticmethod
@@ -144,21 +137,11 @@ class BinaryCache:
         if not self.enabled:
             return
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".bin")
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    f.write(data)
-                # atomic: a concurrent reader sees the old file or the whole new one
-                os.replace(tmp, self.directory / f"{key}.bin")
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
+            atomic_write(self.directory / f"{key}.bin", data)
         except OSError as e:
             self.enabled = False
             warnings.warn(
-                f"hybridjit: program cache disabled, cannot write {self.directory}: {e}",
+                f"hybridjit: {self.namespace} cache disabled, cannot write {self.directory}: {e}",
                 HybridJitWarning,
                 stacklevel=2,
             )
