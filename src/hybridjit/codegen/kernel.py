@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ..analysis.region import RegionInterface
 from ..ir.nodes import Const, For, Function, Reduction
 from ..types import Scalar
@@ -34,18 +36,13 @@ def reduction_identity(r: Reduction, t: Scalar) -> float | int:
         return 0
     if r.op == "*":
         return 1
-    big: float | int
+    smallest = r.op == "min"
     if t.is_float:
-        big = math.inf
-    elif t.is_bool:
-        big = 1
-    else:
-        import numpy as np
-
-        info = np.iinfo(t.dtype)
-        big = int(info.max) if r.op == "min" else int(info.min)
-        return big
-    return big if r.op == "min" else -big
+        return math.inf if smallest else -math.inf
+    if t.is_bool:
+        return int(smallest)
+    info = np.iinfo(t.dtype)
+    return int(info.max) if smallest else int(info.min)
 
 
 class KernelRenderer(CFamilyRenderer):

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from ..cache_key import fingerprint
 from ..errors import (
     NameResolutionError,
     SourceLoc,
@@ -457,10 +458,8 @@ class FunctionLowerer:
     def range_call(self, node: ast.expr) -> tuple[bool, tuple[Expr, Expr, Expr]]:
         loc = self.loc(node)
         func = self.static_callee(node) if isinstance(node, ast.Call) else None
-        from .. import prange as hj_prange
-
         is_range = func is builtins.range
-        is_prange = func is hj_prange or _is_numba_prange(func)
+        is_prange = _is_prange(func)
         if not (is_range or is_prange) or not isinstance(node, ast.Call):
             raise UnsupportedError(
                 "for loops must iterate over range(...) or prange(...)", loc,
@@ -695,9 +694,6 @@ def _hashable(value: Any) -> bool:
     except TypeError:
         return False
     return True
-
-
-from ..cache_key import fingerprint  # noqa: E402  (re-exported for callers)
 
 
 def global_constant(value: Any, loc: SourceLoc) -> Expr | None:

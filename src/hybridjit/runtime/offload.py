@@ -20,7 +20,6 @@ why, bytes moved and launches.
 
 from __future__ import annotations
 
-import time
 import warnings
 import weakref
 from dataclasses import dataclass, field
@@ -181,7 +180,7 @@ class OffloadSession:
         args += [KernelArg(v, np.dtype(np.int64)) for v in (lo, step, trip, nthreads)]
         partials = []
         for r in region.reductions:
-            dt = _reduction_dtype(region, r.var)
+            dt = np.dtype(region.reduction_types[r.var])
             buf = dev.alloc(nthreads * dt.itemsize)
             partials.append((buf, dt))
             args.append(KernelArg(buf))
@@ -247,7 +246,6 @@ class OffloadSession:
             "bytes_to_device": total.bytes_to_device if total else 0,
             "bytes_to_host": total.bytes_to_host if total else 0,
             "launches": sum(s.launches for s in self._order),
-            "time": time.time(),
         }
 
 
@@ -258,10 +256,6 @@ def _overlap(region: Region, arrays: tuple[Any, ...]) -> str | None:
         if np.may_share_memory(by_name[a], by_name[b]):
             return f"'{a}' and '{b}' share memory in this call: runs serially on the host"
     return None
-
-
-def _reduction_dtype(region: Region, var: str) -> np.dtype:
-    return np.dtype(region.reduction_types[var])
 
 
 def _combine(op: str, parts: np.ndarray) -> Any:

@@ -1,0 +1,77 @@
+"""The ``hybridjit`` command: explain, cache; and kernel reduction identities."""
+
+from __future__ import annotations
+
+import math
+import textwrap
+
+import numpy as np
+import pytest
+
+from hybridjit.cli import main
+from hybridjit.codegen.kernel import reduction_identity
+from hybridjit.ir.nodes import Reduction
+from hybridjit.types import Scalar
+
+MODULE = textwrap.dedent("""
+    def shift(a):
+        for i in range(1, a.shape[0]):
+            a[i] = a[i - 1]
+
+    def scale(a, out, k):
+        for i in range(a.shape[0]):
+            for j in range(a.shape[1]):
+                out[i, j] = a[i, j] * k
+""")
+
+
+@pytest.fixture
+def module_file(tmp_path):
+    path = tmp_path / "kernels.py"
+    path.write_text(MODULE)
+    return path
+
+
+def test_explain_command_reports_each_loop(module_file, capsys):
+    assert main(["explain", f"{module_file}:shift"]) == 0
+    out = capsys.readouterr().out
+    assert "line 3:" in out and "serial" in out and "a[i - 1]" in out
+
+
+def test_explain_command_with_explicit_types(module_file, capsys):
+    assert main(["explain", f"{module_file}:scale", "--types",
+                 "float32[:,:], float32[:,:], float"]) == 0
+    out = capsys.readouterr().out
+    assert "line 7:" in out and "PARALLEL" in out
+
+
+def test_explain_command_rejects_a_missing_function(module_file, capsys):
+    assert main(["explain", f"{module_file}:nope"]) == 2
+    assert "no function nope" in capsys.readouterr().err
+
+
+def test_cache_info_and_clear(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("HYBRIDJIT_CACHE_DIR", str(tmp_path / "c"))
+    (tmp_path / "c" / "cpu").mkdir(parents=True)
+    (tmp_path / "c" / "cpu" / "x.so").write_bytes(b"12345")
+    assert main(["cache", "info"]) == 0
+    assert "size" in capsys.readouterr().out
+    assert main(["cache", "clear"]) == 0
+    assert not (tmp_path / "c").exists()
+
+
+@pytest.mark.parametrize("name", ["bool", "int8", "uint16", "int64", "float32", "float64"])
+@pytest.mark.parametrize("op", ["+", "*", "min", "max"])
+def test_reduction_identity_is_neutral(name, op):
+    t = Scalar(name)
+    ident = reduction_identity(Reduction("s", op), t)
+    samples = [0, 1] if t.is_bool else [-3, 0, 7] if t.is_signed else [0, 5]
+    combine = {"+": lambda a, b: a + b, "*": lambda a, b: a * b,
+               "min": min, "max": max}[op]
+    for x in samples:
+        assert combine(ident, x) == x
+    if not t.is_float:  # it is stored in the C type: it must fit
+        lo, hi = (0, 1) if t.is_bool else (np.iinfo(t.dtype).min, np.iinfo(t.dtype).max)
+        assert lo <= ident <= hi
+    if t.is_float and op in ("min", "max"):
+        assert math.isinf(ident)
