@@ -92,6 +92,26 @@ def _compile_to_ptx(kernels: list[tuple[str, str]]) -> None:
         assert f".entry {name}" in ptx, f"{name}: no entry point in the PTX"
 
 
+@pytest.fixture
+def poisoned_opencl(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    """A fresh OpenCL device whose new buffers are filled with 0xFF (NaN for
+    floats, so a missing transfer is a wrong answer), no injected faults, no
+    target override, and an empty program cache (an injected build fault
+    always meets a real build)."""
+    from hybridjit.runtime import offload, registry
+
+    monkeypatch.setenv("HYBRIDJIT_POISON", "1")
+    monkeypatch.delenv("HYBRIDJIT_FAULT", raising=False)
+    monkeypatch.delenv("HYBRIDJIT_TARGET", raising=False)
+    registry.reset()
+    offload._programs.clear()
+    device = registry.get_device("opencl")
+    assert device is not None and device.poison_byte == 0xFF
+    yield device
+    registry.reset()
+    offload._programs.clear()
+
+
 @pytest.fixture(scope="session")
 def session_cache_dir() -> str:
     return _CACHE_DIR

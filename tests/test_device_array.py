@@ -16,21 +16,13 @@ from hybridjit.runtime.device_array import DeviceArray
 pytest.importorskip("pyopencl", reason="pyopencl is not installed (pip install hybridjit[opencl])")
 
 _AVAIL = registry.availability("opencl")
-pytestmark = pytest.mark.skipif(not _AVAIL.available,
-                                reason=f"no OpenCL device: {_AVAIL.reason}")
+pytestmark = [pytest.mark.skipif(not _AVAIL.available,
+                                 reason=f"no OpenCL device: {_AVAIL.reason}"),
+              pytest.mark.usefixtures("poisoned_opencl")]
 
 F8 = np.dtype(np.float64).itemsize
 
 
-@pytest.fixture(autouse=True)
-def poisoned_opencl(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("HYBRIDJIT_POISON", "1")
-    monkeypatch.delenv("HYBRIDJIT_FAULT", raising=False)
-    registry.reset()
-    device = registry.get_device("opencl")
-    assert device is not None and device.poison_byte == 0xFF
-    yield device
-    registry.reset()
 
 
 @pytest.fixture

@@ -15,31 +15,19 @@ import numpy as np
 import pytest
 
 from hybridjit import HybridJitWarning, jit, prange
-from hybridjit.runtime import offload, registry
+from hybridjit.runtime import registry
 
 pytest.importorskip("pyopencl", reason="pyopencl is not installed (pip install hybridjit[opencl])")
 
 _AVAIL = registry.availability("opencl")
-pytestmark = pytest.mark.skipif(not _AVAIL.available,
-                                reason=f"no OpenCL device: {_AVAIL.reason}")
+pytestmark = [pytest.mark.skipif(not _AVAIL.available,
+                                 reason=f"no OpenCL device: {_AVAIL.reason}"),
+              pytest.mark.usefixtures("poisoned_opencl")]
 
 API_CALL = {"build": "clBuildProgram", "alloc": "clCreateBuffer",
             "launch": "clEnqueueNDRangeKernel"}
 
 
-@pytest.fixture(autouse=True)
-def poisoned_opencl(monkeypatch: pytest.MonkeyPatch):
-    """A fresh poisoned OpenCL device and an empty program cache (so that an
-    injected build fault always meets a real build)."""
-    monkeypatch.setenv("HYBRIDJIT_POISON", "1")
-    monkeypatch.delenv("HYBRIDJIT_FAULT", raising=False)
-    registry.reset()
-    offload._programs.clear()
-    device = registry.get_device("opencl")
-    assert device is not None and device.poison_byte == 0xFF
-    yield device
-    registry.reset()
-    offload._programs.clear()
 
 
 def _fallback_warnings(record: list[warnings.WarningMessage]) -> list[str]:

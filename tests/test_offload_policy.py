@@ -12,20 +12,11 @@ from hybridjit.runtime import offload, registry
 pytest.importorskip("pyopencl", reason="pyopencl is not installed (pip install hybridjit[opencl])")
 
 _AVAIL = registry.availability("opencl")
-pytestmark = pytest.mark.skipif(not _AVAIL.available,
-                                reason=f"no OpenCL device: {_AVAIL.reason}")
+pytestmark = [pytest.mark.skipif(not _AVAIL.available,
+                                 reason=f"no OpenCL device: {_AVAIL.reason}"),
+              pytest.mark.usefixtures("poisoned_opencl")]
 
 
-@pytest.fixture(autouse=True)
-def poisoned_opencl(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("HYBRIDJIT_POISON", "1")
-    monkeypatch.delenv("HYBRIDJIT_FAULT", raising=False)
-    monkeypatch.delenv("HYBRIDJIT_TARGET", raising=False)
-    registry.reset()
-    device = registry.get_device("opencl")
-    assert device is not None
-    yield device
-    registry.reset()
 
 
 @pytest.fixture

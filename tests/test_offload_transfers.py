@@ -18,23 +18,14 @@ from hybridjit.runtime import registry
 pytest.importorskip("pyopencl", reason="pyopencl is not installed (pip install hybridjit[opencl])")
 
 _AVAIL = registry.availability("opencl")
-pytestmark = pytest.mark.skipif(not _AVAIL.available,
-                                reason=f"no OpenCL device: {_AVAIL.reason}")
+pytestmark = [pytest.mark.skipif(not _AVAIL.available,
+                                 reason=f"no OpenCL device: {_AVAIL.reason}"),
+              pytest.mark.usefixtures("poisoned_opencl")]
 
 F8 = np.dtype(np.float64).itemsize  # 8
 F4 = np.dtype(np.float32).itemsize  # 4
 
 
-@pytest.fixture(autouse=True)
-def poisoned_opencl(monkeypatch: pytest.MonkeyPatch):
-    """A fresh OpenCL device whose new buffers are filled with 0xFF."""
-    monkeypatch.setenv("HYBRIDJIT_POISON", "1")
-    monkeypatch.delenv("HYBRIDJIT_FAULT", raising=False)
-    registry.reset()
-    device = registry.get_device("opencl")
-    assert device is not None and device.poison_byte == 0xFF
-    yield device
-    registry.reset()
 
 
 def _regions(fn) -> list[dict]:
