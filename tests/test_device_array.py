@@ -23,8 +23,6 @@ pytestmark = [pytest.mark.skipif(not _AVAIL.available,
 F8 = np.dtype(np.float64).itemsize
 
 
-
-
 @pytest.fixture
 def manager():
     mgr = registry.get_memory_manager("opencl")

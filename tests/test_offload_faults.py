@@ -28,8 +28,6 @@ API_CALL = {"build": "clBuildProgram", "alloc": "clCreateBuffer",
             "launch": "clEnqueueNDRangeKernel"}
 
 
-
-
 def _fallback_warnings(record: list[warnings.WarningMessage]) -> list[str]:
     return [str(w.message) for w in record if issubclass(w.category, HybridJitWarning)]
 

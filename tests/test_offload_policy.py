@@ -17,8 +17,6 @@ pytestmark = [pytest.mark.skipif(not _AVAIL.available,
               pytest.mark.usefixtures("poisoned_opencl")]
 
 
-
-
 @pytest.fixture
 def hook_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Region ids the dispatch hook is asked about."""

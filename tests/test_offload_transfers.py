@@ -26,8 +26,6 @@ F8 = np.dtype(np.float64).itemsize  # 8
 F4 = np.dtype(np.float32).itemsize  # 4
 
 
-
-
 def _regions(fn) -> list[dict]:
     stats = fn.last_stats
     assert stats is not None, "no offload stats: the dispatch hook was not compiled in"
