@@ -267,6 +267,35 @@ def coulomb_numpy(atoms, spacing, z, grid) -> None:
 
 
 # --------------------------------------------------------------------------
+# Floyd-Warshall all-pairs shortest paths
+
+
+def floyd_warshall_inputs(n: int) -> Args:
+    """Edge weights in [1, 10) on about 30% of the pairs, inf elsewhere, 0 diagonal."""
+    rng = _rng(7)
+    d = rng.uniform(1.0, 10.0, (n, n))
+    d[rng.random((n, n)) > 0.3] = np.inf
+    np.fill_diagonal(d, 0.0)
+    return (d,)
+
+
+def floyd_warshall_numpy(d: np.ndarray) -> None:
+    """One outer-sum relaxation per k, in place."""
+    for k in range(d.shape[0]):
+        np.minimum(d, d[:, k, None] + d[None, k, :], out=d)
+
+
+def _check_paths(got: Outputs, ref: Outputs) -> float:
+    """Shortest paths (inf where unreachable) are sums of the same weights
+    in possibly another order: equal up to rounding."""
+    for g, r in zip(got, ref, strict=True):
+        if not np.array_equal(np.isinf(g), np.isinf(r)):
+            raise AssertionError("reachability differs from the reference")
+    finite = tuple(np.where(np.isinf(r), 0.0, g) for g, r in zip(got, ref, strict=True))
+    return check_close(finite, tuple(np.where(np.isinf(r), 0.0, r) for r in ref), rtol=1e-12)
+
+
+# --------------------------------------------------------------------------
 # The table of kernels
 
 
@@ -329,6 +358,15 @@ KERNELS: tuple[Kernel, ...] = (
         loop_impl=loops.coulomb, range_impl=loops.coulomb_range,
         outputs=_outputs_at(3),
         sizes={"quick": {"n": 32, "natoms": 20}, "default": {"n": 512, "natoms": 400}},
+    ),
+    Kernel(
+        name="floyd_warshall",
+        description="all-pairs shortest paths, min-plus triple loop, in place",
+        make_inputs=floyd_warshall_inputs, numpy_impl=floyd_warshall_numpy,
+        loop_impl=loops.floyd_warshall, range_impl=loops.floyd_warshall_range,
+        outputs=_outputs_at(0),
+        sizes={"quick": {"n": 48}, "default": {"n": 1000}},
+        check=_check_paths,
     ),
 )
 

@@ -147,6 +147,15 @@ def coulomb(atoms, spacing, z, grid):
             grid[i, j] = e
 
 
+def floyd_warshall(d):
+    """All-pairs shortest paths in place; rows i run in parallel for each k."""
+    n = d.shape[0]
+    for k in range(n):
+        for i in prange(n):
+            for j in range(n):
+                d[i, j] = min(d[i, j], d[i, k] + d[k, j])
+
+
 # --------------------------------------------------------------------------
 # Plain-range versions, for automatic parallelism: the very same functions
 # with their global ``prange`` bound to the builtin ``range``.
@@ -164,3 +173,4 @@ nbody_range = _range_version(nbody)
 blackscholes_range = _range_version(blackscholes)
 mandelbrot_range = _range_version(mandelbrot)
 coulomb_range = _range_version(coulomb)
+floyd_warshall_range = _range_version(floyd_warshall)

@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+import pytest
+
 from hybridjit.analysis.dependence import (
     analyse_function,
     analyse_loop,
     array_alias_roots,
-    expr_text,
 )
+from hybridjit.analysis.exprtext import expr_text
 from hybridjit.analysis.scalars import classify_loop_scalars
-from hybridjit.ir.nodes import Call, ExprStmt, For
-from hybridjit.types import FLOAT64, INT64, PY_INT, Array
+from hybridjit.ir.nodes import Call, ExprStmt, For, Intrinsic, Load, Store
+from hybridjit.types import FLOAT64, INT64, PY_INT, Array, Scalar
 from irbuild import (
+    E,
     add,
     arr,
     assign,
+    at,
     aug,
     brk,
-    call,
     cmp,
+    ex,
     func,
     fv,
     if_,
@@ -198,20 +202,61 @@ def test_matmul_with_scalar_accumulator() -> None:
     assert [r.var for r in plan[k.loop_id].scalars.reductions] == ["s"]
 
 
-def test_floyd_warshall_is_not_claimed_parallel() -> None:
-    # d[i, j] = min(d[i, j], d[i, k] + d[k, j]): row k is written by iteration i == k
-    # and read by the others; safe only because of the values (d[k, k] >= 0),
-    # which a dependence test does not know.  The result must be "not proven".
-    upd = store("d", ("i", "j"), call("min", load("d", "i", "j"),
-                                      add(load("d", "i", "k"), load("d", "k", "j"))), line=9)
+def floyd_warshall(candidate: E | None = None, dtype: Scalar = FLOAT64) -> tuple[For, For, For]:
+    """k/i/j nest of ``d[i, j] = min(d[i, j], candidate)``, by default
+    ``d[i, k] + d[k, j]``."""
+    def ld(*idx: E) -> Load:
+        return load("d", *idx, dtype=dtype)
+
+    cand = add(ld("i", "k"), ld("k", "j")) if candidate is None else candidate
+    upd = Store(arr("d", 2, dtype), (ex("i"), ex("j")),
+                Intrinsic("min", (ld("i", "j"), ex(cand)), dtype), (False, False), at(9))
     j = loop("j", "n", body=[upd])
     i = loop("i", "n", body=[j])
     k = loop("k", "n", body=[i])
-    assert dep(k).proven_race
-    ri, rj = dep(i, k), dep(j, k, i)
-    assert not ri.parallel and not ri.proven_race
-    assert any("d[k, j] read at line 9" in r for r in ri.reasons)
-    assert not rj.parallel and not rj.proven_race
+    return k, i, j
+
+
+def test_floyd_warshall_inner_loops_are_parallel_under_a_guard() -> None:
+    # Row k (i loop) and column k (j loop) are written by iteration k and
+    # read by the others: a real dependence, harmless when d[k, k] >= 0
+    # because then that iteration stores back the values already there.
+    k, i, j = floyd_warshall()
+    assert dep(k).proven_race and not dep(k).guards
+    for r in (dep(i, k), dep(j, k, i)):
+        assert r.parallel and not r.conflicts
+        (g,) = r.guards
+        assert expr_text(g.value) == "d[k, k]" and g.test == "nonneg"
+    assert "iteration i == k" in dep(i, k).guards[0].why
+    assert "iteration j == k" in dep(j, k, i).guards[0].why
+
+
+def test_floyd_warshall_on_integers_needs_a_zero_diagonal() -> None:
+    # d[k, j] + g could wrap around for g > 0: only g == 0 is a no-op for sure
+    k, i, _ = floyd_warshall(dtype=INT64)
+    (g,) = dep(i, k).guards
+    assert g.test == "zero"
+
+
+@pytest.mark.parametrize("candidate", [
+    sub(load("d", "i", "k"), load("d", "k", "j")),  # d[k, j] - g is not a no-op for g >= 0
+    add(load("d", "i", "k"), load("d", "k", "m")),  # row k's own element is not the operand
+    add(load("d", "i", "j"), load("d", "k", "j")),  # g = d[i, j] varies along the row
+    add(load("d", "i", "k"), mul(load("d", "k", "j"), 1.0)),  # not a plain element
+    add(load("x", "i", "j"), load("d", "k", "j")),  # g varies with j
+], ids=["minus", "other-element", "varying-g", "scaled", "varying-other-array"])
+def test_lookalike_relaxations_stay_serial(candidate: E) -> None:
+    k, i, _ = floyd_warshall(candidate)
+    r = dep(i, k)
+    assert not r.parallel and not r.guards and r.conflicts
+
+
+def test_relaxation_with_a_second_write_stays_serial() -> None:
+    k, _, j = floyd_warshall()
+    extra = store("d", ("k", "j"), 0.0)
+    i2 = loop("i", "n", body=[loop("j", "n", body=[*j.body, extra])])
+    r = dep(i2, k)
+    assert not r.parallel and not r.guards
 
 
 def test_skewed_subscript_in_inner_loop_conflicts() -> None:

@@ -18,7 +18,7 @@ A1 = Array(Scalar("float64"), 1, "C")
 
 def wraps(fn) -> dict[str, tuple[bool, ...]]:  # type: ignore[no-untyped-def]
     """Text of each access -> its wrap flags."""
-    from hybridjit.analysis.dependence import expr_text
+    from hybridjit.analysis.exprtext import expr_text
 
     out = {}
     for s in fn.body:

@@ -286,13 +286,97 @@ def test_float_sum_stays_serial_unless_fastmath():
     check(float_sum, a, jit_options={"parallel": "auto"}, rtol=0, atol=0)
 
 
-def test_floyd_warshall_inner_loops_are_not_claimed_parallel():
-    # Known limitation: the i loop is safe only because d[k, k] >= 0 leaves
-    # row k unchanged, a fact about values the dependence test does not use.
-    d = RNG.random((25, 25))
-    exp = plan(floyd_warshall_inner, d)
-    assert not exp.loop_at(marker_line(floyd_warshall_inner, "# FW")[0]).parallel
+def floyd_warshall_if(d):
+    n = d.shape[0]
+    for k in range(n):
+        for i in range(n):  # FW
+            for j in range(n):
+                if d[i, k] + d[k, j] < d[i, j]:
+                    d[i, j] = d[i, k] + d[k, j]
+
+
+def widest_path(w):
+    # max-plus relaxation: parallel when w[k, k] <= 0
+    n = w.shape[0]
+    for k in range(n):
+        for i in range(n):  # FW
+            for j in range(n):
+                w[i, j] = max(w[i, j], w[i, k] + w[k, j])
+
+
+def floyd_warshall_prange_j(d):
+    n = d.shape[0]
+    for k in range(n):
+        for i in range(n):
+            for j in prange(n):  # FW
+                d[i, j] = min(d[i, j], d[k, j] + d[i, k])
+
+
+def fw_distances(n, dtype, diagonal):
+    d = RNG.integers(1, 50, (n, n)).astype(dtype)
+    d[RNG.random((n, n)) < 0.6] = 10**6  # mostly unconnected
+    np.fill_diagonal(d, diagonal)
+    return d
+
+
+@pytest.mark.parametrize(("fn", "mode"), [
+    (floyd_warshall_inner, "auto"), (floyd_warshall_if, "auto"),
+    (floyd_warshall_prange_j, True),  # only the prange loop, no race error
+])
+def test_floyd_warshall_inner_loops_are_parallel_when_the_diagonal_allows(fn, mode):
+    d = fw_distances(37, np.float64, 0.0)
+    decision = plan(fn, d, parallel=mode).loop_at(marker_line(fn, "# FW")[0])
+    assert decision.parallel and "d[k, k] >= 0" in decision.why, decision.why
+    check(fn, d, jit_options={"parallel": mode}, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize(("dtype", "diagonal"), [
+    (np.float64, 0.0), (np.float32, 0.0), (np.float64, np.nan), (np.float64, 2.5),
+    (np.int64, 0), (np.int32, 0), (np.int64, 3), (np.float64, -1.0), (np.int64, -2),
+], ids=lambda v: str(v))
+def test_floyd_warshall_matches_cpython_whatever_the_diagonal(dtype, diagonal):
+    # A failed guard (negative diagonal; a nonzero one for integers, where
+    # d + g could wrap) runs the loop serially: still CPython's answer.
+    d = fw_distances(29, dtype, diagonal)
+    d[3, 3] = -1 if diagonal == 0 and np.dtype(dtype).kind == "i" else d[3, 3]
+    for fn in (floyd_warshall_inner, floyd_warshall_if):
+        check(fn, d, jit_options={"parallel": "auto"}, rtol=0, atol=0)
+
+
+def test_floyd_warshall_with_infinities():
+    d = fw_distances(23, np.float64, 0.0)
+    d[d == 10**6] = np.inf
+    d[4, 7] = -np.inf
     check(floyd_warshall_inner, d, jit_options={"parallel": "auto"}, rtol=0, atol=0)
+
+
+def test_widest_path_uses_the_mirror_guard():
+    w = -fw_distances(31, np.float64, 0.0)
+    decision = plan(widest_path, w).loop_at(marker_line(widest_path, "# FW")[0])
+    assert decision.parallel and "w[k, k] <= 0" in decision.why, decision.why
+    check(widest_path, w, jit_options={"parallel": "auto"}, rtol=0, atol=0)
+    w[5, 5] = 1.0  # fails the guard: serial, same answer
+    check(widest_path, w, jit_options={"parallel": "auto"}, rtol=0, atol=0)
+
+
+def test_floyd_warshall_guard_is_compiled_into_the_loop():
+    src = jit(floyd_warshall_inner).inspect_source(fw_distances(5, np.float64, 0.0))
+    assert "hj_vok" in src and "if(" in src
+
+
+def floyd_lookalike(d, m):
+    # iteration i == k rewrites row k from d[k, m], which is no no-op
+    n = d.shape[0]
+    for k in range(n):
+        for i in range(n):  # FW
+            for j in range(n):
+                d[i, j] = min(d[i, j], d[i, k] + d[k, m])
+
+
+def test_relaxation_lookalike_stays_serial():
+    d = RNG.standard_normal((21, 21))
+    assert not plan(floyd_lookalike, d, 2).loop_at(marker_line(floyd_lookalike, "# FW")[0]).parallel
+    check(floyd_lookalike, d, 2, jit_options={"parallel": "auto"}, rtol=0, atol=0)
 
 
 def test_parallel_false_keeps_everything_serial():

@@ -20,11 +20,13 @@ pair is proven independent; anything not proven is a conflict (``certain``
 when it happens whenever the loop runs enough iterations) or ``unknown``
 (non-affine subscripts).
 
-What a dependence test cannot prove is left unproven: Floyd-Warshall's
-``d[i, j] = min(d[i, j], d[i, k] + d[k, j])`` has a real memory dependence
-in its ``i`` loop (iteration ``i == k`` writes row ``k``, other iterations read
-it); it is harmless only because the value written equals the value read
-when ``d[k, k] >= 0``, a fact about values this analysis does not use.
+Some memory dependences are harmless because of the values involved:
+Floyd-Warshall's ``d[i, j] = min(d[i, j], d[i, k] + d[k, j])`` writes row
+``k`` in iteration ``i == k`` of its ``i`` loop, which other iterations read,
+but stores the values already there when ``d[k, k] >= 0``.  Conflicts of
+such relaxation updates are handed to :mod:`.relaxation`; when it accounts
+for all of them the loop is parallel under ``LoopDependence.guards``, tests
+made at run time before the loop starts.
 
 Array variables: distinct names are distinct arrays (the dispatcher checks
 arguments for overlap at call time) unless ``array_roots`` maps them to one
@@ -36,7 +38,7 @@ reported as :class:`ArrayReduction` instead of a conflict.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -44,29 +46,26 @@ from ..errors import SourceLoc
 from ..ir.nodes import (
     Alloc,
     Assign,
-    BinOp,
     Break,
     Call,
-    Cast,
-    Const,
     Continue,
     Expr,
     For,
     Function,
     If,
-    Intrinsic,
     Load,
     Return,
-    Shape,
     Stmt,
     Store,
-    UnaryOp,
+    ValueGuard,
     Var,
     While,
 )
 from ..ir.visit import walk
 from ..types import Array
 from .affine import Affine, LoopRange, Sym, affine_form, eliminate, loop_range
+from .exprtext import expr_text
+from .relaxation import relaxation_guards
 from .scalars import (
     ScalarClassification,
     classify_loop_scalars,
@@ -144,6 +143,8 @@ class LoopDependence:
     array_reductions: tuple[ArrayReduction, ...] = ()
     early_exits: tuple[SourceLoc, ...] = ()
     scalars: ScalarClassification | None = None
+    #: tests on data under which ``parallel`` holds (see :mod:`.relaxation`)
+    guards: tuple[ValueGuard, ...] = ()
 
     @property
     def parallel_with_array_reductions(self) -> bool:
@@ -162,35 +163,6 @@ class LoopDependence:
 
 
 # ------------------------------------------------------------ expressions
-
-_PREC = {"|": 1, "^": 2, "&": 3, "<<": 4, ">>": 4, "+": 5, "-": 5,
-         "*": 6, "/": 6, "//": 6, "%": 6, "**": 8}
-
-
-def expr_text(e: Expr, parent: int = 0) -> str:
-    """Python-like source text of an expression, for messages."""
-    if isinstance(e, Var):
-        return e.name
-    if isinstance(e, Const):
-        return repr(e.value)
-    if isinstance(e, Cast):
-        return expr_text(e.value, parent)
-    if isinstance(e, Load):
-        return f"{e.array.name}[{', '.join(expr_text(i) for i in e.indices)}]"
-    if isinstance(e, Shape):
-        return f"{e.array.name}.shape[{e.dim}]"
-    if isinstance(e, BinOp):
-        p = _PREC.get(e.op, 0)
-        text = f"{expr_text(e.left, p)} {e.op} {expr_text(e.right, p + 1)}"
-        return f"({text})" if p < parent else text
-    if isinstance(e, UnaryOp):
-        sign = {"neg": "-", "pos": "+", "not": "not ", "invert": "~"}.get(e.op, e.op)
-        return f"{sign}{expr_text(e.operand, 7)}"
-    if isinstance(e, Intrinsic | Call):
-        name = e.name if isinstance(e, Intrinsic) else e.func
-        return f"{name}({', '.join(expr_text(a) for a in e.args)})"
-    return "..."
-
 
 def _access(node: Load | Store, is_write: bool, loc: SourceLoc) -> Access:
     text = f"{node.array.name}[{', '.join(expr_text(i) for i in node.indices)}]"
@@ -714,6 +686,7 @@ class _Findings:
     conflicts: list[Conflict] = field(default_factory=list)
     unknown: list[Access] = field(default_factory=list)
     reductions: list[ArrayReduction] = field(default_factory=list)
+    guards: list[ValueGuard] = field(default_factory=list)
 
 
 def analyse_loop(
@@ -749,19 +722,32 @@ def analyse_loop(
     for site in col.sites:
         if site.root not in private:
             by_root.setdefault(site.root, []).append(site)
+    written = {s.root for s in col.sites if s.access.is_write} | called
+    context = _ArrayContext(tester, lambda name: col.root(name) in written, col.invariant)
     for root, sites in by_root.items():
         if any(s.access.is_write for s in sites) or root in called:
-            _judge_array(root, sites, tester, root in reassigned, root in called, out)
+            _judge_array(root, sites, context, root in reassigned, root in called, out)
     parallel = not (out.reasons or out.conflicts or out.unknown or out.reductions)
     return LoopDependence(
         loop.loop_id, parallel, tuple(dict.fromkeys(out.reasons)), tuple(out.conflicts),
         tuple(dict.fromkeys(out.unknown)), tuple(out.reductions), tuple(col.exits), scalars,
+        tuple(out.guards) if parallel else (),
     )
 
 
-def _judge_array(root: str, sites: list[AccessSite], tester: _Tester, reassigned: bool,
+@dataclass(frozen=True)
+class _ArrayContext:
+    """What judging one array needs to know about the loop."""
+
+    tester: _Tester
+    written: Callable[[str], bool]  # the loop writes this array variable's memory
+    invariant: Callable[[str], bool]  # the loop never assigns this scalar
+
+
+def _judge_array(root: str, sites: list[AccessSite], context: _ArrayContext, reassigned: bool,
                  called: bool, out: _Findings) -> None:
     """Add what the accesses of one written array contribute to the verdict."""
+    tester = context.tester
     if reassigned:
         out.unknown += [s.access for s in sites]
         out.reasons.append(f"the array variable '{root}' is reassigned inside the loop")
@@ -773,6 +759,11 @@ def _judge_array(root: str, sites: list[AccessSite], tester: _Tester, reassigned
     if red is not None and not called:
         out.reductions.append(red)
         out.reasons.append(red.reason)
+        return
+    guards = None if unk or called else relaxation_guards(
+        tester.loop, sites, found, context.written, context.invariant)
+    if guards:
+        out.guards += guards
         return
     out.conflicts += found
     out.unknown += unk

@@ -28,6 +28,7 @@ from ..ir.nodes import (
     Shape,
     Stmt,
     Store,
+    ValueGuard,
     Var,
 )
 from ..ir.visit import children, walk, walk_all
@@ -234,6 +235,8 @@ class OpenMPRenderer(CFamilyRenderer):
             conds.append(f"hj_trip_of{k} >= {info.min_trip}")
         if info.distinct:
             conds.append(f"hj_apart{k}")
+        if info.guards:
+            conds.append(f"hj_vok{k}")
         if conds:
             clauses.append(f"if({' && '.join(conds)})")
         region = self.regions.get(info.region) if info.region is not None else None
@@ -245,6 +248,9 @@ class OpenMPRenderer(CFamilyRenderer):
             # literals inside an OpenMP if() clause)
             tests = " || ".join(self.overlap_expr(a, b) for a, b in info.distinct)
             pre.append(f"{ind}const int hj_apart{k} = !({tests});")
+        if info.guards:
+            tests = " && ".join(self.value_guard(g) for g in info.guards)
+            pre.append(f"{ind}const int hj_vok{k} = {tests};")
         if region is not None:
             pre += self.dispatch_region(region, k, ind)
             pre.append(f"{ind}if (!hj_ondev{k}) {{")
@@ -261,6 +267,20 @@ class OpenMPRenderer(CFamilyRenderer):
         if region is not None:
             lines.append(f"{ind}}}")
         return pre + lines
+
+    def value_guard(self, g: ValueGuard) -> str:
+        """C test of a guard: false (run serially) when it fails or when an
+        element it reads is out of bounds, which is then left unread."""
+        saved, self.boundscheck = self.boundscheck, False
+        try:
+            value = self.expr(g.value)
+        finally:
+            self.boundscheck = saved
+        checks = [self.inbounds(n.array, n.indices, n.wrap)
+                  for n in walk(g.value) if isinstance(n, Load)]
+        checks.append({"nonneg": f"!(({value}) < 0)", "nonpos": f"!(({value}) > 0)",
+                       "zero": f"(({value}) == 0)"}[g.test])
+        return "(" + " && ".join(checks) + ")"
 
     def overlap_expr(self, a: str, b: str) -> str:
         """C test that array variables ``a`` and ``b`` share memory now."""

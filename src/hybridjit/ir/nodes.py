@@ -247,6 +247,22 @@ class ArgReduce:
 
 
 @dataclass(frozen=True, slots=True)
+class ValueGuard:
+    """A run-time test on data that a loop's parallel execution depends on.
+
+    ``value`` (loop-invariant, evaluated once before the loop starts) must
+    pass ``test``: "nonneg" (not below zero; NaN passes), "nonpos" (not above
+    zero) or "zero".  When it fails, or an index in ``value`` is out of
+    bounds, the loop runs serially.  ``why`` says what it protects, for
+    ``explain``.
+    """
+
+    value: Expr
+    test: str
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
 class ParallelInfo:
     """How a loop runs in parallel: its private scalars and reductions.
 
@@ -266,6 +282,8 @@ class ParallelInfo:
     min_trip: int = 0
     #: array variables that may share memory: run serially if they overlap
     distinct: tuple[tuple[str, str], ...] = ()
+    #: tests on data that must pass for the loop to run in parallel
+    guards: tuple[ValueGuard, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

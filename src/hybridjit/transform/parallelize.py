@@ -162,8 +162,9 @@ class _Walker:
                       else "not proven parallel")
             return None
         info = _info(v, "auto", _min_trip(loop))
-        self.note(loop, True, "proved parallel: no iteration touches memory another "
-                  "iteration writes" + _extras(info)
+        claim = ("no iteration changes memory another iteration uses" if info.guards
+                 else "no iteration touches memory another iteration writes")
+        self.note(loop, True, f"proved parallel: {claim}" + _extras(info)
                   + (f"; runs in parallel when it has at least {info.min_trip} iterations"
                      if info.min_trip > 1 else ""))
         return info
@@ -214,14 +215,18 @@ def _info(v: LoopDependence, source: str, min_trip: int) -> ParallelInfo:
     arg_names = {a.var for a in args} | {n for a in args for n in a.index_vars}
     private = tuple(sorted((set(scal.private) | set(scal.carried)) - arg_names))
     return ParallelInfo(private, scal.reductions, source, None,
-                        tuple(sorted(set(scal.lastprivate) - arg_names)), args, min_trip)
+                        tuple(sorted(set(scal.lastprivate) - arg_names)), args, min_trip,
+                        guards=v.guards)
 
 
 def _extras(info: ParallelInfo) -> str:
     parts = [f"{r.var} ({r.op})" for r in info.reductions]
     parts += [f"{a.var} with {', '.join(a.index_vars) or 'no index'} (arg-{a.op})"
               for a in info.arg_reductions]
-    return f"; reductions: {', '.join(parts)}" if parts else ""
+    text = f"; reductions: {', '.join(parts)}" if parts else ""
+    for g in info.guards:
+        text += f"; in parallel only when {g.why}, checked before it runs (serially otherwise)"
+    return text
 
 
 def _min_trip(loop: For) -> int:

@@ -73,6 +73,9 @@ def _make_region(loop: For, fn: Function, rid: int, bc: bool, fm: bool) -> Regio
         blockers.append("boundscheck=True is checked on the host only")
     if loop.parallel.arg_reductions:
         blockers.append("arg-min/arg-max reductions run on the host")
+    if loop.parallel.guards:
+        blockers.append("it is parallel only while a test on the data holds, which is "
+                        "checked on the host")
     if loop.parallel.lastprivate:
         blockers.append("a variable assigned in the loop is used after it")
     name = f"hj_region{rid}"
