@@ -63,7 +63,8 @@ def explain(disp: Any, arg_types: tuple[Type, ...]) -> Explanation:
                                    disp.options.fastmath)
         for r in found:
             if r.loop_id in entry_loops:
-                text = ("may run on a GPU/OpenCL device (decided per call; see last_stats)"
+                text = (f"may run on a GPU/OpenCL device (decided per call; see last_stats); "
+                        f"kernel {r.grid.why}"
                         if r.rid >= 0 else "runs on the CPU: " + "; ".join(r.blockers))
                 regions.append((r.loc.line, text))
     return Explanation(disp.py_func.__qualname__, decisions, regions)

@@ -5,10 +5,24 @@ Contract: :class:`KernelRenderer` prints one region (an outermost parallel
 type definitions, the C prelude, and one kernel whose parameters are, in
 order: for each array its base buffer, element offset, extents and element
 strides; each read-only outside scalar; ``hj_lo, hj_step, hj_trip,
-hj_nthreads``; and one partial-results buffer per reduction.  Work-item ``g``
-runs iterations ``g, g + nthreads, ...`` (a grid-stride loop), so any launch
-size is correct; reductions leave one partial per work-item, combined by the
-host in work-item order.  Dialects override the spellings only.
+hj_nthreads`` for the region's loop and ``hj_lo2, hj_step2, hj_trip2,
+hj_nthreads2`` for the nested loop of a 2-D grid (ignored by 1-D kernels);
+and one partial-results buffer per reduction.
+
+Index space (see :mod:`hybridjit.transform.grid`): the region's loop runs on
+dimension ``outer_dim`` of the launch, the nested loop of a 2-D kernel on the
+other one.  Work-item ``g`` runs iterations ``g, g + nthreads, ...`` of its
+loop (a grid-stride loop), so any launch of at least ``nthreads`` (by
+``nthreads2``) work-items is correct: the ones beyond do nothing, as CUDA
+rounds its grid up to whole blocks.
+
+Reductions: kernels of regions with reductions are launched in work-groups
+of exactly :data:`REDUCTION_GROUP` work-items (:data:`REDUCTION_LOCAL_2D`
+for 2-D).  Each work-item accumulates its own partial from the identity;
+the group then combines its partials in local memory (a tree, halving the
+active work-items each step) and work-item 0 writes one partial per group to
+``hj_part[group]`` (groups numbered x-fastest), which the host combines.
+Dialects override the spellings only.
 """
 
 from __future__ import annotations
@@ -19,9 +33,15 @@ import numpy as np
 
 from ..analysis.region import RegionInterface
 from ..ir.nodes import Const, For, Function, Reduction
+from ..transform.grid import KernelGrid
 from ..types import Scalar
 from .cfamily import CFamilyRenderer, array_part, scalar_name
 from .prelude import prelude
+
+#: work-items per work-group of a kernel with reductions (a power of two)
+REDUCTION_GROUP = 256
+#: its shape for 2-D kernels, dimension 0 first
+REDUCTION_LOCAL_2D = (32, 8)
 
 _TYPEDEFS = {
     "int64_t": "long", "uint64_t": "ulong", "int32_t": "int", "uint32_t": "uint",
@@ -50,18 +70,21 @@ class KernelRenderer(CFamilyRenderer):
 
     kernel_prefix = "__kernel void"
     global_ptr = "__global"
-    global_id = "get_global_id(0)"
     header = ""
     typedef_names = _TYPEDEFS
     #: devices do not report math domain errors: they give nan/inf (documented)
     checked_math = False
 
     def __init__(self, fn: Function, loop: For, iface: RegionInterface, name: str,
-                 fastmath: bool = False):
+                 fastmath: bool = False, grid: KernelGrid | None = None):
         super().__init__(fn, boundscheck=False, fastmath=fastmath)
         self.loop = loop
         self.iface = iface
         self.name = name
+        self.grid = grid or KernelGrid()
+
+    def global_id(self, dim: int) -> str:
+        return f"get_global_id({dim})"
 
     def uses_float64(self) -> bool:
         types = self.fn.local_types()
@@ -79,7 +102,8 @@ class KernelRenderer(CFamilyRenderer):
             out += [f"int64_t {array_part(name, f's{d}')}" for d in range(at.ndim)]
         for name, st in self.iface.scalars:
             out.append(f"{st.c_name} {scalar_name(name)}")
-        out += ["int64_t hj_lo", "int64_t hj_step", "int64_t hj_trip", "int64_t hj_nthreads"]
+        out += [f"int64_t hj_{p}{k}" for k in ("", "2")
+                for p in ("lo", "step", "trip", "nthreads")]
         for k, r in enumerate(self.loop.parallel.reductions if self.loop.parallel else ()):
             t = self.types[r.var]
             assert isinstance(t, Scalar)
@@ -104,14 +128,8 @@ class KernelRenderer(CFamilyRenderer):
             assert isinstance(rt, Scalar)
             ident = self.expr(Const(reduction_identity(r, rt), rt))
             lines.append(f"{ind}{scalar_name(r.var)} = {ident};")
-        lines.append(f"{ind}const int64_t hj_g = (int64_t){self.global_id};")
-        lines.append(f"{ind}for (int64_t hj_k = hj_g; hj_k < hj_trip; hj_k += hj_nthreads) {{")
-        lines.append(f"{ind}    {scalar_name(self.loop.var)} = hj_lo + hj_k * hj_step;")
-        self.parallel_depth = 1
-        lines += self.body(self.loop.body, ind + "    ")
-        lines.append(f"{ind}}}")
-        for k, r in enumerate(info.reductions):
-            lines.append(f"{ind}if (hj_g < hj_nthreads) hj_part{k}[hj_g] = {scalar_name(r.var)};")
+        lines += self.loops(ind)
+        lines += self.group_reduce(info.reductions, ind)
         lines.append(f"{ind}(void)hj_st;")
         lines.append("}")
         head = [self.header]
@@ -119,6 +137,67 @@ class KernelRenderer(CFamilyRenderer):
         head.append(self.fn_defines())
         head.append(prelude(float64=self.uses_float64()))
         return "\n".join(head + lines) + "\n"
+
+    def loops(self, ind: str) -> list[str]:
+        """The grid-stride loop(s) around the region's body."""
+        grid = self.grid
+        outer_dim = 1 if grid.inner is not None and grid.inner_fast else 0
+        i2, i3 = ind + "    ", ind + "        "
+        lines = [f"{ind}const int64_t hj_g = (int64_t){self.global_id(outer_dim)};",
+                 f"{ind}const int64_t hj_g2 = "
+                 f"{'0' if grid.inner is None else f'(int64_t){self.global_id(1 - outer_dim)}'};",
+                 f"{ind}const int hj_live = hj_g < hj_nthreads && hj_g2 < hj_nthreads2;",
+                 f"{ind}for (int64_t hj_k = hj_live ? hj_g : hj_trip; hj_k < hj_trip; "
+                 f"hj_k += hj_nthreads) {{",
+                 f"{i2}{scalar_name(self.loop.var)} = hj_lo + hj_k * hj_step;"]
+        self.parallel_depth = 1
+        if grid.inner is None:
+            lines += self.body(self.loop.body, i2)
+        else:
+            lines += self.body(grid.prefix, i2)
+            lines += [f"{i2}for (int64_t hj_k2 = hj_g2; hj_k2 < hj_trip2; "
+                      f"hj_k2 += hj_nthreads2) {{",
+                      f"{i3}{scalar_name(grid.inner.var)} = hj_lo2 + hj_k2 * hj_step2;"]
+            lines += self.body(grid.inner.body, i3)
+            lines.append(f"{i2}}}")
+        lines.append(f"{ind}}}")
+        return lines
+
+    # ------------------------------------------------------- reductions
+
+    local_decl = "__local"
+    barrier = "barrier(CLK_LOCAL_MEM_FENCE);"
+    local_linear_id = "(int)(get_local_id(0) + get_local_id(1) * get_local_size(0))"
+    group_linear_id = "(int64_t)(get_group_id(0) + get_group_id(1) * get_num_groups(0))"
+
+    def group_reduce(self, reductions: tuple[Reduction, ...], ind: str) -> list[str]:
+        """Combine the work-group's partials; work-item 0 stores the result."""
+        if not reductions:
+            return []
+        i2, i3 = ind + "    ", ind + "        "
+        lines = [f"{ind}const int hj_lid = {self.local_linear_id};"]
+        for k, r in enumerate(reductions):
+            t = self.types[r.var]
+            assert isinstance(t, Scalar)
+            lines += [f"{ind}{self.local_decl} {t.c_name} hj_red{k}[{REDUCTION_GROUP}];",
+                      f"{ind}hj_red{k}[hj_lid] = {scalar_name(r.var)};"]
+        lines += [f"{ind}{self.barrier}",
+                  f"{ind}for (int hj_w = {REDUCTION_GROUP // 2}; hj_w > 0; hj_w >>= 1) {{",
+                  f"{i2}if (hj_lid < hj_w) {{"]
+        for k, r in enumerate(reductions):
+            t = self.types[r.var]
+            assert isinstance(t, Scalar)
+            a, b = f"hj_red{k}[hj_lid]", f"hj_red{k}[hj_lid + hj_w]"
+            both = {"+": f"{a} + {b}", "-": f"{a} + {b}", "*": f"{a} * {b}",
+                    "min": f"hj_min_{t.name}({a}, {b})",
+                    "max": f"hj_max_{t.name}({a}, {b})"}[r.op]
+            lines.append(f"{i3}{a} = ({t.c_name})({both});")
+        lines += [f"{i2}}}", f"{i2}{self.barrier}", f"{ind}}}",
+                  f"{ind}if (hj_lid == 0) {{"]
+        lines += [f"{i2}hj_part{k}[{self.group_linear_id}] = hj_red{k}[0];"
+                  for k in range(len(reductions))]
+        lines.append(f"{ind}}}")
+        return lines
 
     def fn_defines(self) -> str:
         return "#define HJ_FN static inline\n#define INT64_MIN (-9223372036854775807L - 1)"
@@ -147,12 +226,20 @@ class CUDAKernelRenderer(KernelRenderer):
 
     kernel_prefix = 'extern "C" __global__ void'
     global_ptr = ""
-    global_id = "(blockIdx.x * (int64_t)blockDim.x + threadIdx.x)"
     typedef_names = {
         "int64_t": "long long", "uint64_t": "unsigned long long", "int32_t": "int",
         "uint32_t": "unsigned int", "int16_t": "short", "uint16_t": "unsigned short",
         "int8_t": "signed char", "uint8_t": "unsigned char", "npy_bool": "unsigned char",
     }
+
+    local_decl = "__shared__"
+    barrier = "__syncthreads();"
+    local_linear_id = "(int)(threadIdx.x + threadIdx.y * blockDim.x)"
+    group_linear_id = "(int64_t)(blockIdx.x + blockIdx.y * (int64_t)gridDim.x)"
+
+    def global_id(self, dim: int) -> str:
+        axis = "xy"[dim]
+        return f"(blockIdx.{axis} * (int64_t)blockDim.{axis} + threadIdx.{axis})"
 
     def fn_defines(self) -> str:
         return ("#define HJ_FN static __device__ __forceinline__\n"

@@ -20,6 +20,7 @@ why, bytes moved and launches.
 
 from __future__ import annotations
 
+import math
 import warnings
 import weakref
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from ..codegen.kernel import REDUCTION_GROUP, REDUCTION_LOCAL_2D
 from ..errors import DeviceError, HybridJitWarning
 from ..transform.regions import Region
 from . import registry
@@ -35,10 +37,13 @@ from .memory import MemoryManager, box_region
 
 #: "auto" offloads a region only when it runs at least this many iterations
 AUTO_MIN_TRIP = 1 << 16
-#: work-items launched for regions with reductions (one partial each)
-REDUCTION_THREADS = 4096
+#: work-items launched for regions with reductions (at most; a partial per
+#: work-group of REDUCTION_GROUP comes back to the host)
+REDUCTION_THREADS = 1 << 20
 #: upper bound on work-items for other regions (grid-stride loop beyond it)
 MAX_THREADS = 1 << 22
+#: work-items along the slower dimension of a 2-D launch (CUDA's grid y limit)
+MAX_GRID_Y = 65535
 
 #: one line per region that fell back to the host after a device error
 #: (tests assert it stays empty; useful when diagnosing a slow run)
@@ -89,9 +94,9 @@ class OffloadSession:
 
     def __call__(self, rid: int, scalars: tuple[Any, ...], arrays: tuple[Any, ...]) -> Any:
         region = self.regions[rid]
-        lo, hi, step = scalars[0], scalars[1], scalars[2]
-        trip = max(0, (hi - lo + step - (1 if step > 0 else -1)) // step)
-        reason = self._why_not(trip) or _overlap(region, arrays)
+        ranges = [_trip(*scalars[3 * d:3 * d + 3]) for d in range(region.grid.dims)]
+        scalars = scalars[3 * region.grid.dims:]
+        reason = self._why_not([t for _, _, t in ranges]) or _overlap(region, arrays)
         if reason is not None:
             # The host runs this region: it needs what earlier regions left
             # on the device.
@@ -102,7 +107,7 @@ class OffloadSession:
         assert self._manager is not None and self._device is not None
         before = self._manager.stats.copy()
         try:
-            result = self._run(region, scalars, arrays, lo, step, trip)
+            result = self._run(region, scalars, arrays, ranges)
         except DeviceError as exc:
             warnings.warn(f"region at line {region.loc.line} fell back to the CPU: {exc}",
                           HybridJitWarning, stacklevel=2)
@@ -117,13 +122,14 @@ class OffloadSession:
         st.launches += 1
         return result
 
-    def _why_not(self, trip: int) -> str | None:
+    def _why_not(self, trips: list[int]) -> str | None:
         if self._decline is not None:
             return self._decline
-        if trip == 0:
+        work = math.prod(trips)
+        if work == 0:
             return "the loop runs no iterations"
-        if self.target == "auto" and trip < AUTO_MIN_TRIP:
-            return f"{trip} iterations are too few to pay for a launch (auto)"
+        if self.target == "auto" and work < AUTO_MIN_TRIP:
+            return f"{work} iterations are too few to pay for a launch (auto)"
         return None
 
     def sync(self, array: np.ndarray, write: int = 1) -> None:
@@ -143,14 +149,14 @@ class OffloadSession:
     # ------------------------------------------------------------ running
 
     def _run(self, region: Region, scalars: tuple[Any, ...], arrays: tuple[Any, ...],
-             lo: int, step: int, trip: int) -> Any:
+             ranges: list[tuple[int, int, int]]) -> Any:
         mgr, dev = self._manager, self._device
         assert mgr is not None and dev is not None and region.footprint is not None
         program = self._program(region)  # a build failure moves no data
         names = [n for n, _ in region.iface.arrays]
         hosts = dict(zip(names, arrays))
         nscal = len(region.iface.scalars)
-        outside = zip(region.iface.scalars, scalars[3:3 + nscal])
+        outside = zip(region.iface.scalars, scalars[:nscal])
         values: dict[Any, int] = {n: int(v) for (n, t), v in outside
                   if t.is_int or t.is_bool}
         shapes = {n: a.shape for n, a in hosts.items()}
@@ -173,19 +179,27 @@ class OffloadSession:
             args += view.args()
             args += [KernelArg(int(n), np.dtype(np.int64)) for n in view.shape]
             args += [KernelArg(int(s), np.dtype(np.int64)) for s in view.strides]
-        for (_n, t), v in zip(region.iface.scalars, scalars[3:3 + nscal]):
+        for (_n, t), v in zip(region.iface.scalars, scalars[:nscal]):
             args.append(KernelArg(v, t.dtype))
-        nthreads = min(trip, REDUCTION_THREADS if region.reductions else MAX_THREADS)
-        nthreads = max(nthreads, 1)
-        args += [KernelArg(v, np.dtype(np.int64)) for v in (lo, step, trip, nthreads)]
+        counts = launch_counts([t for _, _, t in ranges], bool(region.reductions),
+                               region.grid.inner_fast)
+        for (lo, step, trip), n in zip([*ranges, (0, 1, 1)][:2], [*counts, 1][:2]):
+            args += [KernelArg(v, np.dtype(np.int64)) for v in (lo, step, trip, n)]
+        # dimension 0 of the launch is the fastest-varying one (transform.grid)
+        shape = tuple(counts[::-1]) if region.grid.inner_fast else tuple(counts)
+        local = None
+        if region.reductions:  # whole work-groups of the kernel's fixed size
+            local = REDUCTION_LOCAL_2D if len(shape) == 2 else (REDUCTION_GROUP,)
+            shape = tuple(-(-n // g) * g for n, g in zip(shape, local))
+        nparts = math.prod(n // g for n, g in zip(shape, local)) if local else 0
         partials = []
         for r in region.reductions:
             dt = np.dtype(region.reduction_types[r.var])
-            buf = dev.alloc(nthreads * dt.itemsize)
+            buf = dev.alloc(nparts * dt.itemsize)
             partials.append((buf, dt))
             args.append(KernelArg(buf))
         try:
-            dev.launch(program, region.kernel_name, (nthreads,), args)
+            dev.launch(program, region.kernel_name, shape, args, local)
             for name, a in hosts.items():
                 fp = concrete.get(name)
                 if name in region.iface.written:
@@ -193,7 +207,7 @@ class OffloadSession:
                     mgr.after_write(a, box_region(a, box, exact=True) if box else None)
             results = []
             for buf, dt in partials:
-                host = np.empty(nthreads, dt)
+                host = np.empty(nparts, dt)
                 dev.copy_out(buf, 0, host)
                 results.append(host)
         finally:
@@ -249,6 +263,29 @@ class OffloadSession:
         }
 
 
+def _trip(lo: int, hi: int, step: int) -> tuple[int, int, int]:
+    """``(lo, step, iterations)`` of ``range(lo, hi, step)``."""
+    return lo, step, max(0, (hi - lo + step - (1 if step > 0 else -1)) // step)
+
+
+def launch_counts(trips: list[int], reduces: bool, inner_fast: bool = True) -> list[int]:
+    """Work-items per loop of the nest, outer first: one per iteration up to
+    a total of MAX_THREADS (REDUCTION_THREADS with reductions, one partial
+    each), the innermost loop served first; grid-stride loops do the rest.
+    The loop on dimension 1 of a 2-D launch gets at most MAX_GRID_Y."""
+    budget = REDUCTION_THREADS if reduces else MAX_THREADS
+    counts = []
+    for t in reversed(trips):
+        n = max(1, min(t, budget))
+        counts.append(n)
+        budget = max(1, budget // n)
+    counts.reverse()
+    if len(counts) == 2:
+        on_y = 0 if inner_fast else 1
+        counts[on_y] = min(counts[on_y], MAX_GRID_Y)
+    return counts
+
+
 def _overlap(region: Region, arrays: tuple[Any, ...]) -> str | None:
     """Arrays the proof assumed distinct that share memory in this call."""
     by_name = dict(zip((n for n, _ in region.iface.arrays), arrays))
@@ -259,7 +296,7 @@ def _overlap(region: Region, arrays: tuple[Any, ...]) -> str | None:
 
 
 def _combine(op: str, parts: np.ndarray) -> Any:
-    """Combine per-work-item partials in work-item order."""
+    """Combine the per-work-group partials."""
     if op in ("+", "-"):
         return parts.sum().item()
     if op == "*":

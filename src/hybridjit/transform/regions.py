@@ -10,7 +10,7 @@ the dispatch hook for it, so CPU-only code pays nothing).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from ..analysis.footprint import RegionFootprint, region_footprint
 from ..analysis.region import RegionInterface, offload_blockers, region_interface
@@ -18,6 +18,7 @@ from ..analysis.scalars import classify_loop_scalars, live_after_loop
 from ..codegen.kernel import CUDAKernelRenderer, OpenCLKernelRenderer
 from ..errors import SourceLoc
 from ..ir.nodes import For, Function, If, Reduction, Stmt, While
+from .grid import KernelGrid, kernel_grid
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class Region:
     kernel_name: str
     reduction_types: dict[str, str]  # reduction variable -> dtype name
     distinct: tuple[tuple[str, str], ...] = ()  # must not overlap to run on a device
+    grid: KernelGrid = field(default_factory=KernelGrid)  # the nest on the index space
 
 
 def outline_regions(fn: Function, boundscheck: bool, fastmath: bool) -> tuple[
@@ -81,16 +83,18 @@ def _make_region(loop: For, fn: Function, rid: int, bc: bool, fm: bool) -> Regio
     name = f"hj_region{rid}"
     footprint = None
     kernels: dict[str, str] = {}
+    grid = KernelGrid()
     if not blockers:
         live = live_after_loop(fn.body, loop.loop_id)
         footprint = region_footprint(loop, classify_loop_scalars(loop, live))
+        grid = kernel_grid(loop, fn)
         kernels = {
-            "opencl": OpenCLKernelRenderer(fn, loop, iface, name, fm).render(),
-            "cuda": CUDAKernelRenderer(fn, loop, iface, name, fm).render(),
+            "opencl": OpenCLKernelRenderer(fn, loop, iface, name, fm, grid).render(),
+            "cuda": CUDAKernelRenderer(fn, loop, iface, name, fm, grid).render(),
         }
     types = fn.local_types()
     red_types = {r.var: types[r.var].name for r in loop.parallel.reductions  # type: ignore[attr-defined]
                  }
     return Region(rid if not blockers else -1, loop.loop_id, loop.loc, iface,
                   loop.parallel.reductions, tuple(sorted(set(blockers))), footprint,
-                  kernels, name, red_types, loop.parallel.distinct)
+                  kernels, name, red_types, loop.parallel.distinct, grid)

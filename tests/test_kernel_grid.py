@@ -1,0 +1,241 @@
+"""Device index spaces: which loop nests get a 2-D grid, and that every
+shape of launch computes CPython's answer.
+
+The plan is read from ``explain`` (its device line names the grid); results
+are differential on every target (poisoned device buffers, no fallback
+allowed), and the CUDA version of every kernel compiles to PTX (conftest).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from difftest import check, make_view, random_array
+from hybridjit import jit, prange
+from hybridjit.runtime import offload
+from hybridjit.runtime.offload import MAX_GRID_Y, MAX_THREADS, REDUCTION_THREADS, launch_counts
+
+
+def opts(target):
+    return {"parallel": True, "target": target}
+
+
+def grid_text(fn, *args):
+    lines = [ln for ln in str(jit(fn, target="opencl").explain(*args)).splitlines()
+             if "device:" in ln]
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+# ------------------------------------------------------------ 2-D nests
+
+
+def stencil(a, out):
+    n, m = a.shape
+    for i in prange(1, n - 1):
+        for j in range(1, m - 1):
+            out[i, j] = 0.25 * (a[i - 1, j] + a[i + 1, j] + a[i, j - 1] + a[i, j + 1])
+
+
+def row_prefix(a, out, scale):
+    n, m = a.shape
+    for i in prange(n):
+        y = i * scale
+        w = y + 1.0
+        for j in range(0, m, 2):
+            out[i, j] = a[i, j] * w + j
+
+
+def column_major(a, out):
+    n, m = a.shape
+    for j in prange(m):
+        for i in range(n - 1, -1, -1):
+            out[j, i] = a[i, j] - i
+
+
+def grid_sum(a):
+    s = 0.0
+    lo = 1e300
+    for i in prange(a.shape[0]):
+        for j in range(a.shape[1]):
+            s += a[i, j]
+            lo = min(lo, a[i, j])
+    return s, lo
+
+
+def test_stencil_gets_a_2d_grid_with_j_fastest():
+    a = np.zeros((8, 9))
+    text = grid_text(stencil, a, a.copy())
+    assert "2-D: loops i and j" in text and "j the fastest" in text
+
+
+def transposed_write(a, out):
+    m, n = a.shape
+    for j in prange(m):
+        for i in range(n):
+            out[j, i] = a[j, i] * 2.0
+
+
+def test_unit_stride_loop_goes_on_the_fastest_dimension():
+    # the outer loop's variable is the unit-stride subscript of both accesses
+    def outer_unit(a, out):
+        n, m = a.shape
+        for j in prange(m):
+            for i in range(n):
+                out[i, j] = a[i, j] * 2.0
+
+    a = np.zeros((5, 6))
+    assert "j the fastest" in grid_text(outer_unit, a, a.copy())
+    assert "i the fastest" in grid_text(transposed_write, a, a.copy())
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (3, 2), (37, 53), (2, 130), (130, 2)])
+@pytest.mark.parametrize("kind", ["C", "transposed", "strided"])
+def test_stencil(target, shape, kind):
+    a = make_view(kind, shape, "float64", seed=1)
+    check(stencil, a, np.zeros(shape), jit_options=opts(target))
+
+
+@pytest.mark.parametrize("shape", [(0, 5), (5, 0), (1, 1), (17, 33)])
+def test_prefix_assignments_and_inner_step(target, shape):
+    a = random_array(shape, "float32", seed=2)
+    check(row_prefix, a, np.zeros(shape, np.float32), 0.5, jit_options=opts(target))
+
+
+@pytest.mark.parametrize("shape", [(1, 4), (29, 31)])
+def test_negative_inner_step_and_transposed_output(target, shape):
+    a = random_array(shape, "int64", seed=3)
+    check(column_major, a, np.zeros(shape[::-1], np.int64), jit_options=opts(target))
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (3, 4097), (301, 7)])
+def test_reductions_over_a_2d_grid(target, shape):
+    check(grid_sum, random_array(shape, "float64", seed=4), jit_options=opts(target),
+          rtol=1e-12, atol=1e-9)
+
+
+def test_transposed_write(target):
+    a = random_array((23, 41), "float64", seed=5)
+    check(transposed_write, a, np.zeros((23, 41)), jit_options=opts(target))
+
+
+# ------------------------------------------------------------ stays 1-D
+
+
+def prefix_reads_written(a):
+    n, m = a.shape
+    for i in prange(n):
+        t = a[i, 0]
+        for j in range(m):
+            a[i, j] = t + j  # writes a[i, 0], which the prefix read
+
+
+def triangular(a, out):
+    n = a.shape[0]
+    for i in prange(n):
+        for j in range(i + 1):
+            out[i, j] = a[i, j]
+
+
+def row_scan(a):
+    n, m = a.shape
+    for i in prange(n):
+        for j in range(1, m):
+            a[i, j] = a[i, j] + a[i, j - 1]
+
+
+def row_sums(a, out):
+    n, m = a.shape
+    for i in prange(n):
+        s = 0.0
+        for j in range(m):
+            s += a[i, j]
+        out[i] = s
+
+
+ONE_D = [
+    (prefix_reads_written, "follows a read of an array the loop nest writes", 1),
+    (triangular, "bounds that change with the outer loop", 2),
+    (row_scan, "not proven parallel", 1),
+    (row_sums, "does not end in a nested loop", 2),
+]
+
+
+@pytest.mark.parametrize(("fn", "reason", "nargs"), ONE_D, ids=[c[0].__name__ for c in ONE_D])
+def test_nests_a_gpu_cannot_split_stay_1d(target, fn, reason, nargs):
+    a = random_array((19, 23), "float64", seed=6)
+    args = (a,) if nargs == 1 else (a, np.zeros((19, 23)))
+    if fn is row_sums:
+        args = (a, np.zeros(19))
+    if fn is triangular:
+        args = (random_array((19, 19), "float64", seed=6), np.zeros((19, 19)))
+    text = grid_text(fn, *args)
+    assert "1-D" in text and reason in text, text
+    check(fn, *args, jit_options=opts(target))
+
+
+def test_inner_reduction_of_its_own_stays_1d():
+    def inner_own(a, out):
+        for i in prange(a.shape[0]):
+            s = 0.0
+            for j in range(a.shape[1]):
+                s += a[i, j]
+    a = np.zeros((4, 4))
+    assert "1-D" in grid_text(inner_own, a, a.copy())
+
+
+# ------------------------------------------------------------ launches
+
+
+def test_launch_counts_fill_the_inner_loop_first():
+    assert launch_counts([10], False) == [10]
+    assert launch_counts([0], False) == [1]
+    assert launch_counts([1 << 30], False) == [MAX_THREADS]
+    assert launch_counts([1 << 30], True) == [REDUCTION_THREADS]
+    assert REDUCTION_THREADS % 256 == 0
+    assert launch_counts([1000, 1000], False) == [1000, 1000]
+    assert launch_counts([1 << 20, 1024], False) == [MAX_THREADS // 1024, 1024]
+    assert launch_counts([7, 3], True) == [7, 3]
+    assert launch_counts([10**6, 10**6], True) == [REDUCTION_THREADS // 10**6 or 1, 10**6]
+    # the dimension-1 loop stays within CUDA's grid y limit
+    assert launch_counts([10**6, 4], False, inner_fast=True)[0] == MAX_GRID_Y
+    assert launch_counts([4, 10**6], False, inner_fast=False) == [4, MAX_GRID_Y]
+
+
+def test_work_items_beyond_the_counts_do_nothing(poisoned_opencl, monkeypatch):
+    """CUDA rounds a launch up to whole blocks (e.g. 4096 work-items in
+    blocks of 640 make 4480), and reductions round up to whole work-groups:
+    the extra work-items must not repeat iterations.  Simulated on OpenCL
+    by padding every launch."""
+    launched = []
+    real = type(poisoned_opencl).launch
+
+    def padded(self, program, kernel, global_size, args, local_size=None):
+        # reductions come in whole work-groups already (their partials are
+        # per group): pad the others
+        size = global_size if local_size else tuple(-(-g // 96) * 96 + 96 for g in global_size)
+        launched.append((size, local_size))
+        return real(self, program, kernel, size, args, local_size)
+
+    monkeypatch.setattr(type(poisoned_opencl), "launch", padded)
+
+    def count_1d(a):
+        s = 0
+        for i in prange(a.shape[0]):
+            s += a[i]
+        return s
+
+    a = np.ones(10_007, np.int64)
+    assert jit(count_1d, target="opencl")(a) == 10_007
+    g = np.ones((37, 53), np.int64)
+    f = jit(grid_sum, target="opencl")
+    assert f(g.astype(np.float64)) == (37 * 53, 1.0)
+    src = random_array((37, 53), "float64", seed=7)
+    out = np.zeros((37, 53))
+    jit(stencil, target="opencl")(src, out)
+    ref = np.zeros((37, 53))
+    stencil(src, ref)
+    np.testing.assert_array_equal(out, ref)
+    assert [local for _, local in launched] == [(256,), (32, 8), None]
+    assert launched[0][0] == (10_240,) and not offload.FALLBACKS
