@@ -239,3 +239,36 @@ def test_work_items_beyond_the_counts_do_nothing(poisoned_opencl, monkeypatch):
     np.testing.assert_array_equal(out, ref)
     assert [local for _, local in launched] == [(256,), (32, 8), None]
     assert launched[0][0] == (10_240,) and not offload.FALLBACKS
+
+
+# ------------------------------------------------------------ float32 stays float32
+
+
+def device_kernels(fn, *args, dialect="cuda"):
+    """The kernel sources of ``fn``'s offloadable regions for ``args``."""
+    from hybridjit.pipeline import analyse
+    from hybridjit.transform.regions import outline_regions
+
+    disp = jit(fn, target="opencl")
+    program, _, _ = analyse(fn, disp.arg_types(args), disp.options)
+    _, regions = outline_regions(program.entry, False, False)
+    return [r.kernels[dialect] for r in regions if r.rid >= 0]
+
+
+def single_precision(a, out):
+    s = np.float32(0.0)
+    for i in prange(a.shape[0]):
+        x = a[i] * 0.5 + 1.25
+        out[i] = np.sqrt(x) * np.exp(-x) + np.log1p(x) / np.float32(3)
+        s += x
+    return s
+
+
+def test_float32_kernels_do_single_precision_math(target):
+    a = random_array(1001, "float32", seed=8)
+    for src in device_kernels(single_precision, a, np.zeros(1001, np.float32)):
+        body = src[src.index('extern "C" __global__'):]
+        assert "double" not in body, body
+        assert all(f"{f}f(" in body for f in ("sqrt", "exp", "log1p")), body
+    check(single_precision, a, np.zeros(1001, np.float32), jit_options=opts(target),
+          rtol=2e-6, atol=1e-5)
