@@ -373,6 +373,24 @@ def floyd_lookalike(d, m):
                 d[i, j] = min(d[i, j], d[i, k] + d[k, m])
 
 
+def floyd_private_copy(d):
+    # kk is assigned inside the i loop: a guard computed before that loop
+    # could not read it, so the i loop stays serial (the j loop may not)
+    n = d.shape[0]
+    for k in range(n):
+        for i in range(n):  # FW
+            kk = k
+            for j in range(n):
+                d[i, j] = min(d[i, j], d[i, kk] + d[kk, j])
+
+
+def test_guard_never_reads_a_variable_the_loop_assigns():
+    d = fw_distances(27, np.float64, 0.0)
+    assert not plan(floyd_private_copy, d).loop_at(
+        marker_line(floyd_private_copy, "# FW")[0]).parallel
+    check(floyd_private_copy, d, jit_options={"parallel": "auto"}, rtol=0, atol=0)
+
+
 def test_relaxation_lookalike_stays_serial():
     d = RNG.standard_normal((21, 21))
     assert not plan(floyd_lookalike, d, 2).loop_at(marker_line(floyd_lookalike, "# FW")[0]).parallel

@@ -105,7 +105,7 @@ def relaxation_guards(
         other = by_access.get(id(c.other))
         if c.other.is_write or other is None or by_access.get(id(c.write)) is not relax.site:
             return None
-        pin = _pin(relax.site, other, loop.var)
+        pin = _pin(relax.site, other, loop.var, invariant)
         if pin is None:
             return None
         guard = _noop_guard(relax, pin, loop, sites, written, invariant)
@@ -179,9 +179,12 @@ def _exact_core(e: Expr) -> Expr:
 # ------------------------------------------------------------ pinning
 
 
-def _pin(write: AccessSite, other: AccessSite, var: str) -> tuple[Affine, Expr] | None:
+def _pin(write: AccessSite, other: AccessSite, var: str,
+         invariant: Callable[[str], bool]) -> tuple[Affine, Expr] | None:
     """The only iteration ``i*`` of the loop whose write can touch what
-    ``other`` touches (as a form and as an expression), or None."""
+    ``other`` touches (as a form and as an expression computable before the
+    loop: no variable the loop assigns, even one its form substituted away),
+    or None."""
     theirs = {Sym(f.var) for f in other.loops}
     for d, (fw, fx) in enumerate(zip(write.dim_forms, other.dim_forms, strict=True)):
         if fw is None or fx is None or fw.coef(var) != 1:
@@ -190,6 +193,8 @@ def _pin(write: AccessSite, other: AccessSite, var: str) -> tuple[Affine, Expr] 
         if not rest.is_const or theirs & set(fx.symbols):
             continue
         idx = other.node.indices[d]
+        if not all(invariant(v.name) for v in walk(idx) if isinstance(v, Var)):
+            continue
         if rest.const:
             idx = BinOp("-", idx, Const(rest.const, INT64), INT64)
         return fx - rest.const, idx
