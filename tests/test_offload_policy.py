@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import hybridjit
 from hybridjit import jit, prange
 from hybridjit.runtime import offload, registry
 
@@ -104,6 +105,27 @@ def test_auto_offloads_only_regions_big_enough(monkeypatch, poisoned_opencl):
     (region,) = fn.last_stats["regions"]
     assert region["target"] == "opencl"
     np.testing.assert_array_equal(out, a + 1.0)
+
+
+def test_auto_keeps_small_regions_on_the_device_when_their_arrays_live_there(
+        monkeypatch, poisoned_opencl):
+    # declining would copy every DeviceArray home and back: more work, not less
+    monkeypatch.setattr(registry, "accelerator_may_exist", lambda: True)
+    monkeypatch.setattr(registry, "KINDS", ("opencl",))
+    monkeypatch.setattr(poisoned_opencl, "is_accelerator", True)  # pretend
+    monkeypatch.setattr(offload, "AUTO_MIN_TRIP", 64)
+    fn = jit(target="auto")(_auto_trip)
+    a = hybridjit.to_device(np.arange(100, dtype=np.float64), "opencl")
+    out = hybridjit.to_device(np.zeros(100), "opencl")
+    fn(a, out, 10)
+    (region,) = fn.last_stats["regions"]
+    assert region["target"] == "opencl", region
+    assert fn.last_stats["bytes_to_device"] == fn.last_stats["bytes_to_host"] == 0
+    expected = np.zeros(100)
+    expected[:10] = np.arange(10) + 1.0
+    np.testing.assert_array_equal(np.asarray(out), expected)
+    fn(np.arange(100, dtype=np.float64), np.zeros(100), 10)  # host arrays: too few
+    assert fn.last_stats["regions"][0]["target"] == "cpu"
 
 
 def _device_then_small(a, b, out, m):

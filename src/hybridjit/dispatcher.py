@@ -9,6 +9,19 @@ up in the disk cache (validating the globals it was compiled against) and
 otherwise compiled, built and stored.  An entry answering ``Ellipsis`` found
 overlapping array arguments and the call goes to a version without
 automatically parallelised loops.
+
+Device arrays.  A :class:`~hybridjit.runtime.device_array.DeviceArray`
+argument is typed as its host array.  A foreign CUDA array (anything with
+``__cuda_array_interface__``: CuPy, PyTorch, Numba) is typed as an array of
+its dtype, ndim and layout, and on each call adopted as a DeviceArray whose
+device buffer is the foreign memory (:mod:`~hybridjit.runtime.interop`): used
+in place, no copies while kernels use it.  Specialisations given either kind
+go through :func:`_resident_adapter`: arrays whose device the call's regions
+cannot use on their device are brought to the host first; host writes to
+adopted arrays are copied back to the foreign memory when the call returns,
+and an argument returned as is comes back as the object passed in.  A
+foreign array whose device is unavailable raises DeviceError naming the
+argument and the reason, before anything is compiled.
 """
 
 from __future__ import annotations
@@ -25,7 +38,11 @@ from . import config
 from .cache_key import code_fingerprint, compiler_fingerprint
 from .config import CompileOptions
 from .errors import HybridJitError, InternalError
+from .runtime import interop
 from .types import Type, typeof_value
+
+#: first item of the type key of a foreign device array
+_FOREIGN = "foreign"
 
 
 def _type_key(a: Any) -> Any:
@@ -35,7 +52,16 @@ def _type_key(a: Any) -> Any:
     if hasattr(a, "host_storage"):  # DeviceArray: typed as its host array
         h = a.host_storage
         return (t, h.dtype, h.ndim, h.flags.c_contiguous)
+    foreign = interop.foreign_array(a) if interop.may_be_foreign(a) else None
+    if foreign is not None:  # typed like a DeviceArray of its dtype, ndim and layout
+        return (_FOREIGN, foreign.device_kind, foreign.dtype, foreign.ndim,
+                foreign.c_contiguous)
     return t
+
+
+def _is_resident(a: Any, key: Any) -> bool:
+    """A DeviceArray or a foreign device array, given its type key."""
+    return hasattr(a, "host_storage") or (isinstance(key, tuple) and key[0] == _FOREIGN)
 
 
 def _host_args(args: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -71,7 +97,7 @@ class Dispatcher:
         return result
 
     def _call_by_type(self, args: tuple[Any, ...]) -> Any:
-        key = tuple([_type_key(a) for a in args])
+        key = self._key(args)
         entry = self._entries.get(key)
         if entry is None:
             entry = self._specialise(args, key)
@@ -80,6 +106,20 @@ class Dispatcher:
         if result is NotImplemented:
             raise InternalError(f"the specialisation for {key} rejected its own arguments")
         return result
+
+    def _key(self, args: tuple[Any, ...]) -> tuple[Any, ...]:
+        keys = []
+        for k, a in enumerate(args):
+            try:
+                keys.append(_type_key(a))
+            except HybridJitError as exc:  # a foreign array's unusable interface
+                raise interop.relabel(exc, self._arg_label(k)) from None
+        return tuple(keys)
+
+    def _arg_label(self, k: int) -> str:
+        names = self._param_names()
+        name = names[k] if k < len(names) else f"#{k}"
+        return f"{self.py_func.__qualname__}(): argument '{name}'"
 
     def _no_auto_version(self) -> Dispatcher:
         if self._no_auto is None:
@@ -111,9 +151,13 @@ class Dispatcher:
 
     def arg_types(self, args: tuple[Any, ...]) -> tuple[Type, ...]:
         names = self._param_names()
-        out = []
+        out: list[Type] = []
         for k, a in enumerate(_host_args(args)):
             name = names[k] if k < len(names) else f"#{k}"
+            foreign = _foreign(a, self._arg_label(k)) if interop.may_be_foreign(a) else None
+            if foreign is not None:
+                out.append(foreign.hybrid_type())
+                continue
             try:
                 t = typeof_value(a)
             except TypeError as exc:
@@ -144,6 +188,7 @@ class Dispatcher:
             raise TypeError(f"{self.py_func.__qualname__}() takes {nparams} positional "
                             f"arguments but {len(args)} were given")
         types = self.arg_types(args)
+        interop.require_devices(args, self._arg_label)  # before the compiler runs
         offload = self._wants_offload()
         cache_key = self._cache_key(types, offload)
         try:
@@ -152,9 +197,8 @@ class Dispatcher:
             # The user's error is at their line; frames inside the compiler
             # would only hide it.
             raise exc.with_traceback(None) from None
-        if any(hasattr(a, "host_storage") for a in args) and not getattr(
-                entry, "offloading", False):
-            entry = _device_array_adapter(entry)
+        if any(_is_resident(a, k) for a, k in zip(args, key, strict=True)):
+            entry = _resident_adapter(self, entry)
         self._entries[key] = entry
         self._types[key] = types
         self._keys[key] = cache_key
@@ -190,7 +234,7 @@ class Dispatcher:
         from .runtime import cache
 
         if args:
-            key = tuple([_type_key(a) for a in args])
+            key = self._key(args)
             if key not in self._keys:
                 self._specialise(args, key)
         elif not self._keys:
@@ -211,21 +255,68 @@ class Dispatcher:
         return format_program(program)
 
 
-def _device_array_adapter(entry: Any) -> Any:
-    """Host-only code given DeviceArrays: bring their data home first (the
-    device copy is then stale and is refreshed on its next device use)."""
+def _foreign(a: Any, label: str) -> Any:
+    """The ForeignArray ``a`` exposes, or None; errors name the argument."""
+    try:
+        return interop.foreign_array(a)
+    except HybridJitError as exc:
+        raise interop.relabel(exc, label) from None
+
+
+def _resident_adapter(disp: Dispatcher, entry: Any) -> Any:
+    """Wrap an entry given DeviceArrays or foreign device arrays (see the
+    module docstring): adopt the foreign ones for the call, pass host
+    storage, bring home the arrays the call's regions cannot use in place
+    (all of them for host-only code: the device copy is then stale and is
+    refreshed on its next device use), release the adopted ones after."""
+    offloading = getattr(entry, "offloading", False)
+    target = disp.options.target
 
     def call(*args: Any) -> Any:
-        host = []
-        for a in args:
-            if hasattr(a, "host_storage"):
-                a.manager.prepare_host_access(a, write=True)
-                host.append(a.host_storage)
-            else:
-                host.append(a)
-        return entry(*host)
+        adopted = interop.adopt_arguments(args, disp._arg_label)
+        try:
+            passed = [adopted.get(k, a) for k, a in enumerate(args)]
+            home = _session_manager(target) if offloading else None
+            host = []
+            for a in passed:
+                if hasattr(a, "host_storage"):
+                    if a.manager is not home:
+                        a.manager.prepare_host_access(a, write=True)
+                    host.append(a.host_storage)
+                else:
+                    host.append(a)
+            result = entry(*host)
+        finally:
+            moved = interop.release(d for d in adopted.values() if hasattr(d, "host_storage"))
+            if offloading and disp.last_stats is not None:
+                # host writes copied back to foreign memory are this call's transfers too
+                disp.last_stats["bytes_to_device"] += moved.bytes_to_device
+        return _returned(result, host, args)
 
+    call.offloading = offloading  # type: ignore[attr-defined]
     return call
+
+
+def _session_manager(target: str) -> Any:
+    """The memory manager the offload session of this call will use (the
+    same choice as ``OffloadSession``): only its arrays stay on the device."""
+    from .runtime import registry
+    from .runtime.offload import session_kind
+
+    kind = session_kind(target)
+    return registry.get_memory_manager(kind) if kind is not None else None
+
+
+def _returned(result: Any, host: list[Any], args: tuple[Any, ...]) -> Any:
+    """An argument's host storage returned as is becomes the argument itself
+    (the DeviceArray or foreign array passed in, never its private host side)."""
+    if isinstance(result, tuple):
+        return tuple(_returned(r, host, args) for r in result)
+    if isinstance(result, np.ndarray):
+        for h, a in zip(host, args, strict=True):
+            if result is h:
+                return a
+    return result
 
 
 def _never_matches(*args: Any) -> Any:

@@ -26,8 +26,16 @@ block reaching maximum occupancy given its registers and shared memory), or
 (up to the extent of dimension 0, rounded up to a warp, so a warp reads
 consecutive elements), then ``y``, then ``z``.
 
+Interop: ``wrap_pointer`` checks with ``cuPointerGetAttribute`` that a
+foreign pointer is memory of this GPU and wraps it in a not-owned Buffer
+(``free`` leaves it alone); ``wait_for_stream`` makes our stream wait for a
+foreign one (an event recorded there, ``cuStreamWaitEvent`` here; nothing
+for the legacy default stream, which our blocking stream already waits for).
+
 Every driver call is checked; a failure raises
 :class:`~hybridjit.errors.DeviceError` naming the call and the ``CUresult``.
+Allocations, copies, builds and launches first call
+:func:`~hybridjit.runtime.registry.check_fault`, so tests can inject failures.
 cuda-bindings is imported lazily: without it, without a driver, or without a
 GPU, :func:`probe` reports the device unavailable and nothing else breaks.
 """
@@ -46,6 +54,7 @@ import numpy as np
 from ..errors import DeviceError, InternalError
 from . import nvrtc
 from .device import Availability, Buffer, Device, KernelArg, Program, row_layout
+from .registry import check_fault
 
 #: Threads per block when the occupancy calculator is unavailable.
 DEFAULT_BLOCK_THREADS = 256
@@ -56,6 +65,8 @@ WARP = 32
 
 _DRIVER_LIBRARY = "nvcuda.dll" if sys.platform == "win32" else "libcuda.so.1"
 _CU_STREAM_DEFAULT = 0
+_CU_STREAM_LEGACY = 1  # the legacy default stream's handle in the interop protocols
+_CU_EVENT_DISABLE_TIMING = 2
 _ERROR_NO_DEVICE = 100  # CUDA_ERROR_NO_DEVICE
 _ERROR_UNSUPPORTED_PTX_VERSION = 222  # CUDA_ERROR_UNSUPPORTED_PTX_VERSION
 
@@ -277,6 +288,7 @@ class CUDADevice(Device):
     def __init__(self, ordinal: int = 0, poison_byte: int | None = None):
         self._closed = False
         self.info = gpu_info(ordinal)  # initialises the driver, or says why it cannot
+        self.ordinal = ordinal
         self.driver = _driver()
         self.name = self.info.name
         self.poison_byte = poison_byte
@@ -317,6 +329,7 @@ class CUDADevice(Device):
     # ----------------------------------------------------------------- allocator
 
     def alloc(self, nbytes: int) -> Buffer:
+        check_fault("alloc", "cuMemAlloc")
         self._activate()
         # cuMemAlloc rejects 0 bytes; an empty array still needs a valid handle
         size = max(int(nbytes), 1)
@@ -326,6 +339,8 @@ class CUDADevice(Device):
         return Buffer(ptr, int(nbytes), self)
 
     def free(self, buf: Buffer) -> None:
+        if not buf.owned:
+            return  # another library's memory (wrap_pointer): it frees it
         self._activate()
         # queued kernels or copies may still use the memory
         self.synchronize()
@@ -337,6 +352,7 @@ class CUDADevice(Device):
             return
         self._activate()
         dst = self._ptr(buf, offset, host.nbytes)
+        check_fault("copy", "cuMemcpyHtoDAsync")
         self._call("cuMemcpyHtoDAsync", dst, host.ctypes.data, host.nbytes, self._stream)
         # pinned host memory is read after this returns: keep it alive until sync
         self._in_flight.append(host)
@@ -349,6 +365,7 @@ class CUDADevice(Device):
             return
         self._activate()
         src = self._ptr(buf, offset, host.nbytes)
+        check_fault("copy", "cuMemcpyDtoHAsync")
         self._call("cuMemcpyDtoHAsync", host.ctypes.data, src, host.nbytes, self._stream)
         self.synchronize()
 
@@ -379,6 +396,7 @@ class CUDADevice(Device):
             raise InternalError(f"device pitch {pitch} is narrower than a {width}-byte row")
         self._activate()
         dev = self._ptr(buf, offset, (rows - 1) * pitch + width)
+        check_fault("copy", "cuMemcpy2DAsync")
         drv = self.driver
         desc = drv.CUDA_MEMCPY2D()
         host_kind = drv.CUmemorytype.CU_MEMORYTYPE_HOST
@@ -393,6 +411,43 @@ class CUDADevice(Device):
         desc.WidthInBytes, desc.Height = width, rows
         self._call("cuMemcpy2DAsync", desc, self._stream)
         self._in_flight.append(host)
+
+    # ----------------------------------------------------------------- interop
+
+    def wrap_pointer(self, address: int, nbytes: int) -> Buffer:
+        """A not-owned Buffer over another library's memory at ``address``;
+        DeviceError unless the driver knows it as memory of this GPU."""
+        self._activate()
+        drv = self.driver
+        attribute = drv.CUpointer_attribute.CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL
+        ptr = drv.CUdeviceptr(int(address))
+        result = drv.cuPointerGetAttribute(attribute, ptr)
+        err = result[0] if isinstance(result, tuple) else result
+        if int(err) != 0:
+            raise DeviceError(
+                f"cuPointerGetAttribute failed: {_error_name(drv, err)}: address "
+                f"{int(address):#x} is not CUDA memory of this process")
+        ordinal = int(result[1])
+        # managed memory may report no device (negative): any GPU can use it
+        if ordinal >= 0 and ordinal != self.ordinal:
+            raise DeviceError(
+                f"the array lives on GPU {ordinal}, but hybridjit uses GPU {self.ordinal}")
+        return Buffer(ptr, int(nbytes), self, owned=False)
+
+    def wait_for_stream(self, stream: int) -> None:
+        """Order our later work after the work queued so far on ``stream``."""
+        if stream == _CU_STREAM_LEGACY:
+            return  # our stream is blocking: it already waits for the legacy stream
+        self._activate()
+        drv = self.driver
+        event = self._call("cuEventCreate", _CU_EVENT_DISABLE_TIMING)
+        try:
+            self._call("cuEventRecord", event, drv.CUstream(int(stream)))
+            self._call("cuStreamWaitEvent", self._stream, event, 0)
+        finally:
+            # destroying an event another stream still waits on is allowed:
+            # the driver releases it once the wait is satisfied
+            self._call("cuEventDestroy", event)
 
     # ----------------------------------------------------------------- compiler
 
@@ -412,6 +467,7 @@ class CUDADevice(Device):
         return f"compute_{usable[-1]}"
 
     def build(self, source: str, options: tuple[str, ...] = ()) -> Program:
+        check_fault("build", "cuModuleLoadData")
         self._activate()
         arch = self.arch()
         opts = default_options(options)
@@ -455,6 +511,7 @@ class CUDADevice(Device):
         args: list[KernelArg],
         local_size: tuple[int, ...] | None = None,
     ) -> None:
+        check_fault("launch", "cuLaunchKernel")
         if not isinstance(program, CUDAProgram) or program.device is not self:
             raise InternalError("launch of a program built for another device")
         if not 1 <= len(global_size) <= 3:

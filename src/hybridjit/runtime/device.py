@@ -10,6 +10,12 @@ Optional toolkits are imported lazily inside the concrete device module: a
 missing toolkit makes :func:`probe` report the device unavailable with a
 reason; it never breaks ``import hybridjit``.
 
+Zero-copy interop (CUDA): ``wrap_pointer`` makes a :class:`Buffer` over
+memory another library allocated (``owned=False``: ``free`` leaves it alone),
+and ``wait_for_stream`` orders the device's later work after a foreign
+stream's.  Devices without raw device pointers (OpenCL) refuse both with a
+DeviceError.
+
 Kernel arguments are passed as a sequence of :class:`KernelArg`: either a
 device buffer or a scalar with its NumPy dtype; the generated kernel source
 declares its parameters in the same order.
@@ -32,11 +38,15 @@ class Availability:
 
 @dataclass(slots=True)
 class Buffer:
-    """A device allocation of ``nbytes`` bytes; ``handle`` is API-specific."""
+    """A device allocation of ``nbytes`` bytes; ``handle`` is API-specific.
+
+    ``owned`` is False for memory another library allocated (see
+    ``Device.wrap_pointer``): nobody here may free it."""
 
     handle: Any
     nbytes: int
     device: Device
+    owned: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +76,23 @@ class Device(abc.ABC):
     def alloc(self, nbytes: int) -> Buffer: ...
 
     @abc.abstractmethod
-    def free(self, buf: Buffer) -> None: ...
+    def free(self, buf: Buffer) -> None:
+        """Release ``buf``; a buffer with ``owned=False`` must be left alone."""
+
+    def wrap_pointer(self, address: int, nbytes: int) -> Buffer:
+        """A not-owned Buffer over ``nbytes`` of existing device memory at
+        ``address`` (another library's array, used in place)."""
+        from ..errors import DeviceError
+
+        raise DeviceError(f"the {self.kind} device cannot use foreign device pointers")
+
+    def wait_for_stream(self, stream: int) -> None:
+        """Make work queued on this device from now on wait for the work
+        queued so far on a foreign ``stream`` (a CUDA stream handle; 1 and 2
+        are the legacy and per-thread default streams)."""
+        from ..errors import DeviceError
+
+        raise DeviceError(f"the {self.kind} device cannot wait for a foreign stream")
 
     @abc.abstractmethod
     def copy_in(self, buf: Buffer, offset: int, host: np.ndarray) -> None:

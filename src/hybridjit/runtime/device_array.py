@@ -9,16 +9,33 @@ be stale.  Jitted functions given one pass it (or ``d.host_storage``) to
 moves; ``to_host()`` / ``np.asarray(d)`` copy back only the stale bytes and
 return a new host array.  Dropping the last reference (or ``free()``) frees
 the device buffer without copying anything back.
+
+On a CUDA device a DeviceArray exposes ``__cuda_array_interface__`` (version
+3), so CuPy, PyTorch and Numba use its memory in place
+(``cupy.asarray(d)``): reading the property first copies host-newer bytes to
+the device and synchronises the device, hence ``stream`` is None (nothing
+left for the consumer to wait for); from then on the host copy counts as
+stale, since the consumer may write the memory (the next host read of ``d``
+copies it back).  The pointer stays valid while ``d`` lives.  On other
+devices the attribute does not exist (``hasattr`` is False).
+DLPack is not exported: ``__dlpack__`` would need a capsule with a C deleter,
+and ``__dlpack_device__`` alone would advertise a protocol we cannot honour.
+
+:meth:`DeviceArray.adopt` makes DeviceArrays over device memory that already
+holds their data (another library's, see :mod:`~hybridjit.runtime.interop`):
+their host side is the given shadow views, stale at first; ``free()`` drops
+the mirror of all of them and leaves the memory to its owner.
 """
 
 from __future__ import annotations
 
 import weakref
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from hybridjit.runtime.device import Device
+from hybridjit.runtime.device import Buffer, Device
 from hybridjit.runtime.memory import MemoryManager, Mirror
 
 
@@ -34,12 +51,30 @@ class DeviceArray:
     device buffer."""
 
     def __init__(self, host_storage: np.ndarray, manager: MemoryManager) -> None:
+        manager.track(host_storage, resident=True)
+        self._attach(host_storage, manager)
+
+    def _attach(self, host_storage: np.ndarray, manager: MemoryManager) -> None:
         self.host_storage = host_storage
         self.manager = manager
-        manager.track(host_storage, resident=True)
         # free the device buffer when the DeviceArray goes away (no copy back)
         self._finalizer = weakref.finalize(self, manager.discard, host_storage)
         self._finalizer.atexit = False  # the device library may be gone by then
+
+    @classmethod
+    def adopt(
+        cls, views: Sequence[np.ndarray], buffer: Buffer, manager: MemoryManager
+    ) -> list[DeviceArray]:
+        """DeviceArrays over ``buffer``, device memory that already holds the
+        data of ``views`` (host views of one private shadow block, laid out
+        like the device memory; see ``MemoryManager.adopt``).  No transfer."""
+        manager.adopt(views, buffer)
+        arrays = []
+        for view in views:
+            d = cls.__new__(cls)
+            d._attach(view, manager)
+            arrays.append(d)
+        return arrays
 
     @classmethod
     def from_host(cls, array: Any, manager: MemoryManager) -> DeviceArray:
@@ -95,6 +130,29 @@ class DeviceArray:
             raise ValueError("a DeviceArray cannot be viewed on the host without a copy")
         host = self.to_host()
         return host if dtype is None else host.astype(dtype, copy=False)
+
+    @property
+    def __cuda_array_interface__(self) -> dict[str, Any]:
+        """Version 3 of the CUDA Array Interface (CUDA devices only)."""
+        device = self.device
+        if device.kind != "cuda":
+            raise AttributeError(
+                f"__cuda_array_interface__: this DeviceArray lives on the {device.kind} "
+                "device, not on a CUDA GPU")
+        host = self.host_storage
+        # the consumer may write the memory: the device copy becomes the truth
+        self.manager.sync_to_device(host, invalidate_host=True)
+        device.synchronize()  # so that consumers need not wait: stream None
+        mirror = self.mirror
+        pointer = int(mirror.buffer.handle) + mirror.offset_of(host) if host.size else 0
+        return {
+            "shape": host.shape,
+            "typestr": host.dtype.str,
+            "data": (pointer, False),
+            "strides": None if host.flags.c_contiguous else host.strides,
+            "version": 3,
+            "stream": None,
+        }
 
     def free(self) -> None:
         """Release the device memory now (the DeviceArray becomes unusable)."""

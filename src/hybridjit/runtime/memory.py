@@ -12,6 +12,11 @@ device, and moves only what a region needs.  The dispatcher drives it:
 - ``kernel_view(a) -> KernelView``: the buffer and element offset/strides;
 - ``prepare_host_access(a, write=True)``: before host code touches ``a``;
 - ``sync_to_host(a, region=None)`` / ``sync_all()``: copy back stale bytes;
+- ``sync_to_device(a, invalidate_host=False)``: copy host-newer bytes of
+  every view of ``a``'s mirror to the device (and, when the device memory is
+  handed to another library that may write it, mark the host copy stale);
+- ``adopt(arrays, buffer) -> Mirror``: a resident mirror over an existing
+  device buffer that already holds the arrays' data (zero-copy interop);
 - ``release(a)`` / ``release_transient()`` / ``close()``: sync, then free;
   ``discard(a)``: free without syncing;
 - ``stats`` / ``array_stats(a)``: :class:`TransferStats` counters.
@@ -53,6 +58,15 @@ manager and per mirror (aliasing views share their mirror's counters).
 Resident mirrors (``track(a, resident=True)``, used by
 :mod:`~hybridjit.runtime.device_array`) survive ``release_transient()``, so
 data stays on the device across calls.
+
+Adopted mirrors (``adopt``, used by :mod:`~hybridjit.runtime.interop`) are
+resident mirrors over a buffer the manager did not allocate (``Buffer.owned``
+False): memory of another library, already holding every byte.  They start
+valid (and defined) on the device only; buffer byte ``k`` is host address
+``lo + k`` exactly (no rounding: the host side is a private shadow laid out
+like the device memory).  The manager never frees such a buffer, never
+merges such a mirror with another (which would move the data to a new
+buffer), and ``close()`` drops it without copying its bytes to the host.
 
 Not thread-safe: one manager per device, used from the calling thread.
 """
@@ -337,6 +351,9 @@ class MemoryManager:
     ) -> Mirror:
         arrays = {id(array): array}
         stats = TransferStats()
+        if any(not old.buffer.owned for old in merged):
+            # the foreign memory must stay the array's storage: never move it
+            raise InternalError("a host array overlaps the shadow of an adopted device buffer")
         for old in merged:
             # the new buffer starts with nothing valid: the host must hold it all
             self._sync_mirror(old, old.full())
@@ -355,11 +372,35 @@ class MemoryManager:
             self._by_id[key] = mirror
         return mirror
 
+    def adopt(self, arrays: Sequence[np.ndarray], buffer: Buffer) -> Mirror:
+        """A resident mirror of ``arrays`` whose device side is ``buffer``,
+        memory that already holds their data: buffer byte ``k`` images host
+        address ``lo + k``, ``lo`` the lowest address the arrays touch.  The
+        host side starts stale; nothing moves.  The arrays' memory must not
+        overlap any tracked array (it is a fresh private shadow)."""
+        if buffer.device is not self.device:
+            raise InternalError("adopted buffer belongs to another device")
+        spans = [_address_span(a) for a in arrays]
+        lo, hi = min(s[0] for s in spans), max(s[1] for s in spans)
+        if hi - lo > buffer.nbytes:
+            raise InternalError(f"{hi - lo} bytes adopted from a {buffer.nbytes}-byte buffer")
+        if self._overlapping(lo, hi):
+            raise InternalError("adopted host storage overlaps a tracked array")
+        mirror = Mirror(lo, hi - lo, buffer, lo, {id(a): a for a in arrays}, resident=True)
+        mirror.host_valid = EMPTY
+        mirror.device_valid = mirror.device_defined = mirror.full()
+        self._mirrors.append(mirror)
+        for key in mirror.arrays:
+            self._by_id[key] = mirror
+        self._check(mirror)
+        return mirror
+
     def _forget(self, mirror: Mirror) -> None:
         self._mirrors.remove(mirror)
         for key in mirror.arrays:
             self._by_id.pop(key, None)
-        self.device.free(mirror.buffer)
+        if mirror.buffer.owned:  # adopted memory belongs to another library
+            self.device.free(mirror.buffer)
 
     def _region(self, mirror: Mirror, array: np.ndarray, region: Region) -> IntervalSet:
         """``region`` of ``array`` in mirror byte coordinates."""
@@ -456,6 +497,28 @@ class MemoryManager:
         for m in mirrors:
             self._sync_mirror(m, m.full())
 
+    def sync_to_device(self, array: Array, *, invalidate_host: bool = False) -> None:
+        """Copy to the device the host-newer bytes of every view tracked by
+        ``array``'s mirror (each view's own bytes, see ``prepare_read``), so the
+        device memory is complete; an untracked array moves nothing.  Read-only
+        views are skipped: the host cannot have changed bytes through them (and
+        an aliasing writable view brings its own), and adopted read-only memory
+        must never be written.
+
+        ``invalidate_host``: the views' host bytes become stale, as if a kernel
+        had written them - for device memory handed to another library, which
+        may write it behind our back (the next host access copies it back)."""
+        mirror = self._by_id.get(id(_host(array)))
+        if mirror is None:
+            return
+        for view in list(mirror.arrays.values()):
+            if not view.flags.writeable:
+                continue
+            self.prepare_read(view)
+            if invalidate_host:
+                mirror.host_valid -= self._region(mirror, view, None)
+        self._check(mirror)
+
     def sync_all(self) -> None:
         for mirror in self._mirrors:
             self._sync_mirror(mirror, mirror.full())
@@ -480,9 +543,11 @@ class MemoryManager:
             self._forget(mirror)
 
     def close(self) -> None:
-        """Sync and free everything (resident mirrors too)."""
+        """Sync and free everything (resident mirrors too; adopted ones are
+        dropped as they are: their device memory is the data's home)."""
         for mirror in list(self._mirrors):
-            self._sync_mirror(mirror, mirror.full())
+            if mirror.buffer.owned:
+                self._sync_mirror(mirror, mirror.full())
             self._forget(mirror)
         self.device.synchronize()
 

@@ -77,7 +77,7 @@ class OffloadSession:
     _start: Any = None
 
     def __post_init__(self) -> None:
-        kind = self.target if self.target != "auto" else registry.preferred_kind()
+        kind = session_kind(self.target)
         if kind is None:
             self._decline = "no accelerator available"
             return
@@ -96,7 +96,7 @@ class OffloadSession:
         region = self.regions[rid]
         ranges = [_trip(*scalars[3 * d:3 * d + 3]) for d in range(region.grid.dims)]
         scalars = scalars[3 * region.grid.dims:]
-        reason = self._why_not([t for _, _, t in ranges]) or _overlap(region, arrays)
+        reason = self._why_not([t for _, _, t in ranges], arrays) or _overlap(region, arrays)
         if reason is not None:
             # The host runs this region: it needs what earlier regions left
             # on the device.
@@ -122,15 +122,22 @@ class OffloadSession:
         st.launches += 1
         return result
 
-    def _why_not(self, trips: list[int]) -> str | None:
+    def _why_not(self, trips: list[int], arrays: tuple[Any, ...]) -> str | None:
         if self._decline is not None:
             return self._decline
         work = math.prod(trips)
         if work == 0:
             return "the loop runs no iterations"
-        if self.target == "auto" and work < AUTO_MIN_TRIP:
+        if self.target == "auto" and work < AUTO_MIN_TRIP and not self._resident(arrays):
             return f"{work} iterations are too few to pay for a launch (auto)"
         return None
+
+    def _resident(self, arrays: tuple[Any, ...]) -> bool:
+        """Every array lives on the device across calls (DeviceArray, foreign
+        device memory): running on the host would copy all of them home."""
+        assert self._manager is not None
+        mirrors = [self._manager.mirror_of(a) for a in arrays]
+        return bool(mirrors) and all(m is not None and m.resident for m in mirrors)
 
     def sync(self, array: np.ndarray, write: int = 1) -> None:
         """Host code reads (write=0) or writes (write=1) ``array`` next."""
@@ -261,6 +268,12 @@ class OffloadSession:
             "bytes_to_host": total.bytes_to_host if total else 0,
             "launches": sum(s.launches for s in self._order),
         }
+
+
+def session_kind(target: str) -> str | None:
+    """The device kind a call with ``target`` offloads to, if any: the
+    requested one, or for "auto" the preferred accelerator."""
+    return target if target != "auto" else registry.preferred_kind()
 
 
 def _trip(lo: int, hi: int, step: int) -> tuple[int, int, int]:

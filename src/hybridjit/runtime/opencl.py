@@ -205,7 +205,7 @@ class OpenCLDevice(Device):
         return Buffer(handle, nbytes, self)
 
     def free(self, buf: Buffer) -> None:
-        if buf.handle is None:
+        if buf.handle is None or not buf.owned:  # memory someone else owns
             return
         # OpenCL defers the release until queued commands using it are done
         with _api("clReleaseMemObject"):
