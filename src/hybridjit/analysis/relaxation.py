@@ -44,6 +44,7 @@ same value either way.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -72,14 +73,14 @@ if TYPE_CHECKING:
     from .dependence import AccessSite, Conflict
 
 
+@dataclass(frozen=True)
 class _Relaxation:
     """``A[w] = min(A[w], e)`` in one of its spellings: ``op`` is "min" or
     "max", ``site`` the store, ``value`` the candidate ``e``."""
 
-    def __init__(self, site: AccessSite, op: str, value: Expr):
-        self.site = site
-        self.op = op
-        self.value = value
+    site: AccessSite
+    op: str
+    value: Expr
 
 
 def relaxation_guards(
@@ -100,6 +101,7 @@ def relaxation_guards(
     if relax is None:
         return None
     by_access = {id(s.access): s for s in sites}
+    site_of = {id(s.node): s for s in sites}
     guards: dict[str, ValueGuard] = {}
     for c in conflicts:
         other = by_access.get(id(c.other))
@@ -108,7 +110,7 @@ def relaxation_guards(
         pin = _pin(relax.site, other, loop.var, invariant)
         if pin is None:
             return None
-        guard = _noop_guard(relax, pin, loop, sites, written, invariant)
+        guard = _noop_guard(relax, pin, loop, site_of, written, invariant)
         if guard is None:
             return None
         guards.setdefault(guard.why, guard)
@@ -202,12 +204,12 @@ def _pin(write: AccessSite, other: AccessSite, var: str,
 
 
 def _noop_guard(relax: _Relaxation, pin: tuple[Affine, Expr], loop: For,
-                sites: list[AccessSite], written: Callable[[str], bool],
+                site_of: dict[int, AccessSite], written: Callable[[str], bool],
                 invariant: Callable[[str], bool]) -> ValueGuard | None:
-    """The test on ``g`` making ``relax`` a no-op at iteration ``pin``."""
+    """The test on ``g`` making ``relax`` a no-op at iteration ``pin``
+    (``site_of``: the array's access sites by IR node id)."""
     form, at = pin
     var = loop.var
-    site_of = {id(s.node): s for s in sites}
     target = [f.substitute(var, form) if f else None for f in relax.site.dim_forms]
     e = relax.value
     if not (isinstance(e, BinOp) and e.op == "+"):

@@ -34,7 +34,14 @@ from ..ir.nodes import (
 from ..ir.visit import children, walk, walk_all
 from ..transform.regions import Region
 from ..types import Array, NoneType, Scalar, Tuple, Type
-from .cfamily import CFamilyRenderer, _assigns, array_part, may_fail, scalar_name
+from .cfamily import (
+    CFamilyRenderer,
+    _assigns,
+    array_part,
+    combine_partials,
+    may_fail,
+    scalar_name,
+)
 from .prelude import prelude
 
 _NPY_TYPES = {
@@ -205,10 +212,7 @@ class OpenMPRenderer(CFamilyRenderer):
             conv = "PyFloat_AsDouble" if rt.is_float else "PyLong_AsLongLong"
             v = scalar_name(r.var)
             part = f"(({rt.c_name}){conv}(PyTuple_GET_ITEM(hj_res, {j})))"
-            combine = {"+": f"{v} + {part}", "-": f"{v} + {part}", "*": f"{v} * {part}",
-                       "min": f"hj_min_{rt.name}({v}, {part})",
-                       "max": f"hj_max_{rt.name}({v}, {part})"}[r.op]
-            lines.append(f"{i3}{v} = {combine};")
+            lines.append(f"{i3}{v} = {combine_partials(r.op, rt, v, part)};")
         for o in objs:
             lines.append(f"{i3}hj_dev_{o} = 1; hj_dc_{o} = 1;")
         lines += [f"{i2}}}", f"{i2}Py_DECREF(hj_res);", f"{ind}}}"]

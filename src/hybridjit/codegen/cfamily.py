@@ -59,6 +59,15 @@ _C_MATH = {
 }
 
 
+def combine_partials(op: str, t: Scalar, a: str, b: str) -> str:
+    """C expression joining two partial results of a reduction ``op`` on
+    type ``t`` (a ``-=`` reduction's partials are sums of what it subtracts
+    from the start value, so they add)."""
+    if op in ("min", "max"):
+        return f"hj_{op}_{t.name}({a}, {b})"
+    return f"{a} {'*' if op == '*' else '+'} {b}"
+
+
 def scalar_name(name: str) -> str:
     return "h_" + name[1:] if name.startswith(".") else "v_" + name
 

@@ -35,7 +35,7 @@ from ..analysis.region import RegionInterface
 from ..ir.nodes import Const, For, Function, Reduction
 from ..transform.grid import KernelGrid
 from ..types import Scalar
-from .cfamily import CFamilyRenderer, array_part, scalar_name
+from .cfamily import CFamilyRenderer, array_part, combine_partials, scalar_name
 from .prelude import prelude
 
 #: work-items per work-group of a kernel with reductions (a power of two)
@@ -188,10 +188,7 @@ class KernelRenderer(CFamilyRenderer):
             t = self.types[r.var]
             assert isinstance(t, Scalar)
             a, b = f"hj_red{k}[hj_lid]", f"hj_red{k}[hj_lid + hj_w]"
-            both = {"+": f"{a} + {b}", "-": f"{a} + {b}", "*": f"{a} * {b}",
-                    "min": f"hj_min_{t.name}({a}, {b})",
-                    "max": f"hj_max_{t.name}({a}, {b})"}[r.op]
-            lines.append(f"{i3}{a} = ({t.c_name})({both});")
+            lines.append(f"{i3}{a} = ({t.c_name})({combine_partials(r.op, t, a, b)});")
         lines += [f"{i2}}}", f"{i2}{self.barrier}", f"{ind}}}",
                   f"{ind}if (hj_lid == 0) {{"]
         lines += [f"{i2}hj_part{k}[{self.group_linear_id}] = hj_red{k}[0];"
