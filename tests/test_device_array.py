@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import hybridjit
+import loop_kernels
 from hybridjit import jit, prange
 from hybridjit.runtime import registry
 from hybridjit.runtime.device_array import DeviceArray
@@ -171,16 +172,8 @@ def test_host_code_touching_a_device_array_inside_the_function():
     assert st["bytes_to_host"] == n * F8
 
 
-@jit(target="opencl")
-def serial_prefix(a):
-    for i in range(1, a.shape[0]):
-        a[i] = a[i] + a[i - 1]
-
-
-@jit(target="cpu")
-def bump_cpu(a):
-    for i in prange(a.shape[0]):
-        a[i] = a[i] + 1.0
+serial_prefix = jit(target="opencl")(loop_kernels.prefix_sum)
+bump_cpu = jit(target="cpu")(loop_kernels.bump)
 
 
 @pytest.mark.parametrize("fn", [serial_prefix, bump_cpu])

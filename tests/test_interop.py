@@ -28,6 +28,7 @@ import numpy as np
 import pytest
 
 import hybridjit
+import loop_kernels
 from hybridjit import DeviceError, HybridJitWarning, UnsupportedError, jit, prange
 from hybridjit.runtime import interop, offload, registry
 from hybridjit.runtime.device import Buffer, Device
@@ -396,16 +397,8 @@ def test_host_reads_copy_back_and_host_writes_reach_the_device(clmem: ClMemory):
     assert _moved(scale_and_sum) == (0, n * 8)  # read back once, nothing to write back
 
 
-@jit(target="opencl")
-def prefix_sum(a):  # no parallel region: host-only code
-    for i in range(1, a.shape[0]):
-        a[i] = a[i] + a[i - 1]
-
-
-@jit(target="cpu")
-def bump_cpu(a):
-    for i in prange(a.shape[0]):
-        a[i] = a[i] + 1.0
+prefix_sum = jit(target="opencl")(loop_kernels.prefix_sum)  # host-only code
+bump_cpu = jit(target="cpu")(loop_kernels.bump)
 
 
 @needs_opencl

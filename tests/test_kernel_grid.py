@@ -154,22 +154,22 @@ def row_sums(a, out):
         out[i] = s
 
 
+def square(n=19):
+    return random_array((n, n), "float64", seed=6)
+
+
 ONE_D = [
-    (prefix_reads_written, "follows a read of an array the loop nest writes", 1),
-    (triangular, "bounds that change with the outer loop", 2),
-    (row_scan, "not proven parallel", 1),
-    (row_sums, "does not end in a nested loop", 2),
+    (prefix_reads_written, "follows a read of an array the loop nest writes",
+     lambda: (square(),)),
+    (triangular, "bounds that change with the outer loop", lambda: (square(), np.zeros((19, 19)))),
+    (row_scan, "not proven parallel", lambda: (square(),)),
+    (row_sums, "does not end in a nested loop", lambda: (square(), np.zeros(19))),
 ]
 
 
-@pytest.mark.parametrize(("fn", "reason", "nargs"), ONE_D, ids=[c[0].__name__ for c in ONE_D])
-def test_nests_a_gpu_cannot_split_stay_1d(target, fn, reason, nargs):
-    a = random_array((19, 23), "float64", seed=6)
-    args = (a,) if nargs == 1 else (a, np.zeros((19, 23)))
-    if fn is row_sums:
-        args = (a, np.zeros(19))
-    if fn is triangular:
-        args = (random_array((19, 19), "float64", seed=6), np.zeros((19, 19)))
+@pytest.mark.parametrize(("fn", "reason", "make"), ONE_D, ids=[c[0].__name__ for c in ONE_D])
+def test_nests_a_gpu_cannot_split_stay_1d(target, fn, reason, make):
+    args = make()
     text = grid_text(fn, *args)
     assert "1-D" in text and reason in text, text
     check(fn, *args, jit_options=opts(target))

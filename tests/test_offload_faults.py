@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 import pytest
 
+import loop_kernels
 from hybridjit import HybridJitWarning, jit, prange
 from hybridjit.runtime import registry
 
@@ -123,17 +124,7 @@ def test_fault_in_second_region_loses_no_data(poisoned_opencl, monkeypatch, op):
     assert second["launches"] == 0
 
 
-@jit(target="opencl")
-def jacobi_f(A, B, steps):
-    n = A.shape[0]
-    m = A.shape[1]
-    for t in range(steps):
-        for i in prange(1, n - 1):
-            for j in range(1, m - 1):
-                B[i, j] = 0.2 * (A[i, j] + A[i, j - 1] + A[i, j + 1] + A[i + 1, j] + A[i - 1, j])
-        for i in prange(1, n - 1):
-            for j in range(1, m - 1):
-                A[i, j] = 0.2 * (B[i, j] + B[i, j - 1] + B[i, j + 1] + B[i + 1, j] + B[i - 1, j])
+jacobi_f = jit(target="opencl")(loop_kernels.jacobi)
 
 
 def test_launch_fault_in_the_middle_of_a_time_loop(poisoned_opencl, monkeypatch):

@@ -84,15 +84,21 @@ def test_auto_declines_a_cpu_opencl_device_with_a_reason(monkeypatch, hook_calls
     assert fn.last_stats["bytes_to_device"] == fn.last_stats["bytes_to_host"] == 0
 
 
+@pytest.fixture
+def pretend_accelerator(monkeypatch, poisoned_opencl):
+    """PoCL's OpenCL device posing as an accelerator, so target="auto" uses it."""
+    monkeypatch.setattr(registry, "accelerator_may_exist", lambda: True)
+    monkeypatch.setattr(registry, "KINDS", ("opencl",))
+    monkeypatch.setattr(poisoned_opencl, "is_accelerator", True)
+    return poisoned_opencl
+
+
 def _auto_trip(a, out, n):
     for i in prange(n):
         out[i] = a[i] + 1.0
 
 
-def test_auto_offloads_only_regions_big_enough(monkeypatch, poisoned_opencl):
-    monkeypatch.setattr(registry, "accelerator_may_exist", lambda: True)
-    monkeypatch.setattr(registry, "KINDS", ("opencl",))
-    monkeypatch.setattr(poisoned_opencl, "is_accelerator", True)  # pretend
+def test_auto_offloads_only_regions_big_enough(monkeypatch, pretend_accelerator):
     monkeypatch.setattr(offload, "AUTO_MIN_TRIP", 64)
     fn = jit(target="auto")(_auto_trip)
     a = np.arange(100, dtype=np.float64)
@@ -108,22 +114,18 @@ def test_auto_offloads_only_regions_big_enough(monkeypatch, poisoned_opencl):
 
 
 def test_auto_keeps_small_regions_on_the_device_when_their_arrays_live_there(
-        monkeypatch, poisoned_opencl):
+        monkeypatch, pretend_accelerator):
     # declining would copy every DeviceArray home and back: more work, not less
-    monkeypatch.setattr(registry, "accelerator_may_exist", lambda: True)
-    monkeypatch.setattr(registry, "KINDS", ("opencl",))
-    monkeypatch.setattr(poisoned_opencl, "is_accelerator", True)  # pretend
     monkeypatch.setattr(offload, "AUTO_MIN_TRIP", 64)
     fn = jit(target="auto")(_auto_trip)
-    a = hybridjit.to_device(np.arange(100, dtype=np.float64), "opencl")
-    out = hybridjit.to_device(np.zeros(100), "opencl")
+    a_py, out_py = np.arange(100, dtype=np.float64), np.zeros(100)
+    a, out = hybridjit.to_device(a_py, "opencl"), hybridjit.to_device(out_py, "opencl")
     fn(a, out, 10)
     (region,) = fn.last_stats["regions"]
     assert region["target"] == "opencl", region
     assert fn.last_stats["bytes_to_device"] == fn.last_stats["bytes_to_host"] == 0
-    expected = np.zeros(100)
-    expected[:10] = np.arange(10) + 1.0
-    np.testing.assert_array_equal(np.asarray(out), expected)
+    _auto_trip(a_py, out_py, 10)
+    np.testing.assert_array_equal(np.asarray(out), out_py)
     fn(np.arange(100, dtype=np.float64), np.zeros(100), 10)  # host arrays: too few
     assert fn.last_stats["regions"][0]["target"] == "cpu"
 
@@ -135,10 +137,7 @@ def _device_then_small(a, b, out, m):
         out[i] = b[i] + 1.0
 
 
-def test_auto_host_region_after_device_region_sees_device_data(monkeypatch, poisoned_opencl):
-    monkeypatch.setattr(registry, "accelerator_may_exist", lambda: True)
-    monkeypatch.setattr(registry, "KINDS", ("opencl",))
-    monkeypatch.setattr(poisoned_opencl, "is_accelerator", True)  # pretend
+def test_auto_host_region_after_device_region_sees_device_data(monkeypatch, pretend_accelerator):
     monkeypatch.setattr(offload, "AUTO_MIN_TRIP", 50)
     fn = jit(target="auto")(_device_then_small)
     a = np.arange(100, dtype=np.float64)
