@@ -514,10 +514,8 @@ class CUDADevice(Device):
         check_fault("launch", "cuLaunchKernel")
         if not isinstance(program, CUDAProgram) or program.device is not self:
             raise InternalError("launch of a program built for another device")
-        if not 1 <= len(global_size) <= 3:
-            raise InternalError(f"global size {global_size} must have 1-3 dimensions")
-        if any(g <= 0 for g in global_size):
-            return  # an empty index space runs nothing (and a 0 grid is an error)
+        if self.empty_index_space(global_size):
+            return
         self._activate()
         function = program.function(kernel)
         if local_size is not None:

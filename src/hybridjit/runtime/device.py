@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import InternalError
+
 
 @dataclass(frozen=True, slots=True)
 class Availability:
@@ -120,6 +122,14 @@ class Device(abc.ABC):
     @abc.abstractmethod
     def build(self, source: str, options: tuple[str, ...] = ()) -> Program:
         """Compile kernel source; raises DeviceError with the build log."""
+
+    @staticmethod
+    def empty_index_space(global_size: tuple[int, ...]) -> bool:
+        """Check a launch's index space (1-3 dimensions); True when it has no
+        work-items: launches then do nothing (APIs reject empty ones)."""
+        if not 1 <= len(global_size) <= 3:
+            raise InternalError(f"global size {global_size} must have 1-3 dimensions")
+        return any(g <= 0 for g in global_size)
 
     @abc.abstractmethod
     def launch(

@@ -571,25 +571,26 @@ class MemoryManager:
     def _copy_in(self, mirror: Mirror, intervals: IntervalSet) -> None:
         if not intervals:
             return
-        for run in strided_runs(intervals):
-            if run.count == 1:
-                host = mirror.host_bytes[run.start : run.start + run.length]
-                self.device.copy_in(mirror.buffer, run.start, host)
-            else:
-                self.device.copy_in_2d(mirror.buffer, run.start, run.pitch, _rows(mirror, run))
-            self._count(mirror, "device", run.total())
+        self._transfer(mirror, intervals, "device")
         # only after every copy succeeded: a failure leaves the state unchanged
         mirror.device_valid |= intervals
         mirror.device_defined |= intervals
 
     def _copy_out(self, mirror: Mirror, intervals: IntervalSet) -> None:
+        self._transfer(mirror, intervals, "host")
+
+    def _transfer(self, mirror: Mirror, intervals: IntervalSet, to: str) -> None:
+        """Copy ``intervals`` to the "device" or the "host": one copy per
+        contiguous run, one rectangular copy per run of equal rows."""
+        dev = self.device
+        flat, rect = (dev.copy_in, dev.copy_in_2d) if to == "device" \
+            else (dev.copy_out, dev.copy_out_2d)
         for run in strided_runs(intervals):
             if run.count == 1:
-                host = mirror.host_bytes[run.start : run.start + run.length]
-                self.device.copy_out(mirror.buffer, run.start, host)
+                flat(mirror.buffer, run.start, mirror.host_bytes[run.start:run.start + run.length])
             else:
-                self.device.copy_out_2d(mirror.buffer, run.start, run.pitch, _rows(mirror, run))
-            self._count(mirror, "host", run.total())
+                rect(mirror.buffer, run.start, run.pitch, _rows(mirror, run))
+            self._count(mirror, to, run.total())
 
     def _count(self, mirror: Mirror, direction: str, nbytes: int) -> None:
         for stats in (self.stats, mirror.stats):

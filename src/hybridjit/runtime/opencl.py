@@ -366,10 +366,8 @@ class OpenCLDevice(Device):
         check_fault("launch", "clEnqueueNDRangeKernel")
         if not isinstance(program, OpenCLProgram):
             raise TypeError("program was not built by an OpenCLDevice")
-        if not 1 <= len(global_size) <= 3:
-            raise ValueError(f"global size must have 1-3 dimensions, got {global_size}")
-        if any(g <= 0 for g in global_size):
-            return  # an empty index space: OpenCL rejects it, and there is no work
+        if self.empty_index_space(global_size):
+            return
         knl = program.kernel(kernel)
         values = [self._arg_value(a) for a in args]
         with _api(f"clSetKernelArg({kernel})"):
