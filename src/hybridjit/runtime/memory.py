@@ -366,9 +366,12 @@ class MemoryManager:
         buffer = self.device.alloc(hi - host_lo)
         for old in merged:
             self._forget(old)
-        mirror = Mirror(host_lo, hi - host_lo, buffer, lo, arrays, resident, stats=stats)
+        return self._register(Mirror(host_lo, hi - host_lo, buffer, lo, arrays, resident,
+                                     stats=stats))
+
+    def _register(self, mirror: Mirror) -> Mirror:
         self._mirrors.append(mirror)
-        for key in arrays:
+        for key in mirror.arrays:
             self._by_id[key] = mirror
         return mirror
 
@@ -389,11 +392,8 @@ class MemoryManager:
         mirror = Mirror(lo, hi - lo, buffer, lo, {id(a): a for a in arrays}, resident=True)
         mirror.host_valid = EMPTY
         mirror.device_valid = mirror.device_defined = mirror.full()
-        self._mirrors.append(mirror)
-        for key in mirror.arrays:
-            self._by_id[key] = mirror
         self._check(mirror)
-        return mirror
+        return self._register(mirror)
 
     def _forget(self, mirror: Mirror) -> None:
         self._mirrors.remove(mirror)
