@@ -4,8 +4,10 @@
 module imports hybridjit, to a fresh per-session directory (removed at the end),
 so runs never reuse or pollute the user's cache.
 
-``HYBRIDJIT_TEST_TARGETS`` (comma-separated, default ``cpu``) lists the targets
-the parallel tests run on; a later issue adds ``opencl`` and ``cuda``.
+``HYBRIDJIT_TEST_TARGETS`` (comma-separated, default ``cpu,opencl,cuda,cuda-emu``)
+lists the targets the parallel tests run on.  ``cuda-emu`` is the CUDA device
+driven by :mod:`cuda_emulator` (the generated CUDA C run on the CPU, the host
+side of the CUDA path for real); it needs NVRTC and g++, not a GPU.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ if importlib.util.find_spec("hybridjit") is None and _SRC.is_dir():
     sys.path.insert(0, str(_SRC))
 
 TARGETS = [t.strip() for t in
-           os.environ.get("HYBRIDJIT_TEST_TARGETS", "cpu,opencl,cuda").split(",") if t.strip()]
+           os.environ.get("HYBRIDJIT_TEST_TARGETS", "cpu,opencl,cuda,cuda-emu").split(",")
+           if t.strip()]
 _MARKS = {"opencl": pytest.mark.opencl, "cuda": pytest.mark.cuda}
 
 
@@ -37,13 +40,16 @@ _MARKS = {"opencl": pytest.mark.opencl, "cuda": pytest.mark.cuda}
                         for t in TARGETS])
 def target(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The execution target of parallel tests: "cpu", and each device that is
-    available ("opencl" on PoCL in CI; "cuda" with a GPU, selected by -m cuda).
+    available ("opencl" on PoCL in CI; "cuda" with a GPU, selected by -m cuda;
+    "cuda-emu", which tests get as "cuda", on the emulated driver).
     Device buffers are poisoned, and a region that falls back to the CPU after
     a device error fails the test (a fallback would hide a broken kernel)."""
     name = str(request.param)
     if name == "cpu":
         yield name
         return
+    if name == "cuda-emu":
+        name = install_cuda_emulator(monkeypatch)
     from hybridjit.runtime import offload, registry
 
     avail = registry.availability(name)
@@ -58,6 +64,22 @@ def target(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> I
     registry.reset()
     assert not fallbacks, f"regions fell back to the CPU on {name}: {fallbacks}"
     _compile_to_ptx(cuda_kernels)
+
+
+def install_cuda_emulator(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Put the emulated CUDA driver in place for this test; returns "cuda".
+    Skips where it cannot work: no NVRTC to compile the kernels, no g++."""
+    from hybridjit.runtime import nvrtc, registry
+
+    if not nvrtc.nvrtc_available().available and not os.environ.get("CI"):
+        pytest.skip(f"cuda-emu needs NVRTC: {nvrtc.nvrtc_available().reason}")
+    if shutil.which("g++") is None:
+        pytest.skip("cuda-emu needs g++ to run the kernels")
+    import cuda_emulator
+
+    cuda_emulator.install(monkeypatch, Path(_CACHE_DIR) / "cuda-emu")
+    registry.reset()
+    return "cuda"
 
 
 def _record_cuda_kernels(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
@@ -90,6 +112,30 @@ def _compile_to_ptx(kernels: list[tuple[str, str]]) -> None:
     for name, source in kernels:
         ptx = nvrtc.compile_to_ptx(source, name)
         assert f".entry {name}" in ptx, f"{name}: no entry point in the PTX"
+
+
+@pytest.fixture(params=[pytest.param(t, marks=_MARKS[t]) if t in _MARKS else t
+                        for t in ("opencl", "cuda", "cuda-emu") if t in TARGETS])
+def offload_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Each device kind tests offload to (a target name: "opencl" or "cuda"),
+    fresh, with poisoned buffers, no injected faults, no target override, and
+    an empty program cache; skipped where the device is unavailable."""
+    name = str(request.param)
+    if name == "cuda-emu":
+        name = install_cuda_emulator(monkeypatch)
+    from hybridjit.runtime import offload, registry
+
+    monkeypatch.setenv("HYBRIDJIT_POISON", "1")
+    monkeypatch.delenv("HYBRIDJIT_FAULT", raising=False)
+    monkeypatch.delenv("HYBRIDJIT_TARGET", raising=False)
+    registry.reset()
+    offload._programs.clear()
+    avail = registry.availability(name)
+    if not avail.available:
+        pytest.skip(f"{name} unavailable: {avail.reason}")
+    yield name
+    registry.reset()
+    offload._programs.clear()
 
 
 @pytest.fixture

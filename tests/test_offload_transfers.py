@@ -1,6 +1,8 @@
-"""Exact host<->device transfers of offloaded regions (OpenCL; PoCL in CI).
+"""Exact host<->device transfers of offloaded regions, on every device kind.
 
-Every test runs the device with poisoned buffers (``HYBRIDJIT_POISON=1``: fresh
+The ``offload_kind`` fixture (conftest) runs each test on OpenCL (PoCL in CI),
+on a real CUDA GPU (``-m cuda``) and on the emulated CUDA driver.  Every test
+runs the device with poisoned buffers (``HYBRIDJIT_POISON=1``: fresh
 device memory is 0xFF bytes, NaN as float64), so a transfer the memory manager
 forgets shows up as a wrong answer, and compares with the plain Python function
 (``fn.py_func``) run on copies.  Byte counts come from ``fn.last_stats`` and are
@@ -14,17 +16,14 @@ import pytest
 
 import loop_kernels
 from hybridjit import jit, prange
-from hybridjit.runtime import registry
-
-pytest.importorskip("pyopencl", reason="pyopencl is not installed (pip install hybridjit[opencl])")
-
-_AVAIL = registry.availability("opencl")
-pytestmark = [pytest.mark.skipif(not _AVAIL.available,
-                                 reason=f"no OpenCL device: {_AVAIL.reason}"),
-              pytest.mark.usefixtures("poisoned_opencl")]
 
 F8 = np.dtype(np.float64).itemsize  # 8
 F4 = np.dtype(np.float32).itemsize  # 4
+
+
+def on(kind: str, fn):
+    """``fn`` compiled for offloading to ``kind``."""
+    return jit(fn, target=kind)
 
 
 def _regions(fn) -> list[dict]:
@@ -33,11 +32,11 @@ def _regions(fn) -> list[dict]:
     return stats["regions"]
 
 
-def _assert_all_offloaded(fn, count: int) -> None:
+def _assert_all_offloaded(kind: str, fn, count: int) -> None:
     regions = _regions(fn)
     assert len(regions) == count, regions
     for r in regions:
-        assert r["target"] == "opencl" and r["reason"] == "offloaded", r
+        assert r["target"] == kind and r["reason"] == "offloaded", r
 
 
 def _run_both(fn, *args):
@@ -51,20 +50,21 @@ def _run_both(fn, *args):
 # ---------------------------------------------------------------- Jacobi
 
 
-jacobi = jit(target="opencl")(loop_kernels.jacobi)
+jacobi = loop_kernels.jacobi
 
 
 @pytest.mark.parametrize("steps", [1, 3, 10])
-def test_jacobi_moves_each_array_once_for_any_number_of_steps(steps):
+def test_jacobi_moves_each_array_once_for_any_number_of_steps(steps, offload_kind):
+    fn = on(offload_kind, jacobi)
     n, m = 13, 17  # non-square, odd
     rng = np.random.default_rng(steps)
     A, B = rng.random((n, m)), rng.random((n, m))
-    _, _, (A_py, B_py, _) = _run_both(jacobi, A, B, steps)
+    _, _, (A_py, B_py, _) = _run_both(fn, A, B, steps)
     np.testing.assert_allclose(A, A_py, rtol=1e-12)
     np.testing.assert_allclose(B, B_py, rtol=1e-12)
 
-    st = jacobi.last_stats
-    _assert_all_offloaded(jacobi, 2)
+    st = fn.last_stats
+    _assert_all_offloaded(offload_kind, fn, 2)
     first, second = st["regions"]
     whole = n * m * F8  # 1768: region 0 reads A[0:n, 0:m] (all of A), once
     interior = (n - 2) * (m - 2) * F8  # 1320: what each region writes
@@ -84,23 +84,23 @@ def test_jacobi_moves_each_array_once_for_any_number_of_steps(steps):
 # ------------------------------------------------------- a block of a big array
 
 
-@jit(target="opencl")
 def read_block(a, out):
     for i in prange(1000, 2000):
         for j in range(10, 20):
             out[i - 1000, j - 10] = a[i, j]
 
 
-def test_reading_a_block_copies_its_row_span_not_the_array():
+def test_reading_a_block_copies_its_row_span_not_the_array(offload_kind):
+    fn = on(offload_kind, read_block)
     rows, cols = 2500, 64
     a = np.arange(rows * cols, dtype=np.float64).reshape(rows, cols)
     out = np.full((1000, 10), 7.0)
-    _, _, (_, out_py) = _run_both(read_block, a, out)
+    _, _, (_, out_py) = _run_both(fn, a, out)
     np.testing.assert_array_equal(out, out_py)
     np.testing.assert_array_equal(out, a[1000:2000, 10:20])
 
-    st = read_block.last_stats
-    _assert_all_offloaded(read_block, 1)
+    st = fn.last_stats
+    _assert_all_offloaded(offload_kind, fn, 1)
     # Documented policy (runtime/memory.py): a read box is copied as its row
     # span, the contiguous bytes from a[1000, 10] to a[1999, 19] inclusive:
     # 999 full rows of `cols` elements plus 10 elements = 63946 elements.
@@ -116,85 +116,85 @@ def test_reading_a_block_copies_its_row_span_not_the_array():
 # ------------------------------------------------- inputs, outputs, partial writes
 
 
-@jit(target="opencl")
 def add_into(a, b, out):
     for i in prange(a.shape[0]):
         out[i] = a[i] + b[i]
 
 
-def test_fully_overwritten_output_is_never_copied_in_and_inputs_never_back():
+def test_fully_overwritten_output_is_never_copied_in_and_inputs_never_back(offload_kind):
+    fn = on(offload_kind, add_into)
     n = 101
     rng = np.random.default_rng(1)
     a = rng.random(n).astype(np.float32)
     b = rng.random(n)
     out = np.full(n, -3.0)
     a0, b0 = a.copy(), b.copy()
-    _, _, (_, _, out_py) = _run_both(add_into, a, b, out)
+    _, _, (_, _, out_py) = _run_both(fn, a, b, out)
     np.testing.assert_array_equal(out, out_py)
     np.testing.assert_array_equal(a, a0)
     np.testing.assert_array_equal(b, b0)
-    st = add_into.last_stats
-    _assert_all_offloaded(add_into, 1)
+    st = fn.last_stats
+    _assert_all_offloaded(offload_kind, fn, 1)
     assert st["bytes_to_device"] == n * F4 + n * F8  # a (float32) + b (float64) only
     assert st["bytes_to_host"] == n * F8  # out only
 
 
-@jit(target="opencl")
 def write_interior(a, out):
     for i in prange(1, a.shape[0] - 1):
         out[i] = a[i - 1] + a[i + 1]
 
 
-def test_fully_overwritten_part_comes_back_exactly():
+def test_fully_overwritten_part_comes_back_exactly(offload_kind):
+    fn = on(offload_kind, write_interior)
     n = 50
     a = np.arange(n, dtype=np.float64)
     out = np.full(n, 9.0)
-    _, _, (_, out_py) = _run_both(write_interior, a, out)
+    _, _, (_, out_py) = _run_both(fn, a, out)
     np.testing.assert_array_equal(out, out_py)
     assert out[0] == out[-1] == 9.0
-    st = write_interior.last_stats
-    _assert_all_offloaded(write_interior, 1)
+    st = fn.last_stats
+    _assert_all_offloaded(offload_kind, fn, 1)
     assert st["bytes_to_device"] == n * F8  # a[0:n] read; out[1:n-1] overwritten
     assert st["bytes_to_host"] == (n - 2) * F8  # exactly the written elements
 
 
-@jit(target="opencl")
 def write_where_positive(a, out):
     for i in prange(a.shape[0]):
         if a[i] > 0.5:
             out[i] = a[i] * 2.0
 
 
-def test_conditionally_written_output_is_copied_in_first():
+def test_conditionally_written_output_is_copied_in_first(offload_kind):
+    fn = on(offload_kind, write_where_positive)
     n = 101
     a = np.random.default_rng(2).random(n)
     out = np.arange(n, dtype=np.float64)
     untouched = a <= 0.5
     original = out.copy()
-    _, _, (_, out_py) = _run_both(write_where_positive, a, out)
+    _, _, (_, out_py) = _run_both(fn, a, out)
     np.testing.assert_array_equal(out, out_py)  # a poisoned NaN would show here
     np.testing.assert_array_equal(out[untouched], original[untouched])
-    st = write_where_positive.last_stats
-    _assert_all_offloaded(write_where_positive, 1)
+    st = fn.last_stats
+    _assert_all_offloaded(offload_kind, fn, 1)
     # `out` may not be fully written (the `if`), so it is copied in as well.
     assert st["bytes_to_device"] == n * F8 + n * F8
     assert st["bytes_to_host"] == n * F8  # out's write box; `a` never comes back
 
 
-@jit(target="opencl")
 def write_every_other(a, out):
     for i in prange(0, a.shape[0], 2):
         out[i] = a[i] + 100.0
 
 
-def test_strided_loop_output_is_copied_in_first():
+def test_strided_loop_output_is_copied_in_first(offload_kind):
+    fn = on(offload_kind, write_every_other)
     n = 21
     a = np.arange(n, dtype=np.float64)
     out = -np.arange(n, dtype=np.float64)
-    _, _, (_, out_py) = _run_both(write_every_other, a, out)
+    _, _, (_, out_py) = _run_both(fn, a, out)
     np.testing.assert_array_equal(out, out_py)
-    st = write_every_other.last_stats
-    _assert_all_offloaded(write_every_other, 1)
+    st = fn.last_stats
+    _assert_all_offloaded(offload_kind, fn, 1)
     # out's write box is elements 0..20, but a step-2 loop leaves gaps, so it
     # is not fully overwritten: copied in whole (n elements) and back whole.
     # a's read box, elements 0..20, is n more elements in.
@@ -205,7 +205,6 @@ def test_strided_loop_output_is_copied_in_first():
 # --------------------------------------------- host code between regions, views
 
 
-@jit(target="opencl")
 def host_between(a, b, out):
     n = a.shape[0]
     for i in prange(n):
@@ -216,16 +215,17 @@ def host_between(a, b, out):
         out[i] = b[i] * 3.0
 
 
-def test_host_code_between_regions_sees_and_publishes_device_data():
+def test_host_code_between_regions_sees_and_publishes_device_data(offload_kind):
+    fn = on(offload_kind, host_between)
     n = 37
     a = np.random.default_rng(3).random(n)
     b = np.full(n, 5.0)
     out = np.zeros(n)
-    _, _, (_, b_py, out_py) = _run_both(host_between, a, b, out)
+    _, _, (_, b_py, out_py) = _run_both(fn, a, b, out)
     np.testing.assert_allclose(b, b_py, rtol=1e-12)
     np.testing.assert_allclose(out, out_py, rtol=1e-12)
-    st = host_between.last_stats
-    _assert_all_offloaded(host_between, 2)
+    st = fn.last_stats
+    _assert_all_offloaded(offload_kind, fn, 2)
     first, second = st["regions"]
     assert first["bytes_to_device"] == n * F8  # a; b fully overwritten
     assert second["bytes_to_device"] == n * F8  # b again, after the host changed it
@@ -234,87 +234,89 @@ def test_host_code_between_regions_sees_and_publishes_device_data():
     assert st["bytes_to_host"] == 2 * n * F8
 
 
-@jit(target="opencl")
 def twice(x, y):
     for i in prange(x.shape[0]):
         y[i] = x[i] * 2.0
 
 
-def test_strided_view_argument():
+def test_strided_view_argument(offload_kind):
+    fn = on(offload_kind, twice)
     base = np.arange(40, dtype=np.float64)
     y = np.zeros(20)
-    _, _, (_, y_py) = _run_both(twice, base[::2], y)
+    _, _, (_, y_py) = _run_both(fn, base[::2], y)
     np.testing.assert_array_equal(y, y_py)
-    st = twice.last_stats
-    _assert_all_offloaded(twice, 1)
+    st = fn.last_stats
+    _assert_all_offloaded(offload_kind, fn, 1)
     # base[::2] is read as its span: base[0] .. base[38], 39 elements.
     assert st["bytes_to_device"] == 39 * F8
     assert st["bytes_to_host"] == y.nbytes
 
 
-def test_interleaved_views_of_one_buffer_as_two_arguments():
+def test_interleaved_views_of_one_buffer_as_two_arguments(offload_kind):
+    fn = on(offload_kind, twice)
     base = np.arange(40, dtype=np.float64)
     expect = base.copy()
-    twice.py_func(expect[1::2], expect[::2])
-    twice(base[1::2], base[::2])  # reads odd elements, writes even ones
+    twice(expect[1::2], expect[::2])
+    fn(base[1::2], base[::2])  # reads odd elements, writes even ones
     np.testing.assert_array_equal(base, expect)
-    _assert_all_offloaded(twice, 1)
+    _assert_all_offloaded(offload_kind, fn, 1)
 
 
-def test_same_array_passed_twice_updated_in_place():
+def test_same_array_passed_twice_updated_in_place(offload_kind):
+    fn = on(offload_kind, twice)
     x = np.arange(12, dtype=np.float64)
     x_py = x.copy()
-    twice.py_func(x_py, x_py)
-    twice(x, x)
+    twice(x_py, x_py)
+    fn(x, x)
     np.testing.assert_array_equal(x, x_py)
-    assert twice.last_stats["bytes_to_host"] == x.nbytes
+    assert fn.last_stats["bytes_to_host"] == x.nbytes
 
 
-@jit(target="opencl")
 def plus_one_2d(a, out):
     for i in prange(a.shape[0]):
         for j in range(a.shape[1]):
             out[i, j] = a[i, j] + 1.0
 
 
-def test_transposed_views_in_and_out():
+def test_transposed_views_in_and_out(offload_kind):
+    fn = on(offload_kind, plus_one_2d)
     m = np.random.default_rng(4).random((7, 5))
     out_base = np.zeros((7, 5))
-    _, _, (_, out_py) = _run_both(plus_one_2d, m.T, out_base.T)
+    _, _, (_, out_py) = _run_both(fn, m.T, out_base.T)
     np.testing.assert_array_equal(out_base.T, out_py)
     np.testing.assert_array_equal(out_base, m + 1.0)
-    _assert_all_offloaded(plus_one_2d, 1)
+    _assert_all_offloaded(offload_kind, fn, 1)
 
 
-def test_side_by_side_views_of_one_buffer():
+def test_side_by_side_views_of_one_buffer(offload_kind):
+    fn = on(offload_kind, plus_one_2d)
     buf = np.arange(30, dtype=np.float64).reshape(5, 6)
     expect = buf.copy()
-    plus_one_2d.py_func(expect[:, :3], expect[:, 3:])
-    plus_one_2d(buf[:, :3], buf[:, 3:])
+    plus_one_2d(expect[:, :3], expect[:, 3:])
+    fn(buf[:, :3], buf[:, 3:])
     np.testing.assert_array_equal(buf, expect)
-    _assert_all_offloaded(plus_one_2d, 1)
+    _assert_all_offloaded(offload_kind, fn, 1)
 
 
-@jit(target="opencl")
 def sum_into(a, b, out):
     for i in prange(out.shape[0]):
         out[i] = a[i] + b[i]
 
 
-def test_overlapping_read_only_views():
+def test_overlapping_read_only_views(offload_kind):
+    fn = on(offload_kind, sum_into)
     base = np.arange(30, dtype=np.float64)
     out = np.zeros(20)
-    sum_into(base[:20], base[10:], out)
+    fn(base[:20], base[10:], out)
     np.testing.assert_array_equal(out, base[:20] + base[10:])
     np.testing.assert_array_equal(base, np.arange(30, dtype=np.float64))
-    _assert_all_offloaded(sum_into, 1)
-    assert sum_into.last_stats["bytes_to_host"] == out.nbytes
+    _assert_all_offloaded(offload_kind, fn, 1)
+    assert fn.last_stats["bytes_to_host"] == out.nbytes
 
 
 # ---------------------------------------------------------------- reductions
 
 
-@jit(target="opencl")
 def reductions(a, k):
     s = 0.0
     p = 1.0
@@ -331,20 +333,21 @@ def reductions(a, k):
 
 
 @pytest.mark.parametrize("n", [1001, 10007])  # fewer and more items than work-items
-def test_reductions_on_the_device(n):
+def test_reductions_on_the_device(n, offload_kind):
+    fn = on(offload_kind, reductions)
     rng = np.random.default_rng(n)
     a = rng.random(n) - 0.25
     k = rng.integers(-1000, 1000, n).astype(np.int64)
-    got = reductions(a, k)
-    want = reductions.py_func(a, k)
+    got = fn(a, k)
+    want = reductions(a, k)
     s, p, lo, hi, c = got
     assert s == pytest.approx(want[0], rel=1e-12, abs=1e-9)
     assert p == pytest.approx(want[1], rel=1e-12)
     assert lo == want[2] == a.min()
     assert hi == want[3] == a.max()
     assert c == want[4]  # integer sum: exact
-    st = reductions.last_stats
-    _assert_all_offloaded(reductions, 1)
+    st = fn.last_stats
+    _assert_all_offloaded(offload_kind, fn, 1)
     assert st["bytes_to_device"] == n * F8 + n * F8  # a and k
     assert st["bytes_to_host"] == 0  # nothing written
     assert st["launches"] == 1
