@@ -120,6 +120,99 @@ def test_transposed_write(target):
     check(transposed_write, a, np.zeros((23, 41)), jit_options=opts(target))
 
 
+# ------------------------------------------------------------ 3-D nests
+
+
+def stencil3d(a, out):
+    n, m, p = a.shape
+    for i in prange(1, n - 1):
+        for j in range(1, m - 1):
+            for k in range(1, p - 1):
+                out[i, j, k] = (a[i - 1, j, k] + a[i + 1, j, k] + a[i, j - 1, k]
+                                + a[i, j + 1, k] + a[i, j, k - 1] + a[i, j, k + 1]) / 6.0
+
+
+def prefixes3d(a, out, scale):
+    n, m, p = a.shape
+    for i in prange(n):
+        y = i * scale
+        for j in range(m - 1, -1, -1):
+            z = y - j
+            for k in range(0, p, 2):
+                out[i, j, k] = a[i, j, k] * z + k
+
+
+def outer_fastest3d(a, out):
+    n, m, p = a.shape
+    for k in prange(p):
+        for j in range(m):
+            for i in range(n):
+                out[i, j, k] = a[i, j, k] + 1.0
+
+
+def sum3d(a):
+    s = 0
+    hi = -(2**62)
+    for i in prange(a.shape[0]):
+        for j in range(a.shape[1]):
+            for k in range(a.shape[2]):
+                s += a[i, j, k]
+                hi = max(hi, a[i, j, k])
+    return s, hi
+
+
+def scan_in_k(a):
+    n, m, p = a.shape
+    for i in prange(n):
+        for j in range(m):
+            for k in range(1, p):
+                a[i, j, k] = a[i, j, k] + a[i, j, k - 1]
+
+
+def test_3d_stencil_gets_a_3d_grid_with_k_fastest():
+    a = np.zeros((4, 5, 6))
+    text = grid_text(stencil3d, a, a.copy())
+    assert "3-D: loops i, j and k" in text and "k the fastest" in text, text
+    assert "k the fastest" in grid_text(prefixes3d, a, a.copy(), 0.5)
+    assert "3-D" in grid_text(outer_fastest3d, a, a.copy()) and \
+        "k the fastest" in grid_text(outer_fastest3d, a, a.copy())
+
+
+def test_a_third_loop_that_carries_a_dependence_stays_inside_each_work_item():
+    a = np.zeros((4, 5, 6))
+    text = grid_text(scan_in_k, a)
+    assert text.count("2-D: loops i and j") == 1, text
+    assert "not proven parallel" in text and "runs inside each work-item" in text, text
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 1), (3, 3, 3), (5, 7, 33), (2, 40, 3), (9, 1, 65)])
+@pytest.mark.parametrize("kind", ["C", "transposed", "negative"])
+def test_3d_stencil(target, shape, kind):
+    a = make_view(kind, shape, "float64", seed=7)
+    check(stencil3d, a, np.zeros(shape), jit_options=opts(target))
+
+
+@pytest.mark.parametrize("shape", [(0, 3, 3), (3, 0, 3), (2, 2, 0), (6, 5, 9)])
+def test_3d_prefixes_and_steps(target, shape):
+    a = random_array(shape, "float32", seed=8)
+    check(prefixes3d, a, np.zeros(shape, np.float32), 0.5, jit_options=opts(target))
+
+
+def test_3d_outer_loop_fastest(target):
+    a = make_view("strided", (7, 6, 5), "float64", seed=9)
+    check(outer_fastest3d, a, np.zeros((7, 6, 5)), jit_options=opts(target))
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 1), (3, 5, 7), (2, 3, 700), (65, 4, 3)])
+def test_reductions_over_a_3d_grid(target, shape):
+    check(sum3d, random_array(shape, "int64", seed=10), jit_options=opts(target))
+
+
+def test_3d_scan_stays_2d_and_is_right(target):
+    check(scan_in_k, random_array((4, 5, 6), "float64", seed=11), jit_options=opts(target),
+          rtol=1e-12)
+
+
 # ------------------------------------------------------------ stays 1-D
 
 
@@ -199,8 +292,13 @@ def test_launch_counts_fill_the_inner_loop_first():
     assert launch_counts([7, 3], True) == [7, 3]
     assert launch_counts([10**6, 10**6], True) == [REDUCTION_THREADS // 10**6 or 1, 10**6]
     # the dimension-1 loop stays within CUDA's grid y limit
-    assert launch_counts([10**6, 4], False, inner_fast=True)[0] == MAX_GRID_Y
-    assert launch_counts([4, 10**6], False, inner_fast=False) == [4, MAX_GRID_Y]
+    assert launch_counts([10**6, 4], False, (1, 0))[0] == MAX_GRID_Y
+    assert launch_counts([4, 10**6], False, (0, 1)) == [4, MAX_GRID_Y]
+    # 3-D: innermost served first; dimensions 1 and 2 (y and z) capped
+    assert launch_counts([5, 6, 7], False, (2, 1, 0)) == [5, 6, 7]
+    assert launch_counts([10**6, 10**6, 2], False, (2, 1, 0)) == [2, MAX_GRID_Y, 2]
+    assert launch_counts([10**5, 3, 3], False, (0, 2, 1)) == [10**5, 3, 3]
+    assert launch_counts([3, 10**5, 3], False, (0, 2, 1)) == [3, MAX_GRID_Y, 3]
 
 
 def test_work_items_beyond_the_counts_do_nothing(poisoned_opencl, monkeypatch):

@@ -185,8 +185,7 @@ class OpenMPRenderer(CFamilyRenderer):
         step = self.expr(region_step(region, self.fn))
         scal = [f"PyLong_FromLongLong(hj_lo{k})", f"PyLong_FromLongLong(hj_hi{k})",
                 f"PyLong_FromLongLong({step})"]
-        inner = region.grid.inner
-        if inner is not None:  # 2-D: the nested loop's range too (invariant)
+        for inner in region.grid.nest:  # 2-D/3-D: the nested loops' ranges (invariant)
             scal += [f"PyLong_FromLongLong((int64_t)({self.expr(e)}))"
                      for e in (inner.start, inner.stop, inner.step)]
         for name, t in region.iface.scalars:

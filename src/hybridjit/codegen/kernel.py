@@ -5,23 +5,24 @@ Contract: :class:`KernelRenderer` prints one region (an outermost parallel
 type definitions, the C prelude, and one kernel whose parameters are, in
 order: for each array its base buffer, element offset, extents and element
 strides; each read-only outside scalar; ``hj_lo, hj_step, hj_trip,
-hj_nthreads`` for the region's loop and ``hj_lo2, hj_step2, hj_trip2,
-hj_nthreads2`` for the nested loop of a 2-D grid (ignored by 1-D kernels);
-and one partial-results buffer per reduction.
+hj_nthreads`` for the region's loop and the same with suffixes ``2`` and
+``3`` for the nested loops of a 2-D/3-D grid (ignored where the grid has
+fewer dimensions); and one partial-results buffer per reduction.
 
-Index space (see :mod:`hybridjit.transform.grid`): the region's loop runs on
-dimension ``outer_dim`` of the launch, the nested loop of a 2-D kernel on the
-other one.  Work-item ``g`` runs iterations ``g, g + nthreads, ...`` of its
-loop (a grid-stride loop), so any launch of at least ``nthreads`` (by
-``nthreads2``) work-items is correct: the ones beyond do nothing, as CUDA
+Index space (see :mod:`hybridjit.transform.grid`): each loop of the grid
+runs on the launch dimension ``KernelGrid.dim_of`` gives it.  Work-item
+``g`` runs iterations ``g, g + nthreads, ...`` of its loop (a grid-stride
+loop), so any launch of at least ``nthreads`` (by ``nthreads2`` by
+``nthreads3``) work-items is correct: the ones beyond do nothing, as CUDA
 rounds its grid up to whole blocks.
 
 Reductions: kernels of regions with reductions are launched in work-groups
-of exactly :data:`REDUCTION_GROUP` work-items (:data:`REDUCTION_LOCAL_2D`
-for 2-D).  Each work-item accumulates its own partial from the identity;
-the group then combines its partials in local memory (a tree, halving the
-active work-items each step) and work-item 0 writes one partial per group to
-``hj_part[group]`` (groups numbered x-fastest), which the host combines.
+of exactly :data:`REDUCTION_GROUP` work-items (shaped per number of
+dimensions by :data:`REDUCTION_LOCAL`).  Each work-item accumulates its own
+partial from the identity; the group then combines its partials in local
+memory (a tree, halving the active work-items each step) and work-item 0
+writes one partial per group to ``hj_part[group]`` (groups numbered
+x-fastest), which the host combines.
 Dialects override the spellings only.
 """
 
@@ -40,8 +41,10 @@ from .prelude import prelude
 
 #: work-items per work-group of a kernel with reductions (a power of two)
 REDUCTION_GROUP = 256
-#: its shape for 2-D kernels, dimension 0 first
-REDUCTION_LOCAL_2D = (32, 8)
+#: its shape for 2-D and 3-D kernels, dimension 0 first
+REDUCTION_LOCAL = {1: (REDUCTION_GROUP,), 2: (32, 8), 3: (32, 4, 2)}
+#: name suffixes of the per-level kernel parameters and variables (hj_lo, hj_lo2, hj_lo3)
+LEVEL_SUFFIXES = ("", "2", "3")
 
 _TYPEDEFS = {
     "int64_t": "long", "uint64_t": "ulong", "int32_t": "int", "uint32_t": "uint",
@@ -102,7 +105,7 @@ class KernelRenderer(CFamilyRenderer):
             out += [f"int64_t {array_part(name, f's{d}')}" for d in range(at.ndim)]
         for name, st in self.iface.scalars:
             out.append(f"{st.c_name} {scalar_name(name)}")
-        out += [f"int64_t hj_{p}{k}" for k in ("", "2")
+        out += [f"int64_t hj_{p}{k}" for k in LEVEL_SUFFIXES
                 for p in ("lo", "step", "trip", "nthreads")]
         for k, r in enumerate(self.loop.parallel.reductions if self.loop.parallel else ()):
             t = self.types[r.var]
@@ -139,36 +142,42 @@ class KernelRenderer(CFamilyRenderer):
         return "\n".join(head + lines) + "\n"
 
     def loops(self, ind: str) -> list[str]:
-        """The grid-stride loop(s) around the region's body."""
+        """The grid-stride loop(s) around the region's body, one per dimension."""
         grid = self.grid
-        outer_dim = 1 if grid.inner is not None and grid.inner_fast else 0
-        i2, i3 = ind + "    ", ind + "        "
-        lines = [f"{ind}const int64_t hj_g = (int64_t){self.global_id(outer_dim)};",
-                 f"{ind}const int64_t hj_g2 = "
-                 f"{'0' if grid.inner is None else f'(int64_t){self.global_id(1 - outer_dim)}'};",
-                 f"{ind}const int hj_live = hj_g < hj_nthreads && hj_g2 < hj_nthreads2;",
-                 f"{ind}for (int64_t hj_k = hj_live ? hj_g : hj_trip; hj_k < hj_trip; "
-                 f"hj_k += hj_nthreads) {{",
-                 f"{i2}{scalar_name(self.loop.var)} = hj_lo + hj_k * hj_step;"]
+        levels = (self.loop, *grid.nest)
+        lines = []
+        for level, suffix in enumerate(LEVEL_SUFFIXES):
+            gid = f"(int64_t){self.global_id(grid.dim_of(level))}" if level < grid.dims else "0"
+            lines.append(f"{ind}const int64_t hj_g{suffix} = {gid};")
+        live = " && ".join(f"hj_g{s} < hj_nthreads{s}" for s in LEVEL_SUFFIXES)
+        lines.append(f"{ind}const int hj_live = {live};")
         self.parallel_depth = 1
-        if grid.inner is None:
-            lines += self.body(self.loop.body, i2)
-        else:
-            lines += self.body(grid.prefix, i2)
-            lines += [f"{i2}for (int64_t hj_k2 = hj_g2; hj_k2 < hj_trip2; "
-                      f"hj_k2 += hj_nthreads2) {{",
-                      f"{i3}{scalar_name(grid.inner.var)} = hj_lo2 + hj_k2 * hj_step2;"]
-            lines += self.body(grid.inner.body, i3)
-            lines.append(f"{i2}}}")
-        lines.append(f"{ind}}}")
+        inner = ind
+        for level, loop in enumerate(levels):
+            k = f"hj_k{LEVEL_SUFFIXES[level]}"
+            suffix = LEVEL_SUFFIXES[level]
+            # idle work-items (beyond the counts in any dimension) skip everything
+            start = "hj_live ? hj_g : hj_trip" if level == 0 else f"hj_g{suffix}"
+            lines.append(f"{inner}for (int64_t {k} = {start}; {k} < hj_trip{suffix}; "
+                         f"{k} += hj_nthreads{suffix}) {{")
+            inner += "    "
+            lines.append(f"{inner}{scalar_name(loop.var)} = hj_lo{suffix} + {k} * hj_step{suffix};")
+            if level < len(grid.nest):
+                lines += self.body(grid.prefixes[level], inner)
+        lines += self.body(levels[-1].body, inner)
+        while inner != ind:
+            inner = inner[:-4]
+            lines.append(f"{inner}}}")
         return lines
 
     # ------------------------------------------------------- reductions
 
     local_decl = "__local"
     barrier = "barrier(CLK_LOCAL_MEM_FENCE);"
-    local_linear_id = "(int)(get_local_id(0) + get_local_id(1) * get_local_size(0))"
-    group_linear_id = "(int64_t)(get_group_id(0) + get_group_id(1) * get_num_groups(0))"
+    local_linear_id = ("(int)(get_local_id(0) + get_local_size(0) * (get_local_id(1) "
+                       "+ get_local_size(1) * get_local_id(2)))")
+    group_linear_id = ("(int64_t)(get_group_id(0) + get_num_groups(0) * (get_group_id(1) "
+                       "+ get_num_groups(1) * (int64_t)get_group_id(2)))")
 
     def group_reduce(self, reductions: tuple[Reduction, ...], ind: str) -> list[str]:
         """Combine the work-group's partials; work-item 0 stores the result."""
@@ -231,11 +240,12 @@ class CUDAKernelRenderer(KernelRenderer):
 
     local_decl = "__shared__"
     barrier = "__syncthreads();"
-    local_linear_id = "(int)(threadIdx.x + threadIdx.y * blockDim.x)"
-    group_linear_id = "(int64_t)(blockIdx.x + blockIdx.y * (int64_t)gridDim.x)"
+    local_linear_id = "(int)(threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z))"
+    group_linear_id = ("(int64_t)(blockIdx.x + (int64_t)gridDim.x * (blockIdx.y "
+                       "+ (int64_t)gridDim.y * blockIdx.z))")
 
     def global_id(self, dim: int) -> str:
-        axis = "xy"[dim]
+        axis = "xyz"[dim]
         return f"(blockIdx.{axis} * (int64_t)blockDim.{axis} + threadIdx.{axis})"
 
     def fn_defines(self) -> str:

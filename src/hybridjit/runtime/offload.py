@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ..codegen.kernel import REDUCTION_GROUP, REDUCTION_LOCAL_2D
+from ..codegen.kernel import LEVEL_SUFFIXES, REDUCTION_LOCAL
 from ..errors import DeviceError, HybridJitWarning
 from ..transform.regions import Region
 from . import registry
@@ -42,7 +42,7 @@ AUTO_MIN_TRIP = 1 << 16
 REDUCTION_THREADS = 1 << 20
 #: upper bound on work-items for other regions (grid-stride loop beyond it)
 MAX_THREADS = 1 << 22
-#: work-items along the slower dimension of a 2-D launch (CUDA's grid y limit)
+#: work-items along dimensions 1 and 2 of a launch (CUDA's grid y and z limit)
 MAX_GRID_Y = 65535
 
 #: one line per region that fell back to the host after a device error
@@ -188,15 +188,16 @@ class OffloadSession:
             args += [KernelArg(int(s), np.dtype(np.int64)) for s in view.strides]
         for (_n, t), v in zip(region.iface.scalars, scalars[:nscal]):
             args.append(KernelArg(v, t.dtype))
-        counts = launch_counts([t for _, _, t in ranges], bool(region.reductions),
-                               region.grid.inner_fast)
-        for (lo, step, trip), n in zip([*ranges, (0, 1, 1)][:2], [*counts, 1][:2]):
+        order = region.grid.dim_order()
+        counts = launch_counts([t for _, _, t in ranges], bool(region.reductions), order)
+        unused = [(0, 1, 1)] * (len(LEVEL_SUFFIXES) - len(ranges))
+        for (lo, step, trip), n in zip([*ranges, *unused], [*counts, *[1] * len(unused)]):
             args += [KernelArg(v, np.dtype(np.int64)) for v in (lo, step, trip, n)]
-        # dimension 0 of the launch is the fastest-varying one (transform.grid)
-        shape = tuple(counts[::-1]) if region.grid.inner_fast else tuple(counts)
+        # launch dimension d runs loop level order[d] (transform.grid)
+        shape = tuple(counts[level] for level in order)
         local = None
         if region.reductions:  # whole work-groups of the kernel's fixed size
-            local = REDUCTION_LOCAL_2D if len(shape) == 2 else (REDUCTION_GROUP,)
+            local = REDUCTION_LOCAL[len(shape)]
             shape = tuple(-(-n // g) * g for n, g in zip(shape, local))
         nparts = math.prod(n // g for n, g in zip(shape, local)) if local else 0
         partials = []
@@ -281,11 +282,14 @@ def _trip(lo: int, hi: int, step: int) -> tuple[int, int, int]:
     return lo, step, max(0, (hi - lo + step - (1 if step > 0 else -1)) // step)
 
 
-def launch_counts(trips: list[int], reduces: bool, inner_fast: bool = True) -> list[int]:
+def launch_counts(trips: list[int], reduces: bool,
+                  order: tuple[int, ...] | None = None) -> list[int]:
     """Work-items per loop of the nest, outer first: one per iteration up to
     a total of MAX_THREADS (REDUCTION_THREADS with reductions, one partial
     each), the innermost loop served first; grid-stride loops do the rest.
-    The loop on dimension 1 of a 2-D launch gets at most MAX_GRID_Y."""
+    ``order`` gives the loop level on each launch dimension (default: the
+    innermost on dimension 0); loops on dimensions 1 and 2 get at most
+    MAX_GRID_Y."""
     budget = REDUCTION_THREADS if reduces else MAX_THREADS
     counts = []
     for t in reversed(trips):
@@ -293,9 +297,9 @@ def launch_counts(trips: list[int], reduces: bool, inner_fast: bool = True) -> l
         counts.append(n)
         budget = max(1, budget // n)
     counts.reverse()
-    if len(counts) == 2:
-        on_y = 0 if inner_fast else 1
-        counts[on_y] = min(counts[on_y], MAX_GRID_Y)
+    order = order or tuple(reversed(range(len(counts))))
+    for level in order[1:]:
+        counts[level] = min(counts[level], MAX_GRID_Y)
     return counts
 
 
