@@ -280,6 +280,7 @@ class EmulatedDriver:
         self.cache = cache
         self.name = name
         self.allocations: dict[int, Allocation] = {}
+        self.pinned: dict[int, np.ndarray] = {}  # cuMemHostAlloc: address -> storage
         self.sources: dict[bytes, str] = {}  # PTX image -> the CUDA C it came from
         self.modules: dict[int, dict[str, EmulatedKernel]] = {}
         self.queue: list[Callable[[], None]] = []
@@ -365,6 +366,11 @@ class EmulatedDriver:
     def cuStreamWaitEvent(self, stream: int, event: int, flags: int) -> Any:
         return self._ok("cuStreamWaitEvent")
 
+    def cuEventSynchronize(self, event: int) -> Any:
+        # one stream: everything queued so far is before the event, or may as well be
+        self._run_queue()
+        return self._ok("cuEventSynchronize")
+
     # ----------------------------------------------------------------- memory
 
     def cuMemAlloc(self, nbytes: int) -> Any:
@@ -389,6 +395,19 @@ class EmulatedDriver:
         self._check_redzone(alloc, "cuMemFree")
         del self.allocations[int(address)]
         return self._ok("cuMemFree")
+
+    def cuMemHostAlloc(self, nbytes: int, flags: int) -> Any:
+        if "cuMemHostAlloc" in self.fail:
+            return (self.fail["cuMemHostAlloc"], None)
+        storage = np.full(nbytes, 0x3C, dtype=np.uint8)
+        self.pinned[storage.ctypes.data] = storage
+        return self._ok("cuMemHostAlloc", storage.ctypes.data)
+
+    def cuMemFreeHost(self, address: int) -> Any:
+        if self.queue:
+            raise EmulationError("cuMemFreeHost while copies that may use it are queued")
+        del self.pinned[int(address)]
+        return self._ok("cuMemFreeHost")
 
     def cuPointerGetAttribute(self, attr: CUpointer_attribute, address: int) -> Any:
         assert attr == CUpointer_attribute.CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL

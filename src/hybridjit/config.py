@@ -50,6 +50,21 @@ def extra_cflags() -> list[str]:
     return os.environ.get("HYBRIDJIT_CFLAGS", "").split()
 
 
+#: default of HYBRIDJIT_CUDA_STAGING: copies of at least 8 MiB go through pinned buffers
+CUDA_STAGING_DEFAULT = 8 << 20
+
+
+def cuda_staging_min_bytes() -> int | None:
+    """Smallest host<->device copy staged through pinned buffers on CUDA
+    (``HYBRIDJIT_CUDA_STAGING``: a byte count, or ``0`` for never)."""
+    env = os.environ.get("HYBRIDJIT_CUDA_STAGING", "").strip()
+    try:
+        value = int(env, 0) if env else CUDA_STAGING_DEFAULT
+    except ValueError:
+        value = CUDA_STAGING_DEFAULT
+    return value if value > 0 else None
+
+
 def poison_enabled() -> bool:
     return os.environ.get("HYBRIDJIT_POISON", "") not in ("", "0")
 

@@ -8,6 +8,9 @@ here (and if not, why); :class:`CUDADevice` implements
   with ``poison_byte`` (``cuMemsetD8Async``); ``copy_in``/``copy_out`` are
   ``cuMemcpyHtoDAsync``/``cuMemcpyDtoHAsync`` on the device's stream, and
   ``copy_out`` synchronises before it returns, so the host may read at once.
+  Copies of at least ``HYBRIDJIT_CUDA_STAGING`` bytes (8 MiB unless set; 0
+  turns it off) go through double-buffered pinned memory
+  (:mod:`.cuda_staging`); smaller ones go straight from pageable memory.
   ``copy_in_2d``/``copy_out_2d`` move a strided box (rows of a 2-D view) in
   one ``cuMemcpy2DAsync``.
 - *compiler*: ``build`` compiles CUDA C with NVRTC (see :mod:`.nvrtc`; cached
@@ -51,8 +54,10 @@ from typing import Any
 
 import numpy as np
 
+from .. import config
 from ..errors import DeviceError, InternalError
 from . import nvrtc
+from .cuda_staging import PinnedStaging
 from .device import Availability, Buffer, Device, KernelArg, Program, row_layout
 from .registry import check_fault
 
@@ -304,6 +309,7 @@ class CUDADevice(Device):
         self._stream = _check(drv, drv.cuStreamCreate(_CU_STREAM_DEFAULT), "cuStreamCreate")
         self._in_flight: list[np.ndarray] = []  # host arrays async copies still read
         self._modules: list[Any] = []
+        self._staging: PinnedStaging | None = None  # made on the first large copy
 
     # ----------------------------------------------------------------- context
 
@@ -353,6 +359,10 @@ class CUDADevice(Device):
         self._activate()
         dst = self._ptr(buf, offset, host.nbytes)
         check_fault("copy", "cuMemcpyHtoDAsync")
+        staging = self._staging_for(host.nbytes)
+        if staging is not None:
+            staging.to_device(int(dst), host)  # host bytes are in pinned buffers now
+            return
         self._call("cuMemcpyHtoDAsync", dst, host.ctypes.data, host.nbytes, self._stream)
         # pinned host memory is read after this returns: keep it alive until sync
         self._in_flight.append(host)
@@ -366,8 +376,21 @@ class CUDADevice(Device):
         self._activate()
         src = self._ptr(buf, offset, host.nbytes)
         check_fault("copy", "cuMemcpyDtoHAsync")
-        self._call("cuMemcpyDtoHAsync", host.ctypes.data, src, host.nbytes, self._stream)
+        staging = self._staging_for(host.nbytes)
+        if staging is not None:
+            staging.to_host(host, int(src))
+        else:
+            self._call("cuMemcpyDtoHAsync", host.ctypes.data, src, host.nbytes, self._stream)
         self.synchronize()
+
+    def _staging_for(self, nbytes: int) -> PinnedStaging | None:
+        """The pinned staging buffers when a copy of ``nbytes`` should use them."""
+        threshold = config.cuda_staging_min_bytes()
+        if threshold is None or nbytes < threshold:
+            return None
+        if self._staging is None:
+            self._staging = PinnedStaging(self._call, self.driver, self._stream)
+        return self._staging
 
     def copy_in_2d(self, buf: Buffer, offset: int, pitch: int, host: np.ndarray) -> None:
         """Copy the rows of 2-D view ``host`` (unit-stride rows, any row stride)
@@ -541,6 +564,9 @@ class CUDADevice(Device):
         if self._closed:
             return
         self.synchronize()
+        if self._staging is not None:
+            self._staging.close()
+            self._staging = None
         for module in self._modules:
             self._call("cuModuleUnload", module)
         self._modules.clear()
