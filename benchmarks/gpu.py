@@ -596,6 +596,64 @@ def copy_bandwidth(env: Env, n: int, repeats: int) -> dict[str, Any]:
     return out  # the arrays go when this returns; run_all frees the pool
 
 
+def host_transfer_bandwidth(env: Env, nbytes: int, repeats: int) -> dict[str, Any]:
+    """Host<->device copies of ``nbytes`` from a NumPy array: hybridjit's CUDA
+    device with pinned staging off and on (``HYBRIDJIT_CUDA_STAGING``), and
+    CuPy from pageable and from pinned host memory.  Wall time, median; GB/s
+    of the bytes moved.  Decides the staging default (README, "Transfers")."""
+    cp, dev = env.cp, env.device
+    host = np.arange(nbytes // 8, dtype=np.float64)
+    back = np.empty_like(host)
+    out: dict[str, Any] = {"bytes": host.nbytes, "methods": {}}
+    buf = dev.alloc(host.nbytes)
+
+    def hj(staging: str) -> dict[str, Callable[[], Any]]:
+        def set_env() -> None:
+            os.environ["HYBRIDJIT_CUDA_STAGING"] = staging
+        return {"to_device": lambda: (set_env(), dev.copy_in(buf, 0, host), dev.synchronize()),
+                "to_host": lambda: (set_env(), dev.copy_out(buf, 0, back))}
+
+    pinned = None
+    with contextlib.suppress(Exception):
+        import cupyx
+        pinned = cupyx.empty_pinned(host.shape, host.dtype)
+        pinned[...] = host
+    dst = cp.empty(host.shape, host.dtype)
+    methods = {"hybridjit, pageable": hj("0"), "hybridjit, pinned staging": hj("1")}
+    methods["cupy, pageable"] = {
+        "to_device": lambda: (dst.set(host), cp.cuda.runtime.deviceSynchronize()),
+        "to_host": lambda: dst.get(out=back)}
+    if pinned is not None:
+        methods["cupy, pinned"] = {
+            "to_device": lambda: (dst.set(pinned), cp.cuda.runtime.deviceSynchronize()),
+            "to_host": lambda: dst.get(out=pinned)}
+    saved = os.environ.get("HYBRIDJIT_CUDA_STAGING")
+    try:
+        for name, pair in methods.items():
+            row: dict[str, Any] = {}
+            for direction, fn in pair.items():
+                try:
+                    fn()
+                    times = []
+                    for _ in range(max(repeats, 5)):
+                        t0 = time.perf_counter()
+                        fn()
+                        times.append(time.perf_counter() - t0)
+                    med = statistics.median(times)
+                    row[direction] = {"median_s": med, "GBps": host.nbytes / med / 1e9}
+                except Exception as exc:
+                    row[direction] = error_row(exc)
+            out["methods"][name] = row
+        np.testing.assert_array_equal(back, host)
+    finally:
+        if saved is None:
+            os.environ.pop("HYBRIDJIT_CUDA_STAGING", None)
+        else:
+            os.environ["HYBRIDJIT_CUDA_STAGING"] = saved
+        dev.free(buf)
+    return out
+
+
 def measure_case(env: Env, case: Case, size: dict[str, int], repeats: int,
                  hand: dict[str, Callable[..., None]] | None) -> dict[str, Any]:
     """The four timings of one case: hybridjit and the reference, resident and with transfers."""
@@ -810,6 +868,13 @@ def render(report: dict[str, Any]) -> str:
                      f"reference {bw['GBps']:.0f} GB/s")
     elif bw.get("error"):
         lines.append(f"copy bandwidth: ERROR {bw['error']}")
+    ht = report.get("host_transfers") or {}
+    for name, row in (ht.get("methods") or {}).items():
+        rates = ", ".join(f"{d} {r['GBps']:.1f} GB/s" if "GBps" in r else f"{d} ERROR"
+                          for d, r in row.items())
+        lines.append(f"host<->device, {ht['bytes'] >> 20} MiB, {name}: {rates}")
+    if ht.get("error"):
+        lines.append(f"host<->device transfers: ERROR {ht['error']}")
     lines.append("")
     headers = ["kernel", "size", "hj ms", "ref ms", "hj/ref", "hj+xfer ms", "ref+xfer ms",
                "hj/ref xfer", "note"]
@@ -932,8 +997,8 @@ def run_all(env: Env, args: argparse.Namespace) -> dict[str, Any]:
         "timing": "wall time of fn(); cudaDeviceSynchronize(), median; copy bandwidth: "
                   "CUDA events",
         "hand_nvrtc_options": args.hand_options or "CuPy defaults",
-        "parts": args.part_list, "tests": None, "copy_bandwidth": None, "kernels": [],
-        "errors": [],
+        "parts": args.part_list, "tests": None, "copy_bandwidth": None,
+        "host_transfers": None, "kernels": [], "errors": [],
     }
     if "tests" in args.part_list:
         try:
@@ -961,6 +1026,11 @@ def run_all(env: Env, args: argparse.Namespace) -> dict[str, Any]:
             report["copy_bandwidth"] = copy_bandwidth(env, n, args.repeats)
         except Exception as exc:
             report["copy_bandwidth"] = error_row(exc)
+        try:
+            nbytes = 1 << (24 if args.quick else 28)
+            report["host_transfers"] = host_transfer_bandwidth(env, nbytes, args.repeats)
+        except Exception as exc:
+            report["host_transfers"] = error_row(exc)
         with contextlib.suppress(Exception):
             env.cp.get_default_memory_pool().free_all_blocks()
     copy_GBps = (report["copy_bandwidth"] or {}).get("GBps")
