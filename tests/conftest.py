@@ -118,44 +118,39 @@ def _compile_to_ptx(kernels: list[tuple[str, str]]) -> None:
                         for t in ("opencl", "cuda", "cuda-emu") if t in TARGETS])
 def offload_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Each device kind tests offload to (a target name: "opencl" or "cuda"),
-    fresh, with poisoned buffers, no injected faults, no target override, and
-    an empty program cache; skipped where the device is unavailable."""
+    fresh (so with no programs built yet), with poisoned buffers, no injected
+    faults and no target override; skipped where the device is unavailable."""
     name = str(request.param)
     if name == "cuda-emu":
         name = install_cuda_emulator(monkeypatch)
-    from hybridjit.runtime import offload, registry
+    from hybridjit.runtime import registry
 
     monkeypatch.setenv("HYBRIDJIT_POISON", "1")
     monkeypatch.delenv("HYBRIDJIT_FAULT", raising=False)
     monkeypatch.delenv("HYBRIDJIT_TARGET", raising=False)
     registry.reset()
-    offload._programs.clear()
     avail = registry.availability(name)
     if not avail.available:
         pytest.skip(f"{name} unavailable: {avail.reason}")
     yield name
     registry.reset()
-    offload._programs.clear()
 
 
 @pytest.fixture
 def poisoned_opencl(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     """A fresh OpenCL device whose new buffers are filled with 0xFF (NaN for
     floats, so a missing transfer is a wrong answer), no injected faults, no
-    target override, and an empty program cache (an injected build fault
-    always meets a real build)."""
-    from hybridjit.runtime import offload, registry
+    target override, and so no programs built yet."""
+    from hybridjit.runtime import registry
 
     monkeypatch.setenv("HYBRIDJIT_POISON", "1")
     monkeypatch.delenv("HYBRIDJIT_FAULT", raising=False)
     monkeypatch.delenv("HYBRIDJIT_TARGET", raising=False)
     registry.reset()
-    offload._programs.clear()
     device = registry.get_device("opencl")
     assert device is not None and device.poison_byte == 0xFF
     yield device
     registry.reset()
-    offload._programs.clear()
 
 
 @pytest.fixture(scope="session")

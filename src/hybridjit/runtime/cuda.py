@@ -310,6 +310,7 @@ class CUDADevice(Device):
         self._in_flight: list[np.ndarray] = []  # host arrays async copies still read
         self._modules: list[Any] = []
         self._staging: PinnedStaging | None = None  # made on the first large copy
+        self._programs: dict[tuple[str, tuple[str, ...]], CUDAProgram] = {}
 
     # ----------------------------------------------------------------- context
 
@@ -492,6 +493,9 @@ class CUDADevice(Device):
     def build(self, source: str, options: tuple[str, ...] = ()) -> Program:
         check_fault("build", "cuModuleLoadData")
         self._activate()
+        built = self._programs.get((source, tuple(options)))
+        if built is not None:
+            return built
         arch = self.arch()
         opts = default_options(options)
         ptx = nvrtc.compile_to_ptx(source, "hybridjit_kernels.cu", arch, opts)
@@ -505,7 +509,9 @@ class CUDADevice(Device):
         if int(err) != 0:
             raise DeviceError(_module_load_message(self.driver, err, self.info))
         self._modules.append(module)
-        return CUDAProgram(self, module, arch)
+        program = CUDAProgram(self, module, arch)
+        self._programs[(source, tuple(options))] = program
+        return program
 
     def _load_module(self, image: bytes) -> tuple[Any, Any]:
         result = self.driver.cuModuleLoadData(image)
@@ -570,6 +576,7 @@ class CUDADevice(Device):
         for module in self._modules:
             self._call("cuModuleUnload", module)
         self._modules.clear()
+        self._programs.clear()
         self._call("cuStreamDestroy", self._stream)
         self._call("cuDevicePrimaryCtxRelease", self._dev)
         self._closed = True

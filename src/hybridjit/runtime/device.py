@@ -119,9 +119,14 @@ class Device(abc.ABC):
         for r in range(host.shape[0]):
             self.copy_out(buf, offset + r * pitch, host[r])
 
+    def close(self) -> None:  # noqa: B027 - devices with resources to release override it
+        """Wait for queued work and release what the device holds; idempotent."""
+
     @abc.abstractmethod
     def build(self, source: str, options: tuple[str, ...] = ()) -> Program:
-        """Compile kernel source; raises DeviceError with the build log."""
+        """Compile kernel source; raises DeviceError with the build log.  The
+        same source and options give the same Program for the device's life
+        (devices keep what they built, so callers need no cache of their own)."""
 
     @staticmethod
     def empty_index_space(global_size: tuple[int, ...]) -> bool:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 import warnings
-import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,9 +47,6 @@ MAX_GRID_Y = 65535
 #: one line per region that fell back to the host after a device error
 #: (tests assert it stays empty; useful when diagnosing a slow run)
 FALLBACKS: list[str] = []
-
-#: built programs per live device object (a recreated device rebuilds)
-_programs: weakref.WeakKeyDictionary[Device, dict[str, Program]] = weakref.WeakKeyDictionary()
 
 
 @dataclass
@@ -226,13 +222,8 @@ class OffloadSession:
     def _program(self, region: Region) -> Program:
         dev = self._device
         assert dev is not None
-        source = region.kernels[dev.kind]
-        built = _programs.setdefault(dev, {})
-        prog = built.get(source)
-        if prog is None:
-            prog = dev.build(source)
-            built[source] = prog
-        return prog
+        # devices keep what they built: a rebuild of the same source is a lookup
+        return dev.build(region.kernels[dev.kind])
 
     def _recover(self, arrays: tuple[Any, ...]) -> None:
         """After a device fault: bring every array of the region home."""

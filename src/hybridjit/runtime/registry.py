@@ -229,10 +229,14 @@ def to_device(array: np.ndarray, kind: str | None = None) -> DeviceArray:
 
 
 def reset() -> None:
-    """Forget all devices and managers (tests; env changes take effect)."""
+    """Close and forget all devices and managers (tests; env changes take effect)."""
     for manager in _managers.values():
         manager.close()
     _managers.clear()
+    for device in _devices.values():
+        if device is not None:
+            with contextlib.suppress(DeviceError):  # a broken device is dropped all the same
+                device.close()
     _devices.clear()
     _reasons.clear()
 
