@@ -297,21 +297,33 @@ def overlapping_groups(arrays: Sequence[ForeignArray]) -> list[list[int]]:
     return groups
 
 
-def adopt(arrays: Sequence[ForeignArray], manager: MemoryManager) -> list[DeviceArray]:
+def adopt(arrays: Sequence[ForeignArray], manager: MemoryManager,
+          labels: Sequence[str] | None = None) -> list[DeviceArray]:
     """DeviceArrays over the foreign memory of ``arrays`` (all non-empty, on
-    ``manager``'s device), in order; nothing is copied."""
+    ``manager``'s device), in order; nothing is copied.  When a pointer is
+    refused, what was adopted is dropped and the error names the argument
+    (``labels[k]`` for ``arrays[k]``, as :func:`relabel` does)."""
     from .device_array import DeviceArray
 
     device = manager.device
     for stream in {f.stream for f in arrays if f.stream is not None}:
         device.wait_for_stream(stream)
     out: list[DeviceArray | None] = [None] * len(arrays)
-    for group in overlapping_groups(arrays):
-        members = [arrays[k] for k in group]
-        lo, nbytes, views = shadow_views(members)
-        buffer = device.wrap_pointer(lo, nbytes)
-        for k, d in zip(group, DeviceArray.adopt(views, buffer, manager), strict=True):
-            out[k] = d
+    try:
+        for group in overlapping_groups(arrays):
+            members = [arrays[k] for k in group]
+            lo, nbytes, views = shadow_views(members)
+            try:
+                buffer = device.wrap_pointer(lo, nbytes)
+            except HybridJitError as exc:
+                raise (relabel(exc, labels[group[0]]) if labels else exc) from None
+            for k, d in zip(group, DeviceArray.adopt(views, buffer, manager), strict=True):
+                out[k] = d
+    except BaseException:
+        for d in out:  # a half-done adoption must not stay registered
+            if d is not None:
+                d.free()
+        raise
     return [d for d in out if d is not None]
 
 
@@ -370,7 +382,7 @@ def adopt_arguments(args: Sequence[Any], label: Callable[[int], str]) -> dict[in
             by_manager.setdefault(id(manager), (manager, []))[1].append(k)
     try:
         for manager, ks in by_manager.values():
-            adopted = adopt([found[k][0] for k in ks], manager)
+            adopted = adopt([found[k][0] for k in ks], manager, [label(k) for k in ks])
             result.update(zip(ks, adopted, strict=True))
     except BaseException:
         release(d for d in result.values() if not isinstance(d, np.ndarray))
