@@ -1,6 +1,6 @@
 """Zero-copy interop with foreign GPU arrays (``__cuda_array_interface__``).
 
-Four tiers:
+Five tiers:
 
 - parsing the interface and DLPack detection, with fake objects (no device);
 - the dispatcher's errors for a foreign CUDA array when CUDA is unavailable;
@@ -11,6 +11,11 @@ Four tiers:
   results are compared with CPython; on the CUDA device with the fake driver
   of ``test_runtime_cuda`` (host memory standing in for device memory) for
   pointer checks, streams, fault injection and ``__cuda_array_interface__``;
+- end to end on the CUDA device with the emulated driver (conftest's
+  cuda-emu, no GPU needed): foreign arrays are real device memory of that
+  driver, allocated and filled through the CUDADevice, and the generated
+  CUDA kernels run on them in place (the driver's own record shows no
+  allocation or copy), compared with CPython;
 - ``@pytest.mark.cuda``: CuPy / PyTorch on a real GPU (skipped elsewhere).
 """
 
@@ -29,6 +34,7 @@ import pytest
 
 import hybridjit
 import loop_kernels
+from conftest import install_cuda_emulator
 from hybridjit import DeviceError, HybridJitWarning, UnsupportedError, jit, prange
 from hybridjit.runtime import interop, offload, registry
 from hybridjit.runtime.device import Buffer, Device
@@ -265,14 +271,14 @@ class ClMemory:
         self.next_address = 1 << 40
         self.wrapped: list[tuple[int, int]] = []
 
-    def array(self, data: Any, readonly: bool = False) -> ClArray:
+    def array(self, data: Any, readonly: bool = False) -> StandInArray:
         data = np.ascontiguousarray(data)
         buf = self.device.alloc(data.nbytes)
         self.device.copy_in(buf, 0, data.reshape(-1).view(np.uint8))
         address = self.next_address
         self.next_address += (data.nbytes // 4096 + 1) * 4096
         self.buffers[address] = buf
-        return ClArray(self, address, address, data.shape, data.strides, data.dtype, readonly)
+        return StandInArray(self, address, address, data.shape, data.strides, data.dtype, readonly)
 
     def wrap_pointer(self, address: int, nbytes: int) -> Buffer:
         self.wrapped.append((address, nbytes))
@@ -288,18 +294,22 @@ class ClMemory:
         return out
 
 
-class ClArray:
-    """A CuPy stand-in: ``__cuda_array_interface__`` over a ClMemory buffer."""
+class StandInArray:
+    """A CuPy stand-in: ``__cuda_array_interface__`` over a buffer of a
+    ClMemory or an EmuMemory (whose ``raw(base)`` reads the buffer at ``base``)."""
 
-    def __init__(self, mem: ClMemory, base: int, pointer: int, shape: tuple[int, ...],
-                 strides: tuple[int, ...], dtype: np.dtype, readonly: bool) -> None:
+    def __init__(self, mem: ClMemory | EmuMemory, base: int, pointer: int,
+                 shape: tuple[int, ...], strides: tuple[int, ...], dtype: np.dtype,
+                 readonly: bool, stream: int | None = None) -> None:
         self.mem, self.base, self.pointer = mem, base, pointer
         self.shape, self.strides, self.dtype, self.readonly = shape, strides, dtype, readonly
+        self.stream = stream
 
     @property
     def __cuda_array_interface__(self) -> dict[str, Any]:
         return {"shape": self.shape, "typestr": self.dtype.str, "version": 3,
-                "data": (self.pointer, self.readonly), "strides": self.strides, "stream": None}
+                "data": (self.pointer, self.readonly), "strides": self.strides,
+                "stream": self.stream}
 
     def _layout(self, raw: np.ndarray) -> np.ndarray:
         return np.ndarray(self.shape, self.dtype, buffer=raw, offset=self.pointer - self.base,
@@ -309,12 +319,13 @@ class ClArray:
         """The current device contents (like ``cupy.asnumpy``)."""
         return self._layout(self.mem.raw(self.base)).copy()
 
-    def __getitem__(self, key: Any) -> ClArray:
-        raw = self.mem.raw(self.base)
+    def __getitem__(self, key: Any) -> StandInArray:
+        # the view's layout only: reading the device here would be a transfer
+        raw = np.empty(self.mem.buffers[self.base].nbytes, np.uint8)
         view = self._layout(raw)[key]
         pointer = self.base + view.ctypes.data - raw.ctypes.data
-        return ClArray(self.mem, self.base, pointer, view.shape, view.strides, self.dtype,
-                       self.readonly)
+        return StandInArray(self.mem, self.base, pointer, view.shape, view.strides, self.dtype,
+                            self.readonly, self.stream)
 
 
 @pytest.fixture
@@ -755,6 +766,340 @@ def test_fake_cuda_dispatch_hook_with_foreign_arrays_on_the_host(fake_cuda: Any)
     np.testing.assert_array_equal(memory, np.arange(8) + 1.0)
     gc.collect()
     assert not fake_cuda.manager.mirrors
+
+
+# -- the CUDA device on the emulated driver ------------------------------------------------
+
+
+class EmuMemory:
+    """Device memory of the emulated CUDA driver (conftest's cuda-emu),
+    allocated and filled through the CUDADevice as another library would:
+    foreign arrays over it are real device memory of this process, so
+    ``wrap_pointer``'s check, the generated kernels and every copy act on it,
+    under the emulator's bounds and guard-byte checks."""
+
+    #: the driver calls :attr:`calls` records (a launch, or moving or allocating memory)
+    WATCHED = ("cuMemAlloc", "cuMemcpyHtoDAsync", "cuMemcpyDtoHAsync", "cuMemcpy2DAsync",
+               "cuStreamWaitEvent", "cuLaunchKernel")
+
+    def __init__(self, device: Any, driver: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.device, self.driver = device, driver
+        self.buffers: dict[int, Buffer] = {}
+        self.sources: list[np.ndarray] = []  # host data a producer's copy still reads
+        self.calls: list[str] = []
+        for name in self.WATCHED:
+            monkeypatch.setattr(driver, name, self._recording(name, getattr(driver, name)))
+
+    def _recording(self, name: str, call: Any) -> Any:
+        def recorded(*args: Any) -> Any:
+            self.calls.append(name)
+            return call(*args)
+        return recorded
+
+    def moves(self) -> list[str]:
+        """The recorded calls that allocate or copy memory (not launches, not waits)."""
+        return [c for c in self.calls if c not in ("cuLaunchKernel", "cuStreamWaitEvent")]
+
+    def array(self, data: Any, readonly: bool = False, stream: int | None = None) -> StandInArray:
+        """A foreign array holding ``data``; with ``stream``, filled by an
+        asynchronous copy on that (producer's) stream nobody has waited for."""
+        data = np.ascontiguousarray(data)
+        buf = self.device.alloc(data.nbytes)
+        base = int(buf.handle)
+        raw = data.reshape(-1).view(np.uint8)
+        if stream is None:
+            self.device.copy_in(buf, 0, raw)
+        else:
+            self.device.synchronize()  # the poison fill is on hybridjit's stream
+            result = self.driver.cuMemcpyHtoDAsync(base, raw.ctypes.data, raw.nbytes, stream)
+            assert int(result[0]) == 0, result
+            self.sources.append(raw)
+        self.buffers[base] = buf
+        return StandInArray(self, base, base, data.shape, data.strides, data.dtype, readonly,
+                            stream)
+
+    def raw(self, base: int) -> np.ndarray:
+        buf = self.buffers[base]
+        out = np.empty(buf.nbytes, np.uint8)
+        self.device.copy_out(buf, 0, out)
+        return out
+
+    def free_all(self) -> None:
+        """cuMemFree every buffer (the emulator checks its guard bytes then),
+        after checking hybridjit freed none: the memory is the producer's."""
+        for base, buf in self.buffers.items():
+            assert base in self.driver.allocations, f"hybridjit freed foreign memory at {base:#x}"
+            self.device.free(buf)
+        self.buffers.clear()
+
+
+@pytest.fixture
+def emu(monkeypatch: pytest.MonkeyPatch) -> Iterator[EmuMemory]:
+    """The CUDA device on the emulated driver, fresh, poisoned, with the
+    memory manager's debug checks; a region falling back to the CPU fails
+    the test (a fallback would hide a broken kernel)."""
+    from hybridjit.runtime import cuda as cuda_rt
+
+    install_cuda_emulator(monkeypatch)
+    monkeypatch.setenv("HYBRIDJIT_POISON", "1")
+    monkeypatch.delenv("HYBRIDJIT_FAULT", raising=False)
+    monkeypatch.delenv("HYBRIDJIT_TARGET", raising=False)
+    registry.reset()
+    offload.FALLBACKS.clear()
+    device = registry.get_device("cuda")
+    manager = registry.get_memory_manager("cuda")
+    assert device is not None and manager is not None, registry.availability("cuda").reason
+    assert device.poison_byte == 0xFF and manager.debug
+    mem = EmuMemory(device, cuda_rt._driver(), monkeypatch)
+    yield mem
+    fallbacks = list(offload.FALLBACKS)
+    # no adopted mirror outlives its call
+    assert all(m.buffer.owned for m in manager.mirrors)
+    mem.free_all()
+    registry.reset()
+    assert not fallbacks, f"regions fell back to the CPU: {fallbacks}"
+
+
+def on_cuda(fn: Any) -> Any:
+    """A kernel of this file (or loop_kernels) compiled afresh for the CUDA
+    device, so its ``last_stats`` belong to the test."""
+    return jit(getattr(fn, "py_func", fn), target="cuda")
+
+
+def _targets(fn: Any) -> list[str]:
+    return [r["target"] for r in fn.last_stats["regions"]]
+
+
+def test_emu_kernels_use_foreign_memory_in_place(emu: EmuMemory):
+    fn = on_cuda(add)
+    rng = np.random.default_rng(1)
+    a, b = rng.random(100), rng.random(100)
+    err, producer = emu.driver.cuStreamCreate(0)
+    assert int(err) == 0
+    fa, fb = emu.array(a), emu.array(b, stream=producer)
+    fout = emu.array(np.full(100, -1.0))
+    manager = registry.get_memory_manager("cuda")
+    assert manager is not None
+    before = manager.stats.copy()
+    emu.calls.clear()
+    for _ in range(3):
+        fn(fa, fb, fout)
+        assert _targets(fn) == ["cuda"]
+        assert _moved(fn) == (0, 0) and fn.last_stats["launches"] == 1
+    # the driver saw launches and waits for the producer's stream, nothing else:
+    # no allocation, no copy, in either direction
+    assert emu.moves() == []
+    assert emu.calls.count("cuLaunchKernel") == 3
+    assert emu.calls.count("cuStreamWaitEvent") == 3
+    assert (manager.stats - before).bytes_to_device == 0
+    assert (manager.stats - before).bytes_to_host == 0
+    np.testing.assert_array_equal(fout.get(), a + b)
+
+
+def test_emu_strided_and_reversed_views_in_place(emu: EmuMemory):
+    fn = on_cuda(double_into)
+    data = np.arange(20, dtype=np.float64)
+    x = emu.array(data)
+    out = emu.array(np.zeros(20))
+    emu.calls.clear()
+    fn(x[::-1], out)  # negative stride: element 0 is the buffer's last
+    assert _moved(fn) == (0, 0) and emu.moves() == []
+    np.testing.assert_array_equal(out.get(), data[::-1] * 2.0)
+    fn(x[:10], out[::2])  # a strided output: odd elements untouched
+    assert _targets(fn) == ["cuda"] and _moved(fn) == (0, 0)
+    got = out.get()
+    np.testing.assert_array_equal(got[::2], data[:10] * 2.0)
+    np.testing.assert_array_equal(got[1::2], (data[::-1] * 2.0)[1::2])
+    fn(x[4:14], out[6:16])  # pointers inside the allocations, not at their start
+    assert _targets(fn) == ["cuda"] and _moved(fn) == (0, 0)
+    got[6:16] = data[4:14] * 2.0
+    np.testing.assert_array_equal(out.get(), got)
+
+
+def test_emu_jacobi_on_strided_2d_views(emu: EmuMemory):
+    fn = on_cuda(loop_kernels.jacobi)
+    rng = np.random.default_rng(4)
+    a0, b0 = rng.random((12, 10)), rng.random((24, 11))
+    fa, fb = emu.array(a0), emu.array(b0)
+    # reversed rows with a column step, and every other row with reversed columns
+    fn(fa[::-1, ::2], fb[::2, 9::-2], 3)
+    assert _targets(fn) == ["cuda", "cuda"] and fn.last_stats["launches"] == 6
+    assert _moved(fn) == (0, 0)
+    a_py, b_py = a0.copy(), b0.copy()
+    loop_kernels.jacobi(a_py[::-1, ::2], b_py[::2, 9::-2], 3)
+    # whole buffers: the elements between the views' are untouched too
+    np.testing.assert_allclose(fa.get(), a_py, rtol=1e-12)
+    np.testing.assert_allclose(fb.get(), b_py, rtol=1e-12)
+
+
+def test_emu_aliasing_foreign_arguments(emu: EmuMemory):
+    fn = on_cuda(shift)
+    data = np.arange(12, dtype=np.float64)
+    x = emu.array(data)
+    fn(x[1:], x[:-1])  # overlapping: Python's serial meaning, a running sum
+    expect = data.copy()
+    shift.py_func(expect[1:], expect[:-1])
+    np.testing.assert_array_equal(x.get(), expect)
+    y, z = emu.array(data), emu.array(np.zeros(12))
+    fn(z, y)  # distinct: runs on the device, in place
+    assert _targets(fn) == ["cuda"] and _moved(fn) == (0, 0)
+    np.testing.assert_array_equal(z.get(), data + 1.0)
+    # prange promises no dependence between iterations, which aliasing
+    # arguments keep here (each element is read and written by one
+    # iteration): on the device, in place
+    add_fn = on_cuda(add)
+    w = emu.array(data)
+    add_fn(w, w, w)  # one array three times: one group, one wrapped pointer
+    add_fn(w[:6], w[6:], w[6:])  # two views inside one allocation
+    assert _targets(add_fn) == ["cuda"] and _moved(add_fn) == (0, 0)
+    expect = data.copy()
+    add.py_func(expect, expect, expect)
+    add.py_func(expect[:6], expect[6:], expect[6:])
+    np.testing.assert_array_equal(w.get(), expect)
+
+
+def test_emu_host_reads_copy_back_and_host_writes_reach_the_device(emu: EmuMemory):
+    fn = on_cuda(bump_then_host)
+    n = 40
+    data = np.arange(n, dtype=np.float64)
+    fa = emu.array(data)
+    expect = data.copy()
+    for _ in range(2):
+        fn(fa)
+        bump_then_host.py_func(expect)
+        np.testing.assert_array_equal(fa.get(), expect)
+    # the host write needs the kernel's results, and its bytes go back
+    assert _moved(fn) == (n * 8, n * 8)
+    summed = on_cuda(scale_and_sum)
+    fb = emu.array(data)
+    assert summed(fb, 3.0) == scale_and_sum.py_func(data.copy(), 3.0)
+    np.testing.assert_array_equal(fb.get(), data * 3.0)
+    assert _moved(summed) == (0, n * 8)  # read back once, nothing to write back
+
+
+@pytest.mark.parametrize("kernel,target", [(loop_kernels.prefix_sum, "cuda"),
+                                          (loop_kernels.bump, "cpu")],
+                         ids=["host-only-code-on-cuda-target", "cpu-target"])
+def test_emu_host_only_functions_on_foreign_arrays(emu: EmuMemory, kernel: Any, target: str):
+    fn = jit(kernel, target=target)
+    data = np.linspace(0.0, 1.0, 17)
+    fa = emu.array(data)
+    expect = data.copy()
+    fn(fa)
+    kernel(expect)
+    np.testing.assert_array_equal(fa.get(), expect)
+    strided = emu.array(np.arange(16, dtype=np.float64))
+    on_cuda(write_evens_on_host)(strided[::2])
+    expect = np.arange(16, dtype=np.float64)
+    write_evens_on_host.py_func(expect[::2])
+    np.testing.assert_array_equal(strided.get(), expect)  # the gaps are left alone
+
+
+def test_emu_returned_argument_is_the_foreign_object_and_readonly_is_kept(emu: EmuMemory):
+    fill = on_cuda(fill_and_return)
+    x = emu.array(np.zeros(8))
+    assert fill(x, 7.0) is x
+    np.testing.assert_array_equal(x.get(), np.full(8, 7.0))
+    ro = emu.array(np.arange(6, dtype=np.int64), readonly=True)
+    emu.calls.clear()
+    assert read_only_sum(ro) == 15
+    # read back for the host, never written back: the producer said read-only
+    assert "cuMemcpyHtoDAsync" not in emu.calls and "cuMemcpyDtoHAsync" in emu.calls
+    with pytest.raises(ValueError, match="read-only"):
+        fill(ro, 1.0)
+    np.testing.assert_array_equal(ro.get(), np.arange(6))
+    # kernels read read-only foreign memory in place
+    add_fn = on_cuda(add)
+    ro_f8 = emu.array(np.arange(6, dtype=np.float64), readonly=True)
+    add_fn(ro_f8, ro_f8, x[:6])
+    assert _targets(add_fn) == ["cuda"] and _moved(add_fn) == (0, 0)
+    np.testing.assert_array_equal(x.get(), [0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 7.0, 7.0])
+
+
+def test_emu_device_fault_falls_back_and_keeps_foreign_memory_correct(emu: EmuMemory):
+    fn = on_cuda(bump_then_host)
+    data = np.arange(30, dtype=np.float64)
+    x = emu.array(data)
+    expect = data.copy()
+    with pytest.warns(HybridJitWarning, match="cuLaunchKernel"), registry.inject_faults("launch"):
+        fn(x)
+    offload.FALLBACKS.clear()
+    bump_then_host.py_func(expect)
+    np.testing.assert_array_equal(x.get(), expect)
+
+
+def test_emu_device_array_interface_round_trip(emu: EmuMemory):
+    data = np.arange(10, dtype=np.float64)
+    d = hybridjit.to_device(data, "cuda")
+    iface = d.__cuda_array_interface__
+    pointer = iface["data"][0]
+    assert pointer == int(d.mirror.buffer.handle) + d.mirror.offset_of(d.host_storage)
+    emu.driver.allocation_of(pointer, d.nbytes, "DeviceArray interface")  # real device memory
+    # another library's view of d's memory (as cupy.asarray(d) makes), passed back in
+    fn = on_cuda(add)
+    e = hybridjit.to_device(np.zeros(10), "cuda")
+    emu.calls.clear()
+    fn(FakeCudaArray(iface), d, e)
+    assert _targets(fn) == ["cuda"] and _moved(fn) == (0, 0) and emu.moves() == []
+    np.testing.assert_array_equal(e.to_host(), data * 2.0)
+    # writes through the foreign view are d's data (the interface made d's
+    # host copy stale), on the device and from host code
+    bump = on_cuda(loop_kernels.bump)
+    bump(FakeCudaArray(d.__cuda_array_interface__))
+    assert _moved(bump) == (0, 0)
+    np.testing.assert_array_equal(d.to_host(), data + 1.0)
+    host = on_cuda(bump_then_host)
+    host(FakeCudaArray(d.__cuda_array_interface__))
+    expect = data + 1.0
+    bump_then_host.py_func(expect)
+    np.testing.assert_array_equal(np.asarray(d), expect)
+    # and our own parser reads what we export
+    f = parse_cuda_array_interface(d)
+    assert f is not None and f.pointer == pointer and f.c_contiguous and f.stream is None
+
+
+def _call_with_a_host_pointer() -> str:
+    """add(a, b, out) with ``b`` host memory posing as a CUDA array (``a`` and
+    ``out`` host arrays): the DeviceError's text, after checking that nothing
+    ran and nothing stayed adopted."""
+    fn = on_cuda(add)
+    host = np.arange(4, dtype=np.float64)
+    out = np.zeros(4)
+    with pytest.raises(DeviceError) as info:
+        fn(np.ones(4), cai((4,), ptr=host.ctypes.data), out)
+    manager = registry.get_memory_manager("cuda")
+    assert manager is not None and not manager.mirrors
+    np.testing.assert_array_equal(out, np.zeros(4))  # nothing ran
+    np.testing.assert_array_equal(host, np.arange(4))
+    return str(info.value)
+
+
+def test_emu_pointer_that_is_not_device_memory_is_refused(emu: EmuMemory):
+    text = _call_with_a_host_pointer()
+    assert "cuPointerGetAttribute failed" in text and "not CUDA memory" in text
+
+
+def test_emu_pointer_that_is_not_device_memory_names_the_argument(emu: EmuMemory):
+    assert "add(): argument 'b'" in _call_with_a_host_pointer()
+
+
+def test_emu_refused_pointer_leaves_no_adopted_mirror(emu: EmuMemory):
+    fn = on_cuda(add)
+    a, out = emu.array(np.ones(4)), emu.array(np.zeros(4))
+    # above every allocation: a and out, lower, are adopted before it is refused
+    bad = max(emu.driver.allocations) + (1 << 30)
+    with pytest.raises(DeviceError, match="cuPointerGetAttribute") as info:
+        fn(a, cai((4,), ptr=bad), out)
+    manager = registry.get_memory_manager("cuda")
+    assert manager is not None
+    left = [m.nbytes for m in manager.mirrors if not m.buffer.owned]
+    np.testing.assert_array_equal(out.get(), np.zeros(4))  # nothing ran
+    # the exception's frames hold the adopted arrays: once they go, so do the
+    # mirrors (so that the fixture's own check sees a clean manager)
+    del info
+    gc.collect()
+    assert not manager.mirrors
+    assert left == [], f"adopted mirrors of {left} bytes outlived the failed call"
 
 
 # -- a real GPU ----------------------------------------------------------------------------
