@@ -317,12 +317,12 @@ def adopt(arrays: Sequence[ForeignArray], manager: MemoryManager,
                 buffer = device.wrap_pointer(lo, nbytes)
             except HybridJitError as exc:
                 raise (relabel(exc, labels[group[0]]) if labels else exc) from None
-            for k, d in zip(group, DeviceArray.adopt(views, buffer, manager), strict=True):
-                out[k] = d
+            for k, adopted in zip(group, DeviceArray.adopt(views, buffer, manager), strict=True):
+                out[k] = adopted
     except BaseException:
-        for d in out:  # a half-done adoption must not stay registered
-            if d is not None:
-                d.free()
+        for done in out:  # a half-done adoption must not stay registered
+            if done is not None:
+                done.free()
         raise
     return [d for d in out if d is not None]
 
