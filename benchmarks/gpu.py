@@ -88,6 +88,16 @@ def stream_triad(a, b, c, s):
         a[i] = b[i] + s * c[i]
 
 
+def stencil3d(a, out):
+    """7-point 3-D stencil (one Jacobi sweep of the heat equation): a 3-D grid."""
+    n, m, p = a.shape
+    for i in prange(1, n - 1):
+        for j in range(1, m - 1):
+            for k in range(1, p - 1):
+                out[i, j, k] = (a[i - 1, j, k] + a[i + 1, j, k] + a[i, j - 1, k]
+                                + a[i, j + 1, k] + a[i, j, k - 1] + a[i, j, k + 1]) / 6.0
+
+
 def coulomb2d(atoms, spacing, z, grid):
     """loops.coulomb with both grid indices parallel."""
     for i in prange(grid.shape[0]):
@@ -142,6 +152,15 @@ extern "C" __global__ void stream_triad(double *a, const double *b, const double
                                         double s, long long n) {
     long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x;
     if (i < n) a[i] = b[i] + s * c[i];
+}
+
+extern "C" __global__ void stencil3d(const double *a, double *out, int n, int m, int p) {
+    int k = blockIdx.x * blockDim.x + threadIdx.x + 1;
+    int j = blockIdx.y * blockDim.y + threadIdx.y + 1;
+    int i = blockIdx.z * blockDim.z + threadIdx.z + 1;
+    if (i >= n - 1 || j >= m - 1 || k >= p - 1) return;
+    long long c = ((long long)i * m + j) * p + k, sj = p, si = (long long)m * p;
+    out[c] = (a[c - si] + a[c + si] + a[c - sj] + a[c + sj] + a[c - 1] + a[c + 1]) / 6.0;
 }
 
 extern "C" __global__ void nbody(const double *pos, const double *mass, double *acc,
@@ -205,9 +224,11 @@ extern "C" __global__ void mandelbrot(double x0, double y0, double dx, double dy
     out[(long long)i * w + j] = k;
 }
 """
-HAND_KERNELS = ("stream_copy", "stream_triad", "nbody", "blackscholes", "coulomb", "mandelbrot")
+HAND_KERNELS = ("stream_copy", "stream_triad", "stencil3d", "nbody", "blackscholes", "coulomb",
+                "mandelbrot")
 BLOCK_1D = 256
 BLOCK_2D = (32, 8)
+BLOCK_3D = (32, 4, 2)
 
 
 def _grid_1d(n: int) -> tuple[tuple[int], tuple[int]]:
@@ -217,6 +238,11 @@ def _grid_1d(n: int) -> tuple[tuple[int], tuple[int]]:
 def _grid_2d(h: int, w: int) -> tuple[tuple[int, int], tuple[int, int]]:
     bx, by = BLOCK_2D
     return ((w + bx - 1) // bx, (h + by - 1) // by), BLOCK_2D
+
+
+def _grid_3d(n: int, m: int, p: int) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
+    bx, by, bz = BLOCK_3D
+    return ((p + bx - 1) // bx, (m + by - 1) // by, (n + bz - 1) // bz), BLOCK_3D
 
 
 def hand_implementations(module: Any) -> dict[str, Callable[..., None]]:
@@ -229,6 +255,10 @@ def hand_implementations(module: Any) -> dict[str, Callable[..., None]]:
 
     def triad(a, b, c, s):
         k["stream_triad"](*_grid_1d(a.size), (a, b, c, f64(s), i64(a.size)))
+
+    def stencil(a, out):
+        n, m, p = a.shape
+        k["stencil3d"](*_grid_3d(n - 2, m - 2, p - 2), (a, out, i32(n), i32(m), i32(p)))
 
     def nbody(pos, mass, acc, eps2):
         n = pos.shape[0]
@@ -248,7 +278,7 @@ def hand_implementations(module: Any) -> dict[str, Callable[..., None]]:
         k["mandelbrot"](*_grid_2d(h, w),
                         (f64(x0), f64(y0), f64(dx), f64(dy), i64(maxiter), out, i32(h), i32(w)))
 
-    return {"stream-copy": copy, "stream-triad": triad, "nbody": nbody,
+    return {"stream-copy": copy, "stream-triad": triad, "stencil3d": stencil, "nbody": nbody,
             "blackscholes": blackscholes, "coulomb": coulomb, "mandelbrot": mandelbrot}
 
 
@@ -300,6 +330,21 @@ def check_stream(args: tuple[Any, ...], outs: tuple[np.ndarray, ...]) -> float:
     else:
         ref = args[1][idx] + args[3] * args[2][idx]
     return _close(outs[0][idx], ref, 1e-14)  # the hand kernels may contract to FMA
+
+
+def stencil_inputs(n: int) -> tuple[Any, ...]:
+    a = np.random.default_rng(11).random((n, n, n))
+    return a, np.full_like(a, np.nan)
+
+
+def check_stencil(args: tuple[Any, ...], outs: tuple[np.ndarray, ...]) -> float:
+    a = args[0]
+    rows = _rows(a.shape[0] - 2, 16) + 1  # sampled interior planes
+    ref = np.empty((rows.size, a.shape[1] - 2, a.shape[2] - 2))
+    for r, i in enumerate(rows):
+        ref[r] = (a[i - 1, 1:-1, 1:-1] + a[i + 1, 1:-1, 1:-1] + a[i, :-2, 1:-1]
+                  + a[i, 2:, 1:-1] + a[i, 1:-1, :-2] + a[i, 1:-1, 2:]) / 6.0
+    return _close(outs[0][rows][:, 1:-1, 1:-1], ref, 1e-12)
 
 
 def check_nbody(args: tuple[Any, ...], outs: tuple[np.ndarray, ...]) -> float:
@@ -376,6 +421,10 @@ def make_cases() -> list[Case]:
         Case("stream-triad", "stream", stream_triad, lambda n: stream_inputs(n, True), (0,),
              check_stream, {"quick": {"n": 1 << 22}, "default": {"n": 1 << 28}},
              bytes_moved=lambda a: 3 * a[0].nbytes, description="a[i] = b[i] + s*c[i], float64"),
+        Case("stencil3d", "stream", stencil3d, stencil_inputs, (1,), check_stencil,
+             {"quick": {"n": 256}, "default": {"n": 512}},
+             bytes_moved=lambda a: 2 * a[0].nbytes,
+             description="7-point 3-D stencil, float64 (a 3-D grid); bytes: read a, write out"),
         Case("nbody", "compute", loops.nbody, kernels.nbody_inputs, (2,), check_nbody,
              {"quick": {"n": 4096}, "default": {"n": 65536}},
              description="all-pairs n-body acceleration, float64"),

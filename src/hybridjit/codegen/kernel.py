@@ -154,8 +154,8 @@ class KernelRenderer(CFamilyRenderer):
         self.parallel_depth = 1
         inner = ind
         for level, loop in enumerate(levels):
-            k = f"hj_k{LEVEL_SUFFIXES[level]}"
             suffix = LEVEL_SUFFIXES[level]
+            k = f"hj_k{suffix}"
             # idle work-items (beyond the counts in any dimension) skip everything
             start = "hj_live ? hj_g : hj_trip" if level == 0 else f"hj_g{suffix}"
             lines.append(f"{inner}for (int64_t {k} = {start}; {k} < hj_trip{suffix}; "
