@@ -180,7 +180,9 @@ class OpenCLDevice(Device):
         self.driver_version = str(self._device.driver_version)
         root = Path(cache_dir) if cache_dir is not None else None
         self._cache = BinaryCache("opencl", root)
-        self._programs: dict[str, OpenCLProgram] = {}
+        # built programs by (source, options): offload asks on every region
+        # call, so the lookup must not hash the source (the disk key does)
+        self._programs: dict[tuple[str, tuple[str, ...]], OpenCLProgram] = {}
         #: how many builds came from source, from the disk cache (for tests)
         self.builds_from_source = 0
         self.builds_from_cache = 0
@@ -291,9 +293,10 @@ class OpenCLDevice(Device):
 
     def build(self, source: str, options: tuple[str, ...] = ()) -> Program:
         check_fault("build", "clBuildProgram")
+        built = self._programs.get((source, tuple(options)))
+        if built is not None:
+            return built
         key = self.cache_key(source, options)
-        if key in self._programs:
-            return self._programs[key]
         program = self._build_from_binary(key, options)
         if program is None:
             program = self._build_from_source(source, options)
@@ -301,7 +304,7 @@ class OpenCLDevice(Device):
             self._store_binary(key, program)
         else:
             self.builds_from_cache += 1
-        self._programs[key] = program
+        self._programs[(source, tuple(options))] = program
         return program
 
     def _build_from_binary(self, key: str, options: tuple[str, ...]) -> OpenCLProgram | None:
