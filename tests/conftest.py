@@ -48,16 +48,9 @@ def target(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> I
     if name == "cpu":
         yield name
         return
-    if name == "cuda-emu":
-        name = install_cuda_emulator(monkeypatch)
     from hybridjit.runtime import offload, registry
 
-    avail = registry.availability(name)
-    if not avail.available:
-        pytest.skip(f"{name} unavailable: {avail.reason}")
-    monkeypatch.setenv("HYBRIDJIT_POISON", "1")
-    registry.reset()
-    offload.FALLBACKS.clear()
+    name = fresh_device(name, monkeypatch)
     cuda_kernels = _record_cuda_kernels(monkeypatch)
     yield name
     fallbacks = list(offload.FALLBACKS)
@@ -66,10 +59,32 @@ def target(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> I
     _compile_to_ptx(cuda_kernels)
 
 
+def fresh_device(kind: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Prepare a fresh device of ``kind`` ("opencl", "cuda", or "cuda-emu": CUDA
+    on the emulated driver) for a test: buffers poisoned with 0xFF bytes (NaN
+    for floats, so a missing transfer is a wrong answer), no injected faults,
+    no target override, no device made yet (so no programs built), no
+    recorded fallbacks.  Returns the target name; skips if unavailable."""
+    if kind == "cuda-emu":
+        kind = install_cuda_emulator(monkeypatch)
+    from hybridjit.runtime import offload, registry
+
+    monkeypatch.setenv("HYBRIDJIT_POISON", "1")
+    monkeypatch.delenv("HYBRIDJIT_FAULT", raising=False)
+    monkeypatch.delenv("HYBRIDJIT_TARGET", raising=False)
+    registry.reset()
+    offload.FALLBACKS.clear()
+    avail = registry.availability(kind)
+    if not avail.available:
+        pytest.skip(f"{kind} unavailable: {avail.reason}")
+    return kind
+
+
 def install_cuda_emulator(monkeypatch: pytest.MonkeyPatch) -> str:
-    """Put the emulated CUDA driver in place for this test; returns "cuda".
-    Skips where it cannot work: no NVRTC to compile the kernels, no g++."""
-    from hybridjit.runtime import nvrtc, registry
+    """Put the emulated CUDA driver in place for this test (before any CUDA
+    device is made); returns "cuda".  Skips where it cannot work: no NVRTC to
+    compile the kernels, no g++."""
+    from hybridjit.runtime import nvrtc
 
     if not nvrtc.nvrtc_available().available and not os.environ.get("CI"):
         pytest.skip(f"cuda-emu needs NVRTC: {nvrtc.nvrtc_available().reason}")
@@ -78,7 +93,6 @@ def install_cuda_emulator(monkeypatch: pytest.MonkeyPatch) -> str:
     import cuda_emulator
 
     cuda_emulator.install(monkeypatch, Path(_CACHE_DIR) / "cuda-emu")
-    registry.reset()
     return "cuda"
 
 
@@ -118,35 +132,20 @@ def _compile_to_ptx(kernels: list[tuple[str, str]]) -> None:
                         for t in ("opencl", "cuda", "cuda-emu") if t in TARGETS])
 def offload_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Each device kind tests offload to (a target name: "opencl" or "cuda"),
-    fresh (so with no programs built yet), with poisoned buffers, no injected
-    faults and no target override; skipped where the device is unavailable."""
-    name = str(request.param)
-    if name == "cuda-emu":
-        name = install_cuda_emulator(monkeypatch)
+    prepared by :func:`fresh_device`; skipped where the device is unavailable."""
     from hybridjit.runtime import registry
 
-    monkeypatch.setenv("HYBRIDJIT_POISON", "1")
-    monkeypatch.delenv("HYBRIDJIT_FAULT", raising=False)
-    monkeypatch.delenv("HYBRIDJIT_TARGET", raising=False)
-    registry.reset()
-    avail = registry.availability(name)
-    if not avail.available:
-        pytest.skip(f"{name} unavailable: {avail.reason}")
-    yield name
+    yield fresh_device(str(request.param), monkeypatch)
     registry.reset()
 
 
 @pytest.fixture
 def poisoned_opencl(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
-    """A fresh OpenCL device whose new buffers are filled with 0xFF (NaN for
-    floats, so a missing transfer is a wrong answer), no injected faults, no
-    target override, and so no programs built yet."""
+    """The OpenCL device, prepared by :func:`fresh_device` (buffers filled
+    with 0xFF)."""
     from hybridjit.runtime import registry
 
-    monkeypatch.setenv("HYBRIDJIT_POISON", "1")
-    monkeypatch.delenv("HYBRIDJIT_FAULT", raising=False)
-    monkeypatch.delenv("HYBRIDJIT_TARGET", raising=False)
-    registry.reset()
+    fresh_device("opencl", monkeypatch)
     device = registry.get_device("opencl")
     assert device is not None and device.poison_byte == 0xFF
     yield device

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from conftest import install_cuda_emulator
+from conftest import fresh_device
 from cuda_emulator import EmulationError, kernel_signatures
 from hybridjit.runtime import registry
 from hybridjit.runtime.cuda import CUDADevice
@@ -47,9 +47,7 @@ I64, F64 = np.dtype(np.int64), np.dtype(np.float64)
 
 @pytest.fixture
 def device(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    install_cuda_emulator(monkeypatch)
-    monkeypatch.setenv("HYBRIDJIT_POISON", "1")
-    registry.reset()
+    fresh_device("cuda-emu", monkeypatch)
     dev = registry.get_device("cuda")
     assert isinstance(dev, CUDADevice)
     yield dev

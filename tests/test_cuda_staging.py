@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import loop_kernels
-from conftest import install_cuda_emulator
+from conftest import fresh_device
 from hybridjit import config, jit
 from hybridjit.runtime import cuda_staging, registry
 from hybridjit.runtime.cuda import CUDADevice
@@ -28,11 +28,9 @@ CHUNK = 40  # bytes: five float64, or four and a half float64 at an odd offset
 @pytest.fixture
 def staged(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """A poisoned CUDA device on the emulator that stages every copy in CHUNK-byte pieces."""
-    install_cuda_emulator(monkeypatch)
+    fresh_device("cuda-emu", monkeypatch)
     monkeypatch.setenv("HYBRIDJIT_CUDA_STAGING", "1")
-    monkeypatch.setenv("HYBRIDJIT_POISON", "1")
     monkeypatch.setattr(cuda_staging, "CHUNK_BYTES", CHUNK)
-    registry.reset()
     device = registry.get_device("cuda")
     assert isinstance(device, CUDADevice) and device.poison_byte == 0xFF
     yield device
