@@ -4,18 +4,18 @@ Five tiers:
 
 - parsing the interface and DLPack detection, with fake objects (no device);
 - the dispatcher's errors for a foreign CUDA array when CUDA is unavailable;
-- adoption end to end on OpenCL (PoCL in CI): OpenCL buffers pose as CUDA
-  memory with fake device addresses, the "cuda" memory manager is the OpenCL
-  one, so foreign arguments go through exactly the path a CuPy array takes
-  (parse, group, wrap the pointer, adopt, kernels in place, release), and
-  results are compared with CPython; on the CUDA device with the fake driver
+- adopt/release and the memory manager's adoption checks on OpenCL (PoCL in
+  CI), OpenCL buffers posing as CUDA memory with fake device addresses; on
+  the CUDA device with the fake driver
   of ``test_runtime_cuda`` (host memory standing in for device memory) for
   pointer checks, streams, fault injection and ``__cuda_array_interface__``;
-- end to end on the CUDA device with the emulated driver (conftest's
-  cuda-emu, no GPU needed): foreign arrays are real device memory of that
-  driver, allocated and filled through the CUDADevice, and the generated
-  CUDA kernels run on them in place (the driver's own record shows no
-  allocation or copy), compared with CPython;
+- adoption end to end on the CUDA device with the emulated driver
+  (conftest's cuda-emu, no GPU needed): foreign arrays are real device
+  memory of that driver, allocated and filled through the CUDADevice, so
+  they go through exactly the path a CuPy array takes (parse, group, wrap
+  the pointer, adopt, kernels in place, release); the generated CUDA
+  kernels run on them in place (the driver's own record shows no
+  allocation or copy), and results are compared with CPython;
 - ``@pytest.mark.cuda``: CuPy / PyTorch on a real GPU (skipped elsewhere).
 """
 
@@ -34,7 +34,7 @@ import pytest
 
 import hybridjit
 import loop_kernels
-from conftest import install_cuda_emulator
+from conftest import fresh_device
 from hybridjit import DeviceError, HybridJitWarning, UnsupportedError, jit, prange
 from hybridjit.runtime import interop, offload, registry
 from hybridjit.runtime.device import Buffer, Device
@@ -269,7 +269,6 @@ class ClMemory:
         self.device = device
         self.buffers: dict[int, Buffer] = {}
         self.next_address = 1 << 40
-        self.wrapped: list[tuple[int, int]] = []
 
     def array(self, data: Any, readonly: bool = False) -> StandInArray:
         data = np.ascontiguousarray(data)
@@ -281,7 +280,6 @@ class ClMemory:
         return StandInArray(self, address, address, data.shape, data.strides, data.dtype, readonly)
 
     def wrap_pointer(self, address: int, nbytes: int) -> Buffer:
-        self.wrapped.append((address, nbytes))
         buf = self.buffers.get(address)
         if buf is None or nbytes > buf.nbytes:
             raise DeviceError(f"fake: no buffer starts at {address:#x}")
@@ -349,38 +347,20 @@ def _moved(fn: Any) -> tuple[int, int]:
     return st["bytes_to_device"], st["bytes_to_host"]
 
 
-@jit(target="opencl")
+# kernels of the end-to-end tiers (each compiles them for its target)
+
+
 def add(a, b, out):
     for i in prange(a.shape[0]):
         out[i] = a[i] + b[i]
 
 
-@needs_opencl
-def test_kernels_use_foreign_memory_in_place(clmem: ClMemory):
-    rng = np.random.default_rng(1)
-    a, b = rng.random(100), rng.random(100)
-    fa, fb, fout = clmem.array(a), clmem.array(b), clmem.array(np.full(100, -1.0))
-    manager = registry.get_memory_manager("opencl")
-    assert manager is not None
-    before = manager.stats.copy()
-    for _ in range(3):
-        add(fa, fb, fout)
-        assert [r["target"] for r in add.last_stats["regions"]] == ["opencl"]
-        assert _moved(add) == (0, 0) and add.last_stats["launches"] == 1
-    assert (manager.stats - before).bytes_to_device == 0
-    assert (manager.stats - before).bytes_to_host == 0
-    np.testing.assert_array_equal(fout.get(), a + b)
-    assert {n for _, n in clmem.wrapped} == {800}  # each array wrapped whole, once per call
-
-
-@jit(target="opencl")
 def bump_then_host(a):
     for i in prange(a.shape[0]):
         a[i] = a[i] + 1.0
     a[0] = 100.0 + a[1]
 
 
-@jit(target="opencl")
 def scale_and_sum(a, factor):
     for i in prange(a.shape[0]):
         a[i] = a[i] * factor
@@ -390,60 +370,14 @@ def scale_and_sum(a, factor):
     return s
 
 
-@needs_opencl
-def test_host_reads_copy_back_and_host_writes_reach_the_device(clmem: ClMemory):
-    n = 40
-    data = np.arange(n, dtype=np.float64)
-    fa = clmem.array(data)
-    expect = data.copy()
-    for _ in range(2):
-        bump_then_host(fa)
-        bump_then_host.py_func(expect)
-        np.testing.assert_array_equal(fa.get(), expect)
-    # the host write needs the kernel's results, and its bytes go back
-    assert _moved(bump_then_host) == (n * 8, n * 8)
-    fb = clmem.array(data)
-    assert scale_and_sum(fb, 3.0) == scale_and_sum.py_func(data.copy(), 3.0)
-    np.testing.assert_array_equal(fb.get(), data * 3.0)
-    assert _moved(scale_and_sum) == (0, n * 8)  # read back once, nothing to write back
-
-
-prefix_sum = jit(target="opencl")(loop_kernels.prefix_sum)  # host-only code
 bump_cpu = jit(target="cpu")(loop_kernels.bump)
 
 
-@needs_opencl
-@pytest.mark.parametrize("fn", [prefix_sum, bump_cpu])
-def test_host_only_functions_on_foreign_arrays(clmem: ClMemory, fn: Any):
-    data = np.linspace(0.0, 1.0, 17)
-    fa = clmem.array(data)
-    expect = data.copy()
-    fn(fa)
-    fn.py_func(expect)
-    np.testing.assert_array_equal(fa.get(), expect)
-
-
-@jit(target="opencl")
 def double_into(a, out):
     for i in prange(a.shape[0]):
         out[i] = a[i] * 2.0
 
 
-@needs_opencl
-def test_strided_and_reversed_views_in_place(clmem: ClMemory):
-    data = np.arange(20, dtype=np.float64)
-    x = clmem.array(data)
-    out = clmem.array(np.zeros(20))
-    double_into(x[::-1], out)  # negative stride: lowest address is the buffer start
-    assert _moved(double_into) == (0, 0)
-    np.testing.assert_array_equal(out.get(), data[::-1] * 2.0)
-    double_into(x[:10], out[::2])  # a strided output: odd elements untouched
-    got = out.get()
-    np.testing.assert_array_equal(got[::2], data[:10] * 2.0)
-    np.testing.assert_array_equal(got[1::2], (data[::-1] * 2.0)[1::2])
-
-
-@jit(target="opencl")
 def write_evens_on_host(a):
     for i in prange(a.shape[0]):
         a[i] = a[i] + 0.5
@@ -451,38 +385,11 @@ def write_evens_on_host(a):
         a[i] = a[i] + a[i - 1]
 
 
-@needs_opencl
-def test_host_writes_to_a_strided_view_leave_the_gaps_alone(clmem: ClMemory):
-    data = np.arange(16, dtype=np.float64)
-    x = clmem.array(data)
-    write_evens_on_host(x[::2])
-    expect = data.copy()
-    write_evens_on_host.py_func(expect[::2])
-    np.testing.assert_array_equal(x.get(), expect)
-
-
-@jit(target="opencl")
 def shift(a, b):
     for i in range(a.shape[0]):  # parallel only if a and b do not overlap
         a[i] = b[i] + 1.0
 
 
-@needs_opencl
-def test_aliasing_foreign_arguments_share_one_shadow(clmem: ClMemory):
-    data = np.arange(12, dtype=np.float64)
-    x = clmem.array(data)
-    shift(x[1:], x[:-1])  # overlapping: Python's serial meaning, a running sum
-    expect = data.copy()
-    shift.py_func(expect[1:], expect[:-1])
-    np.testing.assert_array_equal(x.get(), expect)
-    y = clmem.array(data)
-    z = clmem.array(np.zeros(12))
-    shift(z, y)  # distinct: runs on the device, in place
-    np.testing.assert_array_equal(z.get(), data + 1.0)
-    assert _moved(shift) == (0, 0)
-
-
-@jit(target="opencl")
 def fill_and_return(a, value):
     for i in prange(a.shape[0]):
         a[i] = value
@@ -495,35 +402,6 @@ def read_only_sum(a):
     for i in range(a.shape[0]):
         s += a[i]
     return s
-
-
-@needs_opencl
-def test_returned_argument_is_the_foreign_object_and_readonly_is_kept(clmem: ClMemory):
-    x = clmem.array(np.zeros(8))
-    assert fill_and_return(x, 7.0) is x
-    np.testing.assert_array_equal(x.get(), np.full(8, 7.0))
-    ro = clmem.array(np.arange(6, dtype=np.int64), readonly=True)
-    manager = registry.get_memory_manager("opencl")
-    assert manager is not None
-    before = manager.stats.copy()
-    assert read_only_sum(ro) == 15
-    # read back for the host, never written back: the producer said read-only
-    assert (manager.stats - before).bytes_to_device == 0
-    with pytest.raises(ValueError, match="read-only"):
-        fill_and_return(ro, 1.0)
-    np.testing.assert_array_equal(ro.get(), np.arange(6))
-
-
-@needs_opencl
-def test_device_fault_falls_back_and_keeps_foreign_memory_correct(clmem: ClMemory):
-    data = np.arange(30, dtype=np.float64)
-    x = clmem.array(data)
-    expect = data.copy()
-    with pytest.warns(HybridJitWarning, match="fell back"), registry.inject_faults("launch"):
-        bump_then_host(x)
-    offload.FALLBACKS.clear()
-    bump_then_host.py_func(expect)
-    np.testing.assert_array_equal(x.get(), expect)
 
 
 @needs_opencl
@@ -564,16 +442,8 @@ def test_memory_manager_adopt_rejects_misuse(clmem: ClMemory):
     assert buffer.handle is not None  # not owned: never freed
 
 
-@jit(target="cuda")
-def bump_on_cuda(a):
-    for i in prange(a.shape[0]):
-        a[i] = a[i] + 1.0
-
-
-@jit(target="opencl")
-def bump_opencl(a):
-    for i in prange(a.shape[0]):
-        a[i] = a[i] + 1.0
+bump_on_cuda = jit(target="cuda")(loop_kernels.bump)
+bump_opencl = jit(target="opencl")(loop_kernels.bump)
 
 
 @needs_opencl
@@ -780,7 +650,7 @@ class EmuMemory:
 
     #: the driver calls :attr:`calls` records (a launch, or moving or allocating memory)
     WATCHED = ("cuMemAlloc", "cuMemcpyHtoDAsync", "cuMemcpyDtoHAsync", "cuMemcpy2DAsync",
-               "cuStreamWaitEvent", "cuLaunchKernel")
+               "cuStreamWaitEvent", "cuLaunchKernel", "cuPointerGetAttribute")
 
     def __init__(self, device: Any, driver: Any, monkeypatch: pytest.MonkeyPatch) -> None:
         self.device, self.driver = device, driver
@@ -797,8 +667,10 @@ class EmuMemory:
         return recorded
 
     def moves(self) -> list[str]:
-        """The recorded calls that allocate or copy memory (not launches, not waits)."""
-        return [c for c in self.calls if c not in ("cuLaunchKernel", "cuStreamWaitEvent")]
+        """The recorded calls that allocate or copy memory (not launches,
+        waits or pointer checks)."""
+        return [c for c in self.calls
+                if c not in ("cuLaunchKernel", "cuStreamWaitEvent", "cuPointerGetAttribute")]
 
     def array(self, data: Any, readonly: bool = False, stream: int | None = None) -> StandInArray:
         """A foreign array holding ``data``; with ``stream``, filled by an
@@ -840,12 +712,7 @@ def emu(monkeypatch: pytest.MonkeyPatch) -> Iterator[EmuMemory]:
     the test (a fallback would hide a broken kernel)."""
     from hybridjit.runtime import cuda as cuda_rt
 
-    install_cuda_emulator(monkeypatch)
-    monkeypatch.setenv("HYBRIDJIT_POISON", "1")
-    monkeypatch.delenv("HYBRIDJIT_FAULT", raising=False)
-    monkeypatch.delenv("HYBRIDJIT_TARGET", raising=False)
-    registry.reset()
-    offload.FALLBACKS.clear()
+    fresh_device("cuda-emu", monkeypatch)
     device = registry.get_device("cuda")
     manager = registry.get_memory_manager("cuda")
     assert device is not None and manager is not None, registry.availability("cuda").reason
@@ -891,6 +758,7 @@ def test_emu_kernels_use_foreign_memory_in_place(emu: EmuMemory):
     assert emu.moves() == []
     assert emu.calls.count("cuLaunchKernel") == 3
     assert emu.calls.count("cuStreamWaitEvent") == 3
+    assert emu.calls.count("cuPointerGetAttribute") == 9  # each array wrapped once per call
     assert (manager.stats - before).bytes_to_device == 0
     assert (manager.stats - before).bytes_to_host == 0
     np.testing.assert_array_equal(fout.get(), a + b)
@@ -938,7 +806,7 @@ def test_emu_aliasing_foreign_arguments(emu: EmuMemory):
     x = emu.array(data)
     fn(x[1:], x[:-1])  # overlapping: Python's serial meaning, a running sum
     expect = data.copy()
-    shift.py_func(expect[1:], expect[:-1])
+    shift(expect[1:], expect[:-1])
     np.testing.assert_array_equal(x.get(), expect)
     y, z = emu.array(data), emu.array(np.zeros(12))
     fn(z, y)  # distinct: runs on the device, in place
@@ -953,8 +821,8 @@ def test_emu_aliasing_foreign_arguments(emu: EmuMemory):
     add_fn(w[:6], w[6:], w[6:])  # two views inside one allocation
     assert _targets(add_fn) == ["cuda"] and _moved(add_fn) == (0, 0)
     expect = data.copy()
-    add.py_func(expect, expect, expect)
-    add.py_func(expect[:6], expect[6:], expect[6:])
+    add(expect, expect, expect)
+    add(expect[:6], expect[6:], expect[6:])
     np.testing.assert_array_equal(w.get(), expect)
 
 
@@ -966,13 +834,13 @@ def test_emu_host_reads_copy_back_and_host_writes_reach_the_device(emu: EmuMemor
     expect = data.copy()
     for _ in range(2):
         fn(fa)
-        bump_then_host.py_func(expect)
+        bump_then_host(expect)
         np.testing.assert_array_equal(fa.get(), expect)
     # the host write needs the kernel's results, and its bytes go back
     assert _moved(fn) == (n * 8, n * 8)
     summed = on_cuda(scale_and_sum)
     fb = emu.array(data)
-    assert summed(fb, 3.0) == scale_and_sum.py_func(data.copy(), 3.0)
+    assert summed(fb, 3.0) == scale_and_sum(data.copy(), 3.0)
     np.testing.assert_array_equal(fb.get(), data * 3.0)
     assert _moved(summed) == (0, n * 8)  # read back once, nothing to write back
 
@@ -991,7 +859,7 @@ def test_emu_host_only_functions_on_foreign_arrays(emu: EmuMemory, kernel: Any, 
     strided = emu.array(np.arange(16, dtype=np.float64))
     on_cuda(write_evens_on_host)(strided[::2])
     expect = np.arange(16, dtype=np.float64)
-    write_evens_on_host.py_func(expect[::2])
+    write_evens_on_host(expect[::2])
     np.testing.assert_array_equal(strided.get(), expect)  # the gaps are left alone
 
 
@@ -1024,7 +892,7 @@ def test_emu_device_fault_falls_back_and_keeps_foreign_memory_correct(emu: EmuMe
     with pytest.warns(HybridJitWarning, match="cuLaunchKernel"), registry.inject_faults("launch"):
         fn(x)
     offload.FALLBACKS.clear()
-    bump_then_host.py_func(expect)
+    bump_then_host(expect)
     np.testing.assert_array_equal(x.get(), expect)
 
 
@@ -1051,7 +919,7 @@ def test_emu_device_array_interface_round_trip(emu: EmuMemory):
     host = on_cuda(bump_then_host)
     host(FakeCudaArray(d.__cuda_array_interface__))
     expect = data + 1.0
-    bump_then_host.py_func(expect)
+    bump_then_host(expect)
     np.testing.assert_array_equal(np.asarray(d), expect)
     # and our own parser reads what we export
     f = parse_cuda_array_interface(d)
@@ -1120,17 +988,8 @@ def gpu(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     assert not fallbacks, f"regions fell back to the CPU: {fallbacks}"
 
 
-@jit(target="cuda")
-def add_cuda(a, b, out):
-    for i in prange(a.shape[0]):
-        out[i] = a[i] + b[i]
-
-
-@jit(target="cuda")
-def bump_then_host_cuda(a):
-    for i in prange(a.shape[0]):
-        a[i] = a[i] + 1.0
-    a[0] = 100.0 + a[1]
+add_cuda = jit(target="cuda")(add)
+bump_then_host_cuda = jit(target="cuda")(bump_then_host)
 
 
 @pytest.mark.cuda
