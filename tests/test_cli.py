@@ -51,8 +51,10 @@ def test_explain_command_rejects_a_missing_function(module_file, capsys):
 
 
 def test_cache_info_and_clear(tmp_path, monkeypatch, capsys):
+    from hybridjit.runtime import files
+
     monkeypatch.setenv("HYBRIDJIT_CACHE_DIR", str(tmp_path / "c"))
-    (tmp_path / "c" / "cpu").mkdir(parents=True)
+    files.cache_subdir(tmp_path / "c", "cpu")  # as hybridjit makes it: tagged
     (tmp_path / "c" / "cpu" / "x.so").write_bytes(b"12345")
     assert main(["cache", "info"]) == 0
     assert "size" in capsys.readouterr().out

@@ -18,6 +18,11 @@ def cache_dir() -> Path:
     env = os.environ.get("HYBRIDJIT_CACHE_DIR")
     if env:
         return Path(env)
+    return default_cache_dir()
+
+
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/hybridjit`` (``~/.cache/hybridjit``): hybridjit's by name."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "hybridjit"
 

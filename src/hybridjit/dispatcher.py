@@ -220,7 +220,7 @@ class Dispatcher:
         h = hashlib.sha256()
         for part in (config.VERSION, compiler_fingerprint(), python_tag(),
                      code_fingerprint(self.py_func),
-                     repr(types), self.options.key(), str(offload), toolchain().identity,
+                     repr(types), self.options.key(), str(offload), toolchain().build_key,
                      " ".join(config.extra_cflags()), np.__version__):
             h.update(part.encode())
             h.update(b"\0")

@@ -5,13 +5,17 @@ cache keys, flags, OpenMP support) without running it unless asked;
 :func:`build_extension` compiles C source into a shared library at an exact
 path, atomically (a concurrent reader sees either no file or a whole one).
 A missing compiler or missing Python headers is a :class:`BuildError` saying
-what to install; a compiler that rejects generated code is an
-:class:`InternalError` (our bug) with the log saved to a file, never printed
-at the user.
+what to install, and so is a compile that fails only because of the user's
+``HYBRIDJIT_CFLAGS``; a compiler that rejects generated code is an
+:class:`InternalError` (our bug) with the log saved to a file in the cache's
+private ``logs/`` directory, never printed at the user.  Whether OpenMP
+works is probed once per compiler and recorded (atomically) in the cache;
+``Toolchain.build_key`` includes the answer, so cache keys follow it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import subprocess
@@ -25,6 +29,7 @@ from pathlib import Path
 
 from .. import config
 from ..errors import BuildError, HybridJitWarning, InternalError
+from . import files
 from .files import atomic_write
 
 _BASE_FLAGS = ["-O3", "-march=native", "-fPIC", "-shared", "-fwrapv", "-fno-math-errno",
@@ -43,6 +48,12 @@ class Toolchain:
         if openmp:
             flags.append("-fopenmp")
         return flags + config.extra_cflags()
+
+    @property
+    def build_key(self) -> str:
+        """What a compiled module depends on besides its source and flags:
+        the compiler and CPU (``identity``) and whether OpenMP is used."""
+        return f"{self.identity}:openmp={int(openmp_supported(self))}"
 
 
 def _which(cmd: str) -> str | None:
@@ -99,29 +110,34 @@ def openmp_supported(tc: Toolchain) -> bool:
 
 @lru_cache(maxsize=4)
 def _openmp_probe(compiler: str, identity: str) -> bool:
-    marker = config.cache_dir() / "probes" / (
-        "openmp-" + hashlib.sha256(identity.encode()).hexdigest()[:16]
-    )
+    name = "openmp-" + hashlib.sha256(identity.encode()).hexdigest()[:16]
+    root = files.cache_root()
     try:
-        return marker.read_text().strip() == "1"
-    except OSError:
-        pass
-    with tempfile.TemporaryDirectory(prefix="hybridjit-probe-") as tmp:
-        src = Path(tmp) / "p.c"
-        src.write_text("#include <omp.h>\nint main(void){return omp_get_max_threads() < 1;}\n")
-        ok = _run([compiler, "-fopenmp", str(src), "-o", str(Path(tmp) / "p")]).returncode == 0
+        recorded = files.read_checked(root / "probes" / name).decode("ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        recorded = ""  # none yet, or unreadable: probe again
+    if recorded in ("0", "1"):
+        ok = recorded == "1"
+    else:
+        ok = _probe_openmp(compiler)
+        with contextlib.suppress(OSError):  # unwritable: probe again next time
+            files.atomic_write(files.cache_subdir(root, "probes") / name,
+                               b"1\n" if ok else b"0\n")
     if not ok:
         warnings.warn(
             "the C compiler does not support OpenMP: parallel loops will run serially "
             "(install libgomp, e.g. apt-get install -y gcc, or use a compiler with -fopenmp)",
             HybridJitWarning, stacklevel=4,
         )
-    try:
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.write_text("1" if ok else "0")
-    except OSError:
-        pass
     return ok
+
+
+def _probe_openmp(compiler: str) -> bool:
+    with tempfile.TemporaryDirectory(prefix="hybridjit-probe-") as tmp:
+        src = Path(tmp) / "p.c"
+        src.write_text("#include <omp.h>\nint main(void){return omp_get_max_threads() < 1;}\n")
+        cmd = [*compiler.split(), "-fopenmp", str(src), "-o", str(Path(tmp) / "p")]
+        return _run(cmd).returncode == 0
 
 
 def _run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
@@ -144,21 +160,51 @@ def build_extension(source: str, out_path: Path, fastmath: bool) -> None:
         src = Path(tmp) / (out_path.stem + ".c")
         src.write_text(source)
         tmp_out = Path(tmp) / out_path.name
-        proc = _run([*tc.compiler.split(), *flags, *incs, str(src), "-o", str(tmp_out), "-lm"])
+        cmd = [*tc.compiler.split(), *flags, *incs, str(src), "-o", str(tmp_out), "-lm"]
+        proc = _run(cmd)
         if proc.returncode != 0:
-            log = _save_log(source, proc.stderr, out_path.stem)
+            _blame_extra_cflags(cmd, proc.stderr)
+            try:
+                log = _save_log(source, proc.stderr, out_path.stem)
+                where = f"the source and compiler log are in {log}"
+            except OSError as exc:
+                where = f"the compiler log could not be saved ({exc})"
             raise InternalError(
                 "the C compiler rejected the generated code",
-                hint=f"this is a hybridjit bug; the source and compiler log are in {log}",
+                hint=f"this is a hybridjit bug; {where}",
             )
         atomic_write(out_path, tmp_out.read_bytes())
 
 
+def _blame_extra_cflags(cmd: list[str], log: str) -> None:
+    """A compile that fails only with the user's ``HYBRIDJIT_CFLAGS`` is the
+    user's to fix: raise a BuildError naming the variable."""
+    extra = config.extra_cflags()
+    if not extra:
+        return
+    base = list(cmd)
+    for flag in extra:  # the extra flags come last among the flags
+        base.remove(flag)
+    if _run(base).returncode != 0:
+        return  # fails without them too: not their fault
+    lines = [ln.strip() for ln in log.splitlines() if ln.strip()]
+    said = next((ln for ln in lines if "error" in ln.lower()), lines[0] if lines else "")
+    raise BuildError(
+        f"the C compiler rejects the flags in HYBRIDJIT_CFLAGS={' '.join(extra)!r}"
+        + (f": {said}" if said else ""),
+        hint="fix or unset HYBRIDJIT_CFLAGS (extra flags for the C compiler)",
+    )
+
+
 def _save_log(source: str, log: str, stem: str) -> Path:
-    d = Path(tempfile.gettempdir()) / "hybridjit-logs"
-    d.mkdir(parents=True, exist_ok=True)
-    (d / f"{stem}.c").write_text(source)
-    (d / f"{stem}.log").write_text(log)
+    """Keep the source and log of a failed compile in the cache's private
+    ``logs/`` (mode 0700; new files, never written through a symlink)."""
+    try:
+        d = files.cache_subdir(files.cache_root(), "logs")
+    except OSError:
+        d = files.cache_subdir(files.private_dir(), "logs")
+    files.atomic_write(d / f"{stem}.c", source.encode())
+    files.atomic_write(d / f"{stem}.log", log.encode())
     return d / f"{stem}.log"
 
 

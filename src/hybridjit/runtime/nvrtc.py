@@ -6,7 +6,9 @@ architecture (``compute_XY``); :func:`compile_to_cubin` returns a cubin for a
 real one (``sm_XY``).  Both are pure functions of (source, name, options,
 arch, NVRTC version), so their results are kept in the ``nvrtc`` namespace
 of the shared on-disk :class:`~hybridjit.runtime.registry.BinaryCache`
-(atomic writes; an unwritable directory degrades to no cache with a
+(atomic writes, each image verified against its recorded size and sha256
+when read - a damaged one is recompiled with a warning; an unwritable
+directory degrades to no cache with a
 :class:`~hybridjit.errors.HybridJitWarning`).  A compile failure raises
 :class:`~hybridjit.errors.DeviceError` naming the NVRTC call and quoting the
 head of the program log.

@@ -14,8 +14,10 @@ imported only inside functions, so ``import hybridjit`` works without it and
   call (:meth:`copy_out`, :meth:`synchronize`) as DeviceError.
 - :meth:`build` caches program binaries on disk (see
   :class:`~hybridjit.runtime.registry.BinaryCache`) keyed by the hash of the
-  source, the options, the platform and device names and the driver version,
-  and in memory for the process.  pyopencl's own source cache is bypassed so
+  source, the options, the platform and device names and the driver version
+  (a file that does not match its recorded size and sha256 is never handed to
+  the driver: it is rebuilt from source, with a warning), and in memory for
+  the process.  pyopencl's own source cache is bypassed so
   that this is the only cache and failed sources are not dumped to /tmp.
 - Every pyopencl call is wrapped: a failure raises DeviceError whose message
   starts with the OpenCL API call, e.g. ``clBuildProgram failed: <log>``.

@@ -20,8 +20,10 @@ Contract:
   naming the API call, exactly like a real failure.
 - :class:`BinaryCache` is the on-disk, content-addressed cache of compiled
   device programs (``HYBRIDJIT_CACHE_DIR``, else ``~/.cache/hybridjit``);
-  writes are atomic and an unwritable directory degrades to no caching with
-  a :class:`~hybridjit.errors.HybridJitWarning`.
+  writes are atomic, reads verify each program's recorded size and sha256
+  (a damaged file is rebuilt with a warning), and an unwritable or untrusted
+  directory degrades to no caching with a
+  :class:`~hybridjit.errors.HybridJitWarning`.
 """
 
 from __future__ import annotations
@@ -35,10 +37,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hybridjit import config
 from hybridjit.errors import DeviceError, HybridJitWarning
+from hybridjit.runtime import files
 from hybridjit.runtime.device import Availability, Device
-from hybridjit.runtime.files import atomic_write
 
 if TYPE_CHECKING:
     import numpy as np
@@ -107,11 +108,22 @@ def poison_byte_from_env() -> int | None:
 
 
 class BinaryCache:
-    """Content-addressed files ``<root>/<namespace>/<sha256>.bin``."""
+    """Content-addressed files ``<root>/<namespace>/<sha256>.bin``.
+
+    Each file starts with a header (magic, size and sha256 of the program
+    that follows), written with it in one atomic rename; :meth:`get` returns
+    only a program that matches its header from a file of this user's that no
+    one else can write.  Anything else is a damaged entry: one warning, the
+    file is deleted, and the caller builds the program again.
+    """
+
+    MAGIC = b"hybridjit-bin-1\n"
+    _HEADER = len(MAGIC) + 8 + 32
 
     def __init__(self, namespace: str, root: Path | None = None) -> None:
         self.namespace = namespace
-        self.directory = (root if root is not None else config.cache_dir()) / namespace
+        self._root = root if root is not None else files.cache_root()
+        self.directory = self._root / namespace
         self.enabled = True
 
     @staticmethod
@@ -129,22 +141,63 @@ class BinaryCache:
         if not self.enabled:
             return None
         try:
-            return (self.directory / f"{key}.bin").read_bytes()
-        except OSError:
+            directory = files.cache_subdir(self._root, self.namespace, create=False)
+        except files.UntrustedPath as e:
+            self._disable(str(e))
             return None
+        path = directory / f"{key}.bin"
+        try:
+            raw = files.read_checked(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError as e:
+            self._damaged(path, str(e))
+            return None
+        data = self._unpack(raw)
+        if data is None:
+            self._damaged(path, "it does not match its recorded size and sha256")
+        return data
 
     def put(self, key: str, data: bytes) -> None:
         if not self.enabled:
             return
         try:
-            atomic_write(self.directory / f"{key}.bin", data)
+            directory = files.cache_subdir(self._root, self.namespace)
+            files.atomic_write(directory / f"{key}.bin", self._pack(data))
         except OSError as e:
-            self.enabled = False
+            self._disable(f"cannot write {self.directory}: {e}")
+
+    @classmethod
+    def _pack(cls, data: bytes) -> bytes:
+        return cls.MAGIC + len(data).to_bytes(8, "little") + hashlib.sha256(data).digest() + data
+
+    @classmethod
+    def _unpack(cls, raw: bytes) -> bytes | None:
+        if len(raw) < cls._HEADER or not raw.startswith(cls.MAGIC):
+            return None
+        size = int.from_bytes(raw[len(cls.MAGIC):len(cls.MAGIC) + 8], "little")
+        data = raw[cls._HEADER:]
+        if len(data) != size or hashlib.sha256(data).digest() != raw[cls._HEADER - 32:cls._HEADER]:
+            return None
+        return data
+
+    def _damaged(self, path: Path, problem: str) -> None:
+        with contextlib.suppress(OSError):
+            path.unlink()
+        if str(path) not in _damage_warned:
+            _damage_warned.add(str(path))
             warnings.warn(
-                f"hybridjit: {self.namespace} cache disabled, cannot write {self.directory}: {e}",
-                HybridJitWarning,
-                stacklevel=2,
-            )
+                f"hybridjit: the {self.namespace} cache entry {path} was damaged ({problem}); "
+                "it is deleted and rebuilt", HybridJitWarning, stacklevel=3)
+
+    def _disable(self, why: str) -> None:
+        self.enabled = False
+        warnings.warn(f"hybridjit: {self.namespace} cache disabled: {why}",
+                      HybridJitWarning, stacklevel=3)
+
+
+#: damaged binary cache files already warned about (once per file per process)
+_damage_warned: set[str] = set()
 
 
 # -- devices ------------------------------------------------------------------
