@@ -13,7 +13,7 @@ from hybridjit import doctor
 def test_doctor_reports_every_section_and_succeeds(capsys: pytest.CaptureFixture[str]) -> None:
     status = doctor.main([])
     out = capsys.readouterr().out
-    for section in ("Python", "C compiler (CPU path)", "OpenCL", "CUDA", "Cache"):
+    for section in ("Python", "C compiler (CPU path)", "OpenCL", "CUDA", "Target", "Cache"):
         assert f"\n{section}\n" in out
     for label in ("NumPy:", "C compiler:", "OpenMP:", "Python headers:", "NVRTC:", "cache dir:"):
         assert label in out
@@ -64,3 +64,38 @@ def test_unwritable_cache_dir_is_reported(tmp_path: Any, monkeypatch: pytest.Mon
     monkeypatch.setenv("HYBRIDJIT_CACHE_DIR", str(tmp_path / "new" / "cache"))
     (finding,) = doctor.check_cache()
     assert finding.ok is True
+
+
+def test_doctor_says_which_target_auto_uses_and_why(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hybridjit.runtime import registry
+
+    monkeypatch.setattr(registry, "accelerator_may_exist", lambda: False)
+    doctor.main([])
+    (line,) = [ln for ln in capsys.readouterr().out.splitlines() if 'target="auto"' in ln]
+    assert "CPU cores" in line and "no GPU" in line, line
+
+
+def test_doctor_names_the_accelerator_auto_would_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hybridjit.runtime import registry
+
+    class FakeGPU:
+        name = "Example GPU 9000"
+        is_accelerator = True
+
+    monkeypatch.setattr(registry, "accelerator_may_exist", lambda: True)
+    monkeypatch.setattr(registry, "preferred_kind", lambda: "cuda")
+    monkeypatch.setattr(registry, "get_device", lambda kind: FakeGPU())
+    (finding, *_) = doctor.check_target()
+    assert "cuda device Example GPU 9000" in finding.detail, finding.detail
+
+
+def test_a_cache_dir_others_can_write_is_reported(tmp_path: Any,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    monkeypatch.setenv("HYBRIDJIT_CACHE_DIR", str(shared))
+    (finding,) = doctor.check_cache()
+    assert finding.ok is False and "writable by other users" in finding.detail

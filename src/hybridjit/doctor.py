@@ -2,9 +2,11 @@
 
 Contract: :func:`main` inspects the environment - Python and NumPy, the C
 compiler and its OpenMP support, Python and NumPy headers, OpenCL platforms
-and devices (pyopencl), the CUDA driver, GPU and NVRTC, and the hybridjit
-cache directory - and prints one readable report to stdout, one line per
-finding, with a ``fix:`` line under every missing piece.  It returns 0 when
+and devices (pyopencl), the CUDA driver, GPU and NVRTC, which device
+``target="auto"`` uses here and why, and the hybridjit cache directory
+(writable, and trusted: not writable by other users) - and prints one
+readable report to stdout, one line per finding, with a ``fix:`` line under
+every missing piece.  It returns 0 when
 the CPU path works (a C compiler builds a shared library), else 1.  Nothing
 here raises for a missing toolkit: every probe turns failure into a finding.
 Probes are side-effect free apart from compiling in a temporary directory.
@@ -225,6 +227,46 @@ def check_cuda() -> list[Finding]:
     return findings
 
 
+# --------------------------------------------------------------------------- target
+
+
+def auto_target() -> tuple[str, str]:
+    """The device kind ``target="auto"`` uses on this machine (``"cpu"``,
+    ``"cuda"`` or ``"opencl"``) and why, in words: the dispatcher's choice
+    (an accelerator driver is installed) and the offload session's (the
+    preferred available device is an accelerator, not the host CPU)."""
+    from .runtime import registry
+
+    if not registry.accelerator_may_exist():
+        return "cpu", ("this machine has no GPU or accelerator (no NVIDIA driver, "
+                       "no OpenCL driver other than PoCL's CPU device)")
+    kind = registry.preferred_kind()
+    device = registry.get_device(kind) if kind is not None else None
+    if kind is None or device is None:
+        reasons = "; ".join(f"{k}: {registry.availability(k).reason}" for k in registry.KINDS)
+        return "cpu", f"an accelerator driver is installed but no device is usable ({reasons})"
+    if not device.is_accelerator:
+        return "cpu", f"the only {kind} device ({device.name}) is the host CPU"
+    return kind, f"{kind} device {device.name}"
+
+
+def check_target() -> list[Finding]:
+    from .runtime.offload import AUTO_MIN_TRIP
+
+    kind, why = auto_target()
+    if kind == "cpu":
+        detail = f"parallel loops run on the CPU cores (OpenMP): {why}"
+    else:
+        detail = (f"parallel loops of at least {AUTO_MIN_TRIP} iterations run on the {why}; "
+                  "smaller ones, and any the device cannot take, on the CPU cores")
+    findings = [Finding('target="auto"', detail)]
+    default = config.default_target()
+    if default != "auto":
+        findings.append(Finding("HYBRIDJIT_TARGET",
+                                f"{default}: functions without target= use {default!r}"))
+    return findings
+
+
 # --------------------------------------------------------------------------- cache
 
 
@@ -237,7 +279,14 @@ def check_cache() -> list[Finding]:
     writable = probe.is_dir() and os.access(probe, os.W_OK | os.X_OK)
     state = "writable" if writable else "NOT writable (compiled code will not be cached)"
     fix = "set HYBRIDJIT_CACHE_DIR to a writable directory"
-    return [Finding("cache dir", f"{path} ({state})", writable, fix)]
+    from .runtime.files import directory_problem
+
+    distrust = directory_problem(path)
+    if writable and distrust:
+        state = f"NOT trusted: {distrust} (compiled code will not be cached)"
+        fix = f"chmod 700 {path}, or set HYBRIDJIT_CACHE_DIR to a directory of your own"
+    ok = writable and not distrust
+    return [Finding("cache dir", f"{path} ({state})", ok, fix)]
 
 
 # --------------------------------------------------------------------------- report
@@ -260,6 +309,7 @@ def report() -> tuple[str, bool]:
         _section("C compiler (CPU path)", [*toolchain, *check_headers()]),
         _section("OpenCL", check_opencl()),
         _section("CUDA", check_cuda()),
+        _section("Target", check_target()),
         _section("Cache", check_cache()),
     ]
     verdict = "CPU path: works" if cpu_ok else "CPU path: BROKEN (no working C compiler)"
