@@ -62,6 +62,44 @@ def test_cache_info_and_clear(tmp_path, monkeypatch, capsys):
     assert not (tmp_path / "c").exists()
 
 
+def test_explain_command_on_a_missing_file_is_one_clear_line(tmp_path, capsys):
+    missing = tmp_path / "nowhere.py"
+    assert main(["explain", f"{missing}:f"]) != 0
+    err = capsys.readouterr().err
+    assert str(missing) in err and "no such file" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_explain_command_on_a_module_that_fails_to_import(tmp_path, capsys):
+    broken = tmp_path / "broken.py"
+    broken.write_text("def f(a):\n    return a[\n")
+    assert main(["explain", f"{broken}:f"]) != 0
+    err = capsys.readouterr().err
+    assert "SyntaxError" in err and len(err.strip().splitlines()) == 1
+
+
+PARALLEL_MODULE = textwrap.dedent("""
+    from hybridjit import prange
+
+    def double(a, out):
+        for i in prange(a.shape[0]):
+            out[i] = 2.0 * a[i]
+""")
+
+
+def test_explain_says_regions_run_on_the_cpu_without_an_accelerator(tmp_path, monkeypatch,
+                                                                    capsys):
+    from hybridjit.runtime import registry
+
+    monkeypatch.setattr(registry, "accelerator_may_exist", lambda: False)
+    path = tmp_path / "par.py"
+    path.write_text(PARALLEL_MODULE)
+    assert main(["explain", f"{path}:double"]) == 0
+    (line,) = [ln for ln in capsys.readouterr().out.splitlines() if "device:" in ln]
+    assert "runs on the CPU cores" in line and "no GPU" in line, line
+    assert "may run on a GPU" not in line
+
+
 @pytest.mark.parametrize("name", ["bool", "int8", "uint16", "int64", "float32", "float64"])
 @pytest.mark.parametrize("op", ["+", "*", "min", "max"])
 def test_reduction_identity_is_neutral(name, op):
@@ -77,3 +115,19 @@ def test_reduction_identity_is_neutral(name, op):
         assert lo <= ident <= hi
     if t.is_float and op in ("min", "max"):
         assert math.isinf(ident)
+
+
+def test_explain_names_the_device_an_explicit_target_uses(tmp_path, capsys):
+    from hybridjit.runtime import registry
+
+    if not registry.availability("opencl").available:
+        pytest.skip("no OpenCL device")
+    path = tmp_path / "par.py"
+    path.write_text(PARALLEL_MODULE.replace("def double", "from hybridjit import jit\n\n"
+                                            "@jit(target='opencl')\ndef double"))
+    assert main(["explain", f"{path}:double"]) == 0
+    (line,) = [ln for ln in capsys.readouterr().out.splitlines() if "device:" in ln]
+    device = registry.get_device("opencl")
+    assert device is not None and f"runs on the opencl device {device.name}" in line, line
+    if not device.is_accelerator:
+        assert "host CPU" in line

@@ -3,7 +3,8 @@
 Contract: :func:`explain` takes a dispatcher and example argument types and
 returns an :class:`Explanation`: one :class:`~hybridjit.transform.parallelize.LoopDecision`
 per loop (parallel or not, and the reason in plain words) and, when devices
-are in play, where each parallel region may run.  ``str()`` of it is the
+are in play, where each parallel region runs on this machine (the CPU cores
+when the target allows no device here).  ``str()`` of it is the
 report a person reads; tests read its fields.  :func:`explain_command` is the
 ``hybridjit explain path.py:function`` command.
 """
@@ -12,7 +13,9 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import os
 import sys
+import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,13 +64,38 @@ def explain(disp: Any, arg_types: tuple[Type, ...]) -> Explanation:
     if disp.options.target != "cpu":
         _, found = outline_regions(program.entry, disp.options.boundscheck,
                                    disp.options.fastmath)
+        where = None
         for r in found:
             if r.loop_id in entry_loops:
-                text = (f"may run on a GPU/OpenCL device (decided per call; see last_stats); "
-                        f"kernel {r.grid.why}"
-                        if r.rid >= 0 else "runs on the CPU: " + "; ".join(r.blockers))
+                if r.rid >= 0:
+                    where = where or where_regions_run(disp.options.target)
+                    text = f"{where}; kernel {r.grid.why}"
+                else:
+                    text = "runs on the CPU: " + "; ".join(r.blockers)
                 regions.append((r.loc.line, text))
     return Explanation(disp.py_func.__qualname__, decisions, regions)
+
+
+def where_regions_run(target: str) -> str:
+    """Where a region that could be offloaded runs on this machine, in words
+    (the choice the dispatcher and the offload session make)."""
+    from .runtime import registry
+
+    if target == "auto":
+        from .doctor import auto_target
+
+        kind, why = auto_target()
+        if kind == "cpu":
+            return (f"runs on the CPU cores ({why}; target=\"auto\" would offload it to a GPU "
+                    "when one is present and the region is big enough)")
+        return f"may run on the {why}: decided per call by its size (see last_stats)"
+    device = registry.get_device(target)
+    if device is None:
+        return (f"runs on the CPU cores: no {target} device here "
+                f"({registry.availability(target).reason})")
+    on_host = "" if device.is_accelerator else ", which is the host CPU"
+    return (f"runs on the {target} device {device.name}{on_host} "
+            "(on a device error it falls back to the CPU; see last_stats)")
 
 
 # ---------------------------------------------------------------- the command
@@ -81,13 +109,22 @@ def explain_command(target: str, types_text: str | None = None) -> int:
     if not path or not name:
         print("usage: hybridjit explain path/to/module.py:function", file=sys.stderr)
         return 2
+    if not os.path.isfile(path):
+        why = "no such file" if not os.path.exists(path) else "not a file"
+        print(f"hybridjit explain: cannot read {path}: {why}", file=sys.stderr)
+        return 2
     spec = importlib.util.spec_from_file_location("_hj_explained", path)
     if spec is None or spec.loader is None:
-        print(f"cannot load {path}", file=sys.stderr)
+        print(f"hybridjit explain: cannot load {path} (not a Python file?)", file=sys.stderr)
         return 2
     module = importlib.util.module_from_spec(spec)
     sys.modules["_hj_explained"] = module
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # the user's module failed to import: say how, briefly
+        detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        print(f"hybridjit explain: importing {path} failed: {detail}", file=sys.stderr)
+        return 1
     fn = getattr(module, name, None)
     if fn is None:
         print(f"{path} has no function {name}", file=sys.stderr)
@@ -96,7 +133,11 @@ def explain_command(target: str, types_text: str | None = None) -> int:
         from . import jit
 
         fn = jit(fn)
-    types = parse_types(types_text) if types_text else guess_types(fn.py_func)
+    try:
+        types = parse_types(types_text) if types_text else guess_types(fn.py_func)
+    except (TypeError, ValueError) as exc:
+        print(f"hybridjit explain: bad --types {types_text!r}: {exc}", file=sys.stderr)
+        return 2
     try:
         print(explain(fn, types))
     except HybridJitError as exc:
