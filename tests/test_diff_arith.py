@@ -529,4 +529,4 @@ def test_small_int_array_arithmetic_wraps(dtype):
 def test_int64_wrap_oracle_sanity():
     # guards the oracle above: np.int64 really wraps
     assert _numpy_int64(add_one, 2**63 - 1) == -(2**63)
-    assert_same(np.int64(1), 1)
+    assert_same(np.int64(1), 1, check_type="kind")

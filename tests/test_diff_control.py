@@ -214,7 +214,8 @@ def while_break_continue(a, limit):
 @pytest.mark.parametrize("limit", [-1.0, 3.0, 1e9])
 @pytest.mark.parametrize("n", [0, 1, 15])
 def test_while_true_break_continue(n, limit):
-    check(while_break_continue, random_array(n, "float64", seed=n), limit)
+    # s = 0.0 stays a Python float when no element is added (documented departure)
+    check(while_break_continue, random_array(n, "float64", seed=n), limit, check_type="kind")
 
 
 def nested_break(a, target):
@@ -419,8 +420,10 @@ def test_chained_comparisons(a, b, c):
 
 
 def test_chained_comparisons_mixed_types():
-    check(chained, 1, 2.5, np.float32(3.0))
-    check(chained, 0.5, np.int32(2), 3)
+    # a chain that stops at a comparison of Python numbers gives a Python bool
+    # in CPython, a NumPy bool compiled (documented: one type per expression)
+    check(chained, 1, 2.5, np.float32(3.0), check_type="kind")
+    check(chained, 0.5, np.int32(2), 3, check_type="kind")
 
 
 def chained_once(lo, hi, counter):
