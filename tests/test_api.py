@@ -198,3 +198,23 @@ def test_boundscheck_in_loop_and_view():
 
 def test_target_cpu_accepted(target):
     assert jit(target=target)(serial_sum)(np.arange(4.0)) == 6.0
+
+
+def _two(a, x):
+    return a[0] + x
+
+
+@pytest.mark.parametrize("target", ["cpu", "opencl"])
+def test_argument_count_is_checked_on_every_call(target):
+    """After the first call too: an extra argument used to be taken for the
+    offload session and ignored."""
+    if target == "opencl":
+        pytest.importorskip("pyopencl")
+    f = jit(target=target)(_two)
+    a = np.ones(3)
+    assert f(a, 1.0) == 2.0
+    with pytest.raises(TypeError, match="takes 2 positional arguments but 3 were given"):
+        f(a, 1.0, "x")
+    with pytest.raises(TypeError, match="takes 2 positional arguments but 1 were given"):
+        f(a)
+    assert f(a, 2.0) == 3.0

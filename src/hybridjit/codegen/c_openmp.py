@@ -42,7 +42,7 @@ from .cfamily import (
     may_fail,
     scalar_name,
 )
-from .prelude import prelude
+from .prelude import MSG_KINDS, host_prelude, prelude
 
 _NPY_TYPES = {
     "bool": "NPY_BOOL", "int8": "NPY_INT8", "int16": "NPY_INT16", "int32": "NPY_INT32",
@@ -71,6 +71,17 @@ static inline int omp_get_thread_num(void) { return 0; }
 _RAISE = """
 static void hj_raise(int st) {
     if (st & HJ_PYERR) return;
+    if (st & HJ_INTR) {
+        /* Ctrl-C: run Python's handler (KeyboardInterrupt unless the program
+           installed another); the call is abandoned either way. */
+        if (PyErr_CheckSignals() == 0) PyErr_SetNone(PyExc_KeyboardInterrupt);
+        return;
+    }
+    if (st & HJ_MSG) {
+        PyObject *kinds[] = {HJ_MSG_EXCEPTIONS};
+        PyErr_SetString(kinds[hj_msg_kind], hj_msg_text);
+        return;
+    }
     if (st & HJ_INDEX) PyErr_SetString(PyExc_IndexError, "index out of bounds");
     else if (st & HJ_ZERODIV) PyErr_SetString(PyExc_ZeroDivisionError, "division by zero");
     else if (st & HJ_NEGPOW)
@@ -139,6 +150,8 @@ class OpenMPRenderer(CFamilyRenderer):
         super().__init__(fn, boundscheck, fastmath)
         self.is_entry = is_entry
         self.regions = {r.rid: r for r in (regions or []) if r.rid >= 0} if is_entry else {}
+        #: the entry takes the offload session as one extra, last argument
+        self.takes_hook = is_entry and bool(regions)
         #: arrays some offloadable region uses: host code syncs them first
         self.device_arrays = sorted({n for r in self.regions.values() for n, _ in r.iface.arrays})
 
@@ -271,6 +284,10 @@ class OpenMPRenderer(CFamilyRenderer):
         else:
             lines = [f"{ind}#pragma omp parallel for {' '.join(clauses)}",
                      f"{ind}{header} {{", f"{ind}    {var} = {first};", *body, f"{ind}}}"]
+        if last:
+            # OpenMP leaves lastprivate variables undefined when no iteration
+            # runs; Python leaves them as they were.
+            lines = [f"{ind}if ({self.trip_expr(s, k)} > 0) {{", *lines, f"{ind}}}"]
         if region is not None:
             lines.append(f"{ind}}}")
         return pre + lines
@@ -498,16 +515,18 @@ class OpenMPRenderer(CFamilyRenderer):
             "    (void)self;",
             "    int hj_st = 0;",
             "    PyObject *hj_ret = NULL;",
+            "    hj_msg_claimed = 0;",
         ]
         lines += self.local_declarations("    ", set())
         for name, t in sorted(self.types.items()):
             if isinstance(t, Array):
                 lines.append(f"    PyObject *{array_part(name, 'o')} = NULL;")
-        lines.append(
-            f"    if (nargs != {n} && nargs != {n + 1}) {{ PyErr_SetString(PyExc_TypeError, "
-            f"\"expected {n} arguments\"); return NULL; }}"
-        )
-        lines.append(f"    PyObject *hj_hook = nargs > {n} ? args[{n}] : Py_None;")
+        # Another argument count is another call signature: the dispatcher
+        # reports it (or, for an offloading entry, its wrapper passed it on).
+        nexpect = n + 1 if self.takes_hook else n
+        lines.append(f"    if (nargs != {nexpect}) {{ Py_INCREF(Py_NotImplemented); "
+                     "return Py_NotImplemented; }")
+        lines.append(f"    PyObject *hj_hook = {f'args[{n}]' if self.takes_hook else 'Py_None'};")
         params = {p.name for p in fn.params}
         for name in self.device_arrays:
             # Arguments may arrive as DeviceArrays whose newest data is on the
@@ -678,7 +697,8 @@ def region_step(region: Region, fn: Function) -> Expr:
 
 def render_module(program: Program, module_name: str, boundscheck: bool,
                   fastmath: bool, regions: list[Region] | None = None) -> str:
-    parts = [_HEADER, prelude(), _RAISE]
+    raise_fn = _RAISE.replace("HJ_MSG_EXCEPTIONS", ", ".join("PyExc_" + k for k in MSG_KINDS))
+    parts = [_HEADER, prelude(), host_prelude(), raise_fn]
     protos, defs = [], []
     renderers = []
     for fn in program.callees:
