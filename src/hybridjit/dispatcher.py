@@ -337,7 +337,8 @@ def _load_or_build(disp: Dispatcher, types: tuple[Type, ...], key: str, offload:
     # HYBRIDJIT_DUMP asks to see every stage, so it always recompiles.
     found = None if config.dump_dir() else cache.lookup(
         key, lambda a: _assumptions_hold(a, disp.py_func))
-    if found is None:
+    loaded = cache.load(found, _load_entry) if found is not None else None
+    if loaded is None:
         from .pipeline import compile_to_c
         from .runtime.cpu import build_extension
 
@@ -349,10 +350,10 @@ def _load_or_build(disp: Dispatcher, types: tuple[Type, ...], key: str, offload:
             lambda path: build_extension(compiled.c_source, path, disp.options.fastmath),
             pickle.dumps(compiled.regions) if compiled.regions else None,
         )
-    entry = _load_entry(found.so_path, found.module_name)
-    if not offload or not found.payload_path.exists():
+        loaded = _load_entry(found.so_path, found.module_name), cache.read_payload(found)
+    entry, all_regions = loaded
+    if not offload or all_regions is None:
         return entry
-    all_regions = pickle.loads(found.payload_path.read_bytes())
     return _offloading_entry(disp, entry, all_regions)
 
 
