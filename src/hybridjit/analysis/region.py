@@ -18,8 +18,10 @@ from ..ir.nodes import (
     Assign,
     BinOp,
     Call,
+    Cast,
     For,
     Function,
+    Let,
     Load,
     Return,
     Shape,
@@ -55,6 +57,8 @@ def region_interface(loop: For, fn: Function) -> RegionInterface:
             arrays[n.array.name] = t
             if isinstance(n, Store):
                 written.add(n.array.name)
+        elif isinstance(n, Let):
+            assigned.add(n.name)
         elif isinstance(n, Var):
             if isinstance(n.type, Array):
                 arrays[n.name] = n.type
@@ -85,6 +89,9 @@ def offload_blockers(loop: For, fn: Function, iface: RegionInterface) -> list[st
         elif isinstance(n, BinOp) and n.op == "**" and isinstance(n.type, Scalar) \
                 and n.type.is_int:
             reasons.append("raises an integer to a power that may be negative")
+        elif isinstance(n, Cast) and n.check:
+            reasons.append("converts a number that may not fit its NumPy type (an "
+                           "OverflowError or ValueError in Python)")
         elif isinstance(n, For) and n is not loop and not _const_step(n):
             reasons.append("has an inner loop whose step is only known at run time")
     if not _const_step(loop):

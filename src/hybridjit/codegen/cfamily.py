@@ -36,6 +36,7 @@ from ..ir.nodes import (
     If,
     IfExp,
     Intrinsic,
+    Let,
     Load,
     MakeTuple,
     Return,
@@ -57,6 +58,11 @@ _C_MATH = {
     "tgamma", "lgamma", "cbrt", "floor", "ceil", "trunc", "rint", "fabs", "atan2", "hypot",
     "copysign", "fmod", "pow", "fmin", "fmax",
 }
+
+
+#: hj_cmp_if's result (-1, 0, 1; 2 for NaN) tested for each comparison
+_PYCMP = {"<": "{r} == -1", "<=": "{r} <= 0", ">": "{r} == 1", ">=": "(unsigned)({r}) <= 1u",
+          "==": "{r} == 0", "!=": "{r} != 0"}
 
 
 def combine_partials(op: str, t: Scalar, a: str, b: str) -> str:
@@ -107,6 +113,8 @@ def _raises(n: object, boundscheck: bool) -> bool:
     """Non-arithmetic nodes that can set an error status bit."""
     if isinstance(n, (Call, Alloc)):
         return True  # a helper may fail; an allocation may run out of memory
+    if isinstance(n, Cast):
+        return bool(n.check)
     if isinstance(n, Intrinsic):
         return n.name.startswith("math.") and n.name != "math.fabs"
     if isinstance(n, (Load, Store)):
@@ -191,6 +199,11 @@ class CFamilyRenderer:
     def e_Cast(self, e: Cast) -> str:
         inner = self.expr(e.value)
         src, dst = e.value.type, e.type
+        if e.check:
+            assert isinstance(dst, Scalar)
+            fn = "hj_ck" if e.check == "pyint" else "hj_f2i"
+            name = "int64" if dst.weak else dst.name
+            return f"{fn}_{name}({inner}, &hj_st)"
         if isinstance(dst, Scalar) and dst.is_bool and isinstance(src, Scalar) and not src.is_bool:
             return f"(({inner}) != 0)"
         if isinstance(src, Scalar) and isinstance(dst, Scalar) and src.c_name == dst.c_name:
@@ -255,6 +268,13 @@ class CFamilyRenderer:
             acc = f"(({p}) ? {acc} : {p})" if e.op == "and" else f"(({p}) ? {p} : {acc})"
         return acc
 
+    def e_Let(self, e: Let) -> str:
+        # a GNU statement expression: its variable is local to it, so it is
+        # private to each thread of a parallel loop without any clause
+        name = scalar_name(e.name)
+        return (f"({{ {self.c_type(e.value.type)} {name} = {self.expr(e.value)}; "
+                f"{self.expr(e.body)}; }})")
+
     def e_IfExp(self, e: IfExp) -> str:
         return f"({self.expr(e.test)} ? {self.expr(e.body)} : {self.expr(e.orelse)})"
 
@@ -297,6 +317,8 @@ class CFamilyRenderer:
             return f"hj_abs_{t.name}({args[0]})"
         if name in ("isnan", "isinf", "isfinite"):
             return f"({name}({args[0]}) != 0)"
+        if name.startswith("pycmp"):
+            return "(" + _PYCMP[name[5:]].format(r=f"hj_cmp_if({args[0]}, {args[1]})") + ")"
         if name in _C_MATH:
             return self.math_call(name, t, args)
         raise InternalError(f"unknown intrinsic {name}")

@@ -19,7 +19,14 @@ STATUS_BITS = {
     "HJ_PYERR": 16,
     "HJ_DOMAIN": 32,
     "HJ_OVERFLOW": 64,
+    "HJ_MSG": 128,  # an exception whose type and message the host prelude recorded
+    "HJ_INTR": 256,  # interrupted (Ctrl-C): the signal handler decides what to raise
 }
+
+#: exception kinds of :func:`host_prelude`'s ``hj_fail_msg`` (the index into
+#: the host's exception table)
+MSG_KINDS = ("ValueError", "OverflowError", "ZeroDivisionError", "UnboundLocalError",
+             "TypeError")
 
 #: math functions whose infinite result from finite input is an
 #: OverflowError in CPython (for the others it is a domain error)
@@ -143,6 +150,22 @@ HJ_FN {c} hj_pow_{name}({c} a, {c} b) {{
 """
 
 
+def _cmp_int_float() -> str:
+    """Exact comparison of a Python int (int64) with a Python float, as
+    CPython compares them: -1, 0, 1, or 2 when the float is NaN."""
+    return """
+HJ_FN int hj_cmp_if(int64_t i, double f) {
+    if (f != f) return 2;
+    if (f >= 9223372036854775808.0) return -1;
+    if (f < -9223372036854775808.0) return 1;
+    double t = trunc(f);
+    int64_t ti = (int64_t)t;
+    if (i != ti) return i < ti ? -1 : 1;
+    return f > t ? -1 : (f < t ? 1 : 0);
+}
+"""
+
+
 def _minmax(name: str, c: str) -> str:
     return f"""
 HJ_FN {c} hj_min_{name}({c} a, {c} b) {{ return b < a ? b : a; }}
@@ -191,4 +214,95 @@ def prelude(float64: bool = True) -> str:
         if c == "double" and not float64:
             continue
         parts.append(_float(name, c, sfx) + _minmax(name, c))
+    if float64:
+        parts.append(_cmp_int_float())
+    return "\n".join(parts) + "\n"
+
+
+#: integer dtypes narrower than a Python int (int64 here), with C type and range
+_NARROW_INTS = [
+    ("int8", "int8_t", "-128", "127"), ("int16", "int16_t", "-32768", "32767"),
+    ("int32", "int32_t", "-2147483648LL", "2147483647LL"),
+    ("uint8", "uint8_t", "0", "255"), ("uint16", "uint16_t", "0", "65535"),
+    ("uint32", "uint32_t", "0", "4294967295LL"),
+]
+
+
+def host_prelude() -> str:
+    """Host-only helpers (after :func:`prelude`): errors whose message names
+    a value (recorded for the host to raise), and conversions that raise as
+    CPython and NumPy do.  Device kernels never call these: a region that
+    may raise runs on the host."""
+    kinds = "\n".join(f"#define HJ_E_{k.upper()} {i}" for i, k in enumerate(MSG_KINDS))
+    parts = [kinds, """
+static int hj_msg_claimed, hj_msg_kind;
+static char hj_msg_text[256];
+/* The first failure of a call records its exception; later ones (other
+   threads of a parallel loop) only set the status bit. */
+static void hj_fail_msg(int *st, int kind, const char *fmt, ...) {
+    int expected = 0;
+    if (__atomic_compare_exchange_n(&hj_msg_claimed, &expected, 1, 0,
+                                    __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(hj_msg_text, sizeof hj_msg_text, fmt, ap);
+        va_end(ap);
+        hj_msg_kind = kind;
+    }
+    *st |= HJ_MSG;
+}
+/* Python's int() of a float, as an int64 (a Python int beyond 64 bits is
+   an OverflowError here: hybridjit's ints are 64-bit). */
+static int64_t hj_f2i_int64(double x, int *st) {
+    if (x != x) {
+        hj_fail_msg(st, HJ_E_VALUEERROR, "cannot convert float NaN to integer"); return 0;
+    }
+    if (isinf(x)) {
+        hj_fail_msg(st, HJ_E_OVERFLOWERROR, "cannot convert float infinity to integer");
+        return 0;
+    }
+    double t = trunc(x);
+    if (!(t >= -9223372036854775808.0 && t < 9223372036854775808.0)) {
+        hj_fail_msg(st, HJ_E_OVERFLOWERROR, "int(%.17g) does not fit in 64 bits", x);
+        return 0;
+    }
+    return (int64_t)t;
+}
+static uint64_t hj_f2i_uint64(double x, int *st) {
+    if (x != x || isinf(x)) return (uint64_t)hj_f2i_int64(x, st);
+    double t = trunc(x);
+    if (t < 0 && t >= -9223372036854775808.0) {
+        hj_fail_msg(st, HJ_E_OVERFLOWERROR, "Python integer %lld out of bounds for uint64",
+                    (long long)t);
+        return 0;
+    }
+    if (!(t >= 0 && t < 18446744073709551616.0)) {
+        hj_fail_msg(st, HJ_E_OVERFLOWERROR, "int(%.17g) does not fit in 64 bits", x);
+        return 0;
+    }
+    return (uint64_t)t;
+}
+static uint64_t hj_ck_uint64(int64_t v, int *st) {
+    if (v < 0) {
+        hj_fail_msg(st, HJ_E_OVERFLOWERROR, "Python integer %lld out of bounds for uint64",
+                    (long long)v);
+        return 0;
+    }
+    return (uint64_t)v;
+}
+"""]
+    for name, c, lo, hi in _NARROW_INTS:
+        parts.append(f"""
+static {c} hj_ck_{name}(int64_t v, int *st) {{
+    if (v < {lo} || v > {hi}) {{
+        hj_fail_msg(st, HJ_E_OVERFLOWERROR, "Python integer %lld out of bounds for {name}",
+                    (long long)v);
+        return 0;
+    }}
+    return ({c})v;
+}}
+static {c} hj_f2i_{name}(double x, int *st) {{
+    int64_t v = hj_f2i_int64(x, st);
+    return *st & HJ_MSG ? 0 : hj_ck_{name}(v, st);
+}}""")
     return "\n".join(parts) + "\n"

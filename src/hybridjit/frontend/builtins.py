@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import SourceLoc, TypingError, UnsupportedError
-from ..ir.nodes import Alloc, BinOp, Cast, Const, Expr, Intrinsic, MakeTuple, Shape
+from ..ir.nodes import Alloc, BinOp, Const, Expr, Intrinsic, MakeTuple, Shape
 from ..types import (
     BOOL,
     FLOAT32,
@@ -35,7 +35,7 @@ from ..types import (
     promote,
     scalar_of_dtype,
 )
-from .coerce import cast, truth
+from .coerce import cast, int_of_float, truth
 
 
 @dataclass
@@ -148,7 +148,7 @@ def _math_to_int(cname: str) -> Handler:
         if not t.is_float:
             return cast(site.args[0], PY_INT)
         rounded = Intrinsic(cname, (cast(site.args[0], FLOAT64),), FLOAT64, site.loc)
-        return Cast(rounded, PY_INT, site.loc)
+        return int_of_float(rounded, PY_INT, site.loc)
 
     return handler
 
@@ -218,7 +218,9 @@ def _minmax(name: str) -> Handler:
 
 def _int(site: CallSite) -> Expr:
     site.expect_args(1)
-    site.scalar_args()
+    (t,) = site.scalar_args()
+    if t.is_float:
+        return int_of_float(site.args[0], PY_INT, site.loc)
     return cast(site.args[0], PY_INT)
 
 
@@ -244,7 +246,7 @@ def _round(site: CallSite) -> Expr:
     if not t.is_float:
         return cast(site.args[0], PY_INT)
     # Python rounds half to even, which is rint under the default rounding mode.
-    return Cast(Intrinsic("rint", (site.args[0],), t, site.loc), PY_INT, site.loc)
+    return int_of_float(Intrinsic("rint", (site.args[0],), t, site.loc), PY_INT, site.loc)
 
 
 def _len(site: CallSite) -> Expr:
@@ -348,9 +350,13 @@ def _np_cast(dtype: np.dtype) -> Handler:
 
     def handler(site: CallSite) -> Expr:
         site.expect_args(1)
-        site.scalar_args()
+        (t,) = site.scalar_args()
         if target.is_bool:
             return truth(site.args[0], site.loc)
+        if target.is_int and t.is_float and t.weak:
+            # np.int32(2.5) converts a Python float as int() does (and raises
+            # where it does not fit); a NumPy float converts as C does
+            return int_of_float(site.args[0], target, site.loc)
         return cast(site.args[0], target)
 
     return handler

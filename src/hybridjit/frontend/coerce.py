@@ -1,33 +1,100 @@
 """Explicit conversions between IR types used while lowering.
 
 Contract: :func:`cast` returns an expression of exactly the requested type
-(folding constants), :func:`truth` the Python truth value of a scalar as a
-bool expression.  Both are pure.
+with the conversion's CPython/NumPy meaning: constants are converted at
+compile time exactly as NumPy converts them (integers wrap to the width,
+float32 rounds), and a Python int narrowed to a NumPy integer type carries
+NEP 50's overflow check (``Cast.check == "pyint"``) unless the value is a
+constant that fits.  :func:`int_of_float` is Python's ``int()`` of a float
+(checked), :func:`truth` the Python truth value of a scalar as a bool
+expression, :func:`fold_python` the value of a Python-number operation on
+constants.  All are pure.
 """
 
 from __future__ import annotations
 
+import math
+import operator
+import warnings
+
+import numpy as np
+
 from ..errors import SourceLoc, TypingError
 from ..ir.nodes import Cast, Compare, Const, Expr
-from ..types import BOOL, Scalar, Type
+from ..types import BOOL, PY_BOOL, PY_FLOAT, PY_INT, Scalar, Type
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def int_range(t: Scalar) -> tuple[int, int]:
+    """The values an integer (or bool) type holds."""
+    if t.is_bool:
+        return 0, 1
+    info = np.iinfo(t.dtype)
+    return int(info.min), int(info.max)
+
+
+def fits(value: int, t: Scalar) -> bool:
+    lo, hi = int_range(t)
+    return lo <= value <= hi
+
+
+def narrows_python_int(src: Type, dst: Type) -> bool:
+    """Whether converting ``src`` to ``dst`` is NEP 50's narrowing of a Python
+    int to a NumPy integer type that cannot hold every Python int we hold
+    (int64): NumPy raises OverflowError when the value does not fit."""
+    return (isinstance(src, Scalar) and isinstance(dst, Scalar) and src.weak and src.is_int
+            and not dst.weak and dst.is_int and dst.name != "int64")
 
 
 def cast(expr: Expr, to: Type) -> Expr:
     if expr.type == to:
         return expr
-    if isinstance(expr, Const) and isinstance(to, Scalar):
-        return Const(_convert_const(expr.value, to), to, expr.loc)
-    return Cast(expr, to, expr.loc)
+    checked = narrows_python_int(expr.type, to)
+    if isinstance(expr, Const) and isinstance(to, Scalar) and isinstance(expr.type, Scalar) \
+            and not (checked and not fits(int(expr.value), to)):
+        folded = convert_const(expr.value, to)
+        if folded is not None:
+            return Const(folded, to, expr.loc)
+    return Cast(expr, to, "pyint" if checked else "", expr.loc)
 
 
-def _convert_const(value: bool | int | float, to: Scalar) -> bool | int | float:
+def convert_const(value: bool | int | float, to: Scalar) -> bool | int | float | None:
+    """``value`` converted to ``to`` as NumPy converts a scalar (C casts:
+    integers wrap, float32 rounds), or None where C leaves the result
+    undefined (a NaN, infinite or out-of-range float to an integer)."""
     if to.is_bool:
         return bool(value)
+    if to.weak:
+        if to.is_int:
+            return int(value) if not isinstance(value, float) else None
+        return float(value)
     if to.is_int:
         if isinstance(value, float):
-            return int(value)
-        return int(value)
+            if not math.isfinite(value):
+                return None
+            value = int(value)  # C truncates toward zero
+            if not fits(value, to):
+                return None
+        lo, hi = int_range(to)
+        return (int(value) - lo) % (hi - lo + 1) + lo
+    if to.name == "float32":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # overflow to inf is the conversion's result
+            return float(np.float32(value))
     return float(value)
+
+
+def int_of_float(expr: Expr, to: Scalar, loc: SourceLoc) -> Expr:
+    """Python's ``int()`` of a float value, as an integer of type ``to``:
+    ValueError for NaN, OverflowError for infinities and values ``to``
+    cannot hold (a Python int would; hybridjit's are 64-bit)."""
+    assert isinstance(expr.type, Scalar) and expr.type.is_float
+    if isinstance(expr, Const):
+        v = float(expr.value)
+        if math.isfinite(v) and fits(int(v), to):
+            return Const(int(v), to, loc)
+    return Cast(expr, to, "int", loc)
 
 
 def truth(expr: Expr, loc: SourceLoc) -> Expr:
@@ -44,3 +111,35 @@ def truth(expr: Expr, loc: SourceLoc) -> Expr:
     if isinstance(expr, Const):
         return Const(bool(expr.value), BOOL, loc)
     return Compare("!=", expr, Const(0, t, loc), BOOL, loc)
+
+
+_PY_OPS = {
+    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
+    "//": operator.floordiv, "%": operator.mod, "**": operator.pow, "&": operator.and_,
+    "|": operator.or_, "^": operator.xor, "<<": operator.lshift, ">>": operator.rshift,
+}
+
+
+def fold_python(op: str, left: Const, right: Const, loc: SourceLoc) -> Const | None:
+    """``left op right`` on two Python numbers, computed by Python itself
+    (so ``2**63`` is exact and ``1.0 + 2**100`` rounds once), or None where
+    Python raises (the compiled code raises the same at run time) or the
+    result is no longer a plain number.  Integers too large for 64 bits stay
+    exact here; :func:`check_int_constants` reports those that survive."""
+    if shift_too_large(op, right):
+        return None  # 1 << 10**9 would exhaust memory; leave it to run time
+    try:
+        value = _PY_OPS[op](left.value, right.value)
+    except (ArithmeticError, ValueError):
+        return None
+    if isinstance(value, bool):
+        return Const(value, PY_BOOL, loc)
+    if isinstance(value, int):
+        return Const(value, PY_INT, loc)
+    if isinstance(value, float):
+        return Const(value, PY_FLOAT, loc)
+    return None  # a complex result (negative ** fraction)
+
+
+def shift_too_large(op: str, right: Const) -> bool:
+    return op in ("<<", "**") and isinstance(right.value, int) and right.value > 4096

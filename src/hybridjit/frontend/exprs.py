@@ -13,20 +13,26 @@ import ast
 import types as pytypes
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from ..errors import SourceLoc, TypingError, UnsupportedError
 from ..ir.nodes import (
     BinOp,
     BoolOp,
     Call,
+    Cast,
     Compare,
     Const,
     Expr,
     IfExp,
+    Intrinsic,
+    Let,
     Load,
     MakeTuple,
     Shape,
     TupleItem,
     UnaryOp,
+    Var,
 )
 from ..ir.visit import walk
 from ..types import (
@@ -35,14 +41,17 @@ from ..types import (
     PY_BOOL,
     PY_FLOAT,
     PY_INT,
+    UINT64,
     Array,
     Scalar,
     Tuple,
+    Type,
     promote,
+    scalar_of_dtype,
     true_divide_type,
     unify,
 )
-from .coerce import cast, truth
+from .coerce import cast, convert_const, fold_python, truth
 
 if TYPE_CHECKING:
     from .lower import FunctionLowerer
@@ -89,8 +98,7 @@ def _constant(fl: FunctionLowerer, node: ast.Constant) -> Expr:
     if isinstance(v, bool):
         return Const(v, PY_BOOL, loc)
     if isinstance(v, int):
-        if not -(2**63) <= v < 2**63:
-            raise TypingError(f"integer constant {v} does not fit in 64 bits", loc)
+        # may be beyond 64 bits while folding (2**64 - 1 + 0.5); checked at the end
         return Const(v, PY_INT, loc)
     if isinstance(v, float):
         return Const(v, PY_FLOAT, loc)
@@ -190,6 +198,10 @@ def binop(op: str, left: Expr, right: Expr, loc: SourceLoc) -> Expr:
             hint="arithmetic works on numbers; index arrays element by element",
         )
     python_div = lt.weak and rt.weak
+    if python_div and isinstance(left, Const) and isinstance(right, Const):
+        folded = fold_python(op, left, right, loc)
+        if folded is not None:
+            return folded
     if op == "/":
         t = true_divide_type(lt, rt)
         return BinOp(op, cast(left, t), cast(right, t), t, python_div, loc)
@@ -236,7 +248,7 @@ def _unaryop(fl: FunctionLowerer, node: ast.UnaryOp) -> Expr:
     operand = fl.lower_expr(node.operand)
     t = operand.type
     if isinstance(node.op, ast.Not):
-        return UnaryOp("not", truth(operand, loc), BOOL, loc)
+        return UnaryOp("not", truth(operand, loc), PY_BOOL, loc)  # Python's not gives a bool
     if not isinstance(t, Scalar):
         raise TypingError(f"bad operand type for unary operator: {t}", loc)
     if isinstance(node.op, ast.Invert):
@@ -250,7 +262,10 @@ def _unaryop(fl: FunctionLowerer, node: ast.UnaryOp) -> Expr:
         t = PY_INT if t.weak else INT64
         operand = cast(operand, t)
     if isinstance(operand, Const) and isinstance(node.op, ast.USub):
-        return Const(-operand.value, t, loc)
+        # a Python int negates exactly; a NumPy integer wraps (-np.uint8(199) == 57)
+        value = -operand.value if t.weak else convert_const(-operand.value, t)
+        if value is not None:
+            return Const(value, t, loc)
     return UnaryOp("neg" if isinstance(node.op, ast.USub) else "pos", operand, t, loc)
 
 
@@ -265,20 +280,38 @@ def _boolop(fl: FunctionLowerer, node: ast.BoolOp) -> Expr:
         fl.conditional -= 1
     types = [v.type for v in values]
     if all(isinstance(t, Scalar) and t.is_bool for t in types):
-        return BoolOp(op, tuple(cast(v, BOOL) for v in values), BOOL, loc)
+        # Python returns one of the operands: a Python bool when all are.
+        t: Type = PY_BOOL if all(t.weak for t in types) else BOOL  # type: ignore[attr-defined]
+        return _chain(fl, op, [cast(v, t) for v in values], t, loc)
     t = types[0]
     for u in types[1:]:
         t2 = unify(t, u)
         if t2 is None or not isinstance(t2, Scalar):
             raise TypingError(f"'{op}' of a {t} and a {u} is not supported", loc)
         t = t2
-    for v in values[:-1]:
-        if any(isinstance(n, Call) for n in walk(v)):
-            raise UnsupportedError(
-                f"a value-returning '{op}' whose operand calls a function is not supported",
-                v.loc, hint="assign the call's result to a variable first",
-            )
-    return BoolOp(op, tuple(cast(v, t) for v in values), t, loc)
+    return _chain(fl, op, [cast(v, t) for v in values], t, loc)
+
+
+def _chain(fl: FunctionLowerer, op: str, values: list[Expr], t: Type, loc: SourceLoc) -> Expr:
+    """``v0 op v1 op ...``; an operand that calls a function and whose value
+    the rendered code would read twice (every value operand but the last)
+    is bound once with a :class:`Let`."""
+    if len(values) == 1:
+        return values[0]
+    first, rest = values[0], values[1:]
+    if t.is_bool or not _calls(first):  # type: ignore[attr-defined]
+        tail = _chain(fl, op, rest, t, loc)
+        return _flat_boolop(op, first, tail, t, loc)
+    name = fl.new_let()
+    bound = Var(name, first.type, first.loc)
+    return Let(name, first, _flat_boolop(op, bound, _chain(fl, op, rest, t, loc), t, loc),
+               t, loc)
+
+
+def _flat_boolop(op: str, first: Expr, tail: Expr, t: Type, loc: SourceLoc) -> BoolOp:
+    if isinstance(tail, BoolOp) and tail.op == op:
+        return BoolOp(op, (first, *tail.values), t, loc)
+    return BoolOp(op, (first, tail), t, loc)
 
 
 def _compare(fl: FunctionLowerer, node: ast.Compare) -> Expr:
@@ -291,35 +324,123 @@ def _compare(fl: FunctionLowerer, node: ast.Compare) -> Expr:
             operands.append(fl.lower_expr(c))
         finally:
             fl.conditional -= int(k >= 1)
-    if len(operands) > 2 and _calls(operands[1]) and not _calls(operands[0]):
-        # a < f() < b: Python calls f once; hoisting it keeps that (and the
-        # order: a has no side effects) when this expression runs unconditionally.
-        hoisted = fl.hoist(operands[1], loc)
-        if hoisted is not None:
-            operands[1] = hoisted
-    parts: list[Expr] = []
-    for k, opnode in enumerate(node.ops):
+    ops = []
+    for opnode in node.ops:
         op = CMPOPS.get(type(opnode))
         if op is None:
             raise UnsupportedError(
                 f"comparison '{type(opnode).__name__}' is not supported", loc,
                 hint="'is', 'in' work on objects; compare numbers with == and <",
             )
-        a, b = operands[k], operands[k + 1]
-        if not isinstance(a.type, Scalar) or not isinstance(b.type, Scalar):
-            raise TypingError(f"cannot compare {a.type} and {b.type}", loc)
-        t = promote(a.type, b.type)
-        parts.append(Compare(op, cast(a, t), cast(b, t), BOOL, loc))
-    if len(parts) == 1:
-        return parts[0]
-    # a < b < c: b is side-effect free here (calls are not duplicated below).
-    for mid in operands[1:-1]:
-        if any(isinstance(n, Call) for n in walk(mid)):
-            raise UnsupportedError(
-                "a chained comparison whose middle operand calls a function", loc,
-                hint="assign the call's result to a variable first",
+        ops.append(op)
+    for e in operands:
+        if not isinstance(e.type, Scalar):
+            raise TypingError(
+                f"cannot compare {' and '.join(str(o.type) for o in operands)}", loc,
+                hint="compare numbers (index arrays element by element)",
             )
-    return BoolOp("and", tuple(parts), BOOL, loc)
+    if len(operands) > 2 and _calls(operands[1]) and not _calls(operands[0]):
+        # a < f() < b: Python calls f once; hoisting it keeps that (and the
+        # order: a has no side effects) when this expression runs unconditionally.
+        hoisted = fl.hoist(operands[1], loc)
+        if hoisted is not None:
+            operands[1] = hoisted
+    return _compare_chain(fl, ops, operands, loc)
+
+
+def _compare_chain(fl: FunctionLowerer, ops: list[str], operands: list[Expr],
+                   loc: SourceLoc) -> Expr:
+    """``o0 op0 o1 op1 o2 ...``: each operand evaluated once, left to right,
+    later ones only while the comparisons hold (operands with calls that
+    would be read twice are bound by a :class:`Let`)."""
+    left = operands[0]
+    lets: list[tuple[str, Expr]] = []
+    if len(ops) > 1 and _calls(left):
+        name = fl.new_let()
+        lets.append((name, left))
+        left = Var(name, left.type, left.loc)
+    right = operands[1]
+    rest_lets: list[tuple[str, Expr]] = []
+    if len(ops) > 1 and _calls(right):
+        name = fl.new_let()
+        rest_lets.append((name, right))
+        right = Var(name, right.type, right.loc)
+    first = compare(fl, ops[0], left, right, loc)
+    if len(ops) == 1:
+        return first
+    tail = _compare_chain(fl, ops[1:], [right, *operands[2:]], loc)
+    types = [first.type, tail.type]
+    t = PY_BOOL if all(x == PY_BOOL for x in types) else BOOL
+    out: Expr = _flat_boolop("and", cast(first, t), cast(tail, t), t, loc)
+    for name, value in reversed(lets + rest_lets):
+        out = Let(name, value, out, t, loc)
+    return out
+
+
+_FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
+
+
+def compare(fl: FunctionLowerer, op: str, a: Expr, b: Expr, loc: SourceLoc) -> Expr:
+    """One comparison by value, as CPython and NumPy 2 compare: a Python
+    number compared with a NumPy integer is never converted to (and wrapped
+    into) the NumPy type; Python ints and floats compare exactly.  The result
+    is a Python bool when both operands are Python numbers."""
+    at, bt = a.type, b.type
+    assert isinstance(at, Scalar) and isinstance(bt, Scalar)
+    rt = PY_BOOL if at.weak and bt.weak else BOOL
+    if _intlike(at) and _intlike(bt):
+        ct = _int_compare_type(a, b)
+        if ct is None:
+            return _unsigned_signed_compare(fl, op, a, b, loc)
+    elif at.weak and bt.weak and at.is_float != bt.is_float:
+        # Python compares an int with a float exactly (2**53 + 1 != 2.0**53)
+        i, f, iop = (a, b, op) if bt.is_float else (b, a, _FLIPPED[op])
+        return Intrinsic("pycmp" + iop, (cast(i, PY_INT), f), rt, loc)
+    else:
+        ct = promote(at, bt)
+    return Compare(op, cast(a, ct), cast(b, ct), rt, loc)
+
+
+def _intlike(t: Scalar) -> bool:
+    return t.is_int or t.is_bool
+
+
+def _int_compare_type(a: Expr, b: Expr) -> Scalar | None:
+    """A type holding every value of both integer operands, or None (a
+    uint64 against a value that may be negative)."""
+    at, bt = a.type, b.type
+    assert isinstance(at, Scalar) and isinstance(bt, Scalar)
+    if at.weak and bt.weak:
+        return PY_INT
+    if at.weak or bt.weak:
+        weak, strong = (a, bt) if at.weak else (b, at)
+        if strong.name != "uint64":
+            return INT64
+        if weak.type.is_bool or (isinstance(weak, Const) and int(weak.value) >= 0):  # type: ignore[attr-defined]
+            return UINT64
+        return None
+    r = np.result_type(at.dtype, bt.dtype)
+    return scalar_of_dtype(r) if r.kind in "iub" else None
+
+
+def _unsigned_signed_compare(fl: FunctionLowerer, op: str, a: Expr, b: Expr,
+                             loc: SourceLoc) -> Expr:
+    """``a op b`` with one uint64 operand and one signed: a negative signed
+    value is below every unsigned one, else both compare as uint64."""
+    if _calls(a) or _calls(b):
+        # both are read in the expression below: evaluate each once, in order
+        na, nb = fl.new_let(), fl.new_let()
+        va, vb = Var(na, a.type, a.loc), Var(nb, b.type, b.loc)
+        inner = _unsigned_signed_compare(fl, op, va, vb, loc)
+        return Let(na, a, Let(nb, b, inner, BOOL, loc), BOOL, loc)
+    at = a.type
+    assert isinstance(at, Scalar)
+    u, s, uop = (a, b, op) if at.name == "uint64" else (b, a, _FLIPPED[op])
+    s64 = cast(s, INT64)
+    negative = Compare("<", s64, Const(0, INT64, loc), BOOL, loc)
+    above = uop in (">", ">=", "!=")  # u >= 0 > s
+    same = Compare(uop, u, Cast(s64, UINT64, "", loc), BOOL, loc)
+    return IfExp(negative, Const(above, BOOL, loc), same, BOOL, loc)
 
 
 def _calls(e: Expr) -> bool:

@@ -51,6 +51,7 @@ from ..ir.nodes import (
     Var,
     While,
 )
+from ..ir.visit import walk_all
 from ..types import (
     INT64,
     NONE,
@@ -66,7 +67,7 @@ from ..types import (
 )
 from . import exprs
 from .builtins import CONSTANTS, HANDLERS, CallSite
-from .coerce import cast, truth
+from .coerce import INT64_MAX, INT64_MIN, cast, fits, int_of_float, truth
 from .source import ParsedFunction, parse_function
 
 _UNSUPPORTED_STMT_HINTS = {
@@ -210,6 +211,7 @@ class FunctionLowerer:
                 hint="allocate the array in the caller and pass it in to be filled",
             )
         params = tuple(Param(n, t) for n, t in zip(self.param_names, self.arg_types))
+        check_int_constants_in(body)
         return Function(
             self.tree.name, self.symbol, params, tuple(body),
             tuple(sorted(self.var_types.items())), ret, self.parsed.loc(self.tree),
@@ -228,6 +230,11 @@ class FunctionLowerer:
     def new_temp(self) -> str:
         self.temp_counter += 1
         return f".t{self.temp_counter}"
+
+    def new_let(self) -> str:
+        """A name for a :class:`~hybridjit.ir.nodes.Let` binding."""
+        self.temp_counter += 1
+        return f".l{self.temp_counter}"
 
     def assign_type(self, name: str, t: Type, loc: SourceLoc) -> Type:
         old = self.var_types.get(name)
@@ -359,7 +366,8 @@ class FunctionLowerer:
                     f"cannot store a {value.type} into an element of {array.type}", loc,
                     hint="slices and whole-array assignment are not supported; write a loop",
                 )
-            return [Store(array, indices, cast(value, elem), (True,) * len(indices), loc)]
+            return [Store(array, indices, store_value(value, elem, loc), (True,) * len(indices),
+                          loc)]
         if isinstance(target, ast.Tuple):
             return self.unpack(target, value, loc)
         raise UnsupportedError(
@@ -410,7 +418,9 @@ class FunctionLowerer:
             cur_load = Load(array, indices, array.type.dtype,  # type: ignore[attr-defined]
                             (True,) * len(indices), loc)
             new = exprs.binop(op, cur_load, rhs, loc)
-            return [Store(array, indices, cast(new, cur_load.type), (True,) * len(indices), loc)]
+            elem = array.type.dtype  # type: ignore[attr-defined]
+            return [Store(array, indices, store_value(new, elem, loc), (True,) * len(indices),
+                          loc)]
         raise UnsupportedError("unsupported augmented assignment target", loc)
 
     def stmt_If(self, s: ast.If) -> list[Stmt]:
@@ -674,6 +684,34 @@ class FunctionLowerer:
         assert isinstance(base.type, Array) and isinstance(base, Var)
         items = tuple(Shape(base, d, PY_INT, loc) for d in range(base.type.ndim))
         return MakeTuple(items, Tuple(tuple(PY_INT for _ in items)), loc)
+
+
+def store_value(value: Expr, elem: Scalar, loc: SourceLoc) -> Expr:
+    """``value`` converted for ``a[i] = value`` into an array of ``elem``, as
+    NumPy converts a scalar it stores: a float into an integer array as
+    ``int()`` does (raising for NaN and values that do not fit), a Python
+    int raising where the dtype cannot hold it."""
+    vt = value.type
+    if isinstance(vt, Scalar) and vt.is_float and elem.is_int:
+        return int_of_float(value, elem, loc)
+    return cast(value, elem)
+
+
+def check_int_constants_in(body: list[Stmt]) -> None:
+    """Every integer constant left in the IR must fit its type: folding
+    Python-number operations keeps exact values (``2**63``), and one that
+    survives to run time cannot be held in 64 bits."""
+    for n in walk_all(body):
+        if isinstance(n, Const) and isinstance(n.type, Scalar) and n.type.is_int \
+                and not isinstance(n.value, bool):
+            ok = INT64_MIN <= n.value <= INT64_MAX if n.type.weak else fits(int(n.value), n.type)
+            if not ok:
+                raise TypingError(
+                    f"integer constant {n.value} does not fit in "
+                    f"{'64 bits' if n.type.weak else n.type}", n.loc,
+                    hint="hybridjit's integers are 64-bit; use a float (e.g. 2.0**64) "
+                    "or a smaller value",
+                )
 
 
 def _is_prange(func: Any) -> bool:

@@ -116,8 +116,19 @@ class IfExp(Expr):
 
 @dataclass(frozen=True, slots=True)
 class Cast(Expr):
+    """Conversion of ``value`` to ``type``.
+
+    ``check`` says what may raise, as CPython/NumPy raise for that conversion:
+    ``""`` nothing (C conversion; NumPy wraps integers);
+    ``"pyint"`` a Python int narrowed to a NumPy integer type raises
+    OverflowError when it does not fit (NEP 50);
+    ``"int"`` a float converted as Python's ``int()`` raises ValueError for
+    NaN and OverflowError for infinities and values the type cannot hold.
+    """
+
     value: Expr
     type: Type
+    check: str = ""
     loc: SourceLoc = field(default=UNKNOWN_LOC, compare=False)
 
 
@@ -178,6 +189,21 @@ class MakeTuple(Expr):
 class TupleItem(Expr):
     value: Expr
     index: int
+    type: Type
+    loc: SourceLoc = field(default=UNKNOWN_LOC, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Let(Expr):
+    """``body`` with ``name`` bound to ``value``, which is evaluated once,
+    before ``body``.  Used where Python evaluates an operand with side
+    effects (a call) once but the IR reads it twice: the middle of
+    ``a < f(x) < b``, the first operand of a value-returning ``f(x) or b``.
+    ``name`` is local to this expression, not a variable of the function."""
+
+    name: str
+    value: Expr
+    body: Expr
     type: Type
     loc: SourceLoc = field(default=UNKNOWN_LOC, compare=False)
 

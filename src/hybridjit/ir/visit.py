@@ -8,7 +8,7 @@ bottom-up through a function that may replace any node.  All are pure.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 from .nodes import Node
@@ -36,7 +36,7 @@ def walk(node: Node) -> Iterator[Node]:
         stack.extend(reversed(list(children(n))))
 
 
-def walk_all(nodes: tuple[Node, ...] | list[Node]) -> Iterator[Node]:
+def walk_all(nodes: Iterable[Node]) -> Iterator[Node]:
     for n in nodes:
         yield from walk(n)
 

@@ -1,0 +1,231 @@
+"""Differential regression tests for wrong answers found by fuzzing and
+probing (issue 10): each test failed on the code before its fix.
+
+CPython is the oracle; types are compared exactly (a Python ``bool`` is not
+an ``np.bool_``), since the type decides what the next operation does.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from difftest import check, random_array
+
+SERIAL = {"parallel": False}
+
+# --------------------------------------------------------------------------
+# a variable assigned in an auto-parallelised loop that runs zero times
+# --------------------------------------------------------------------------
+
+
+def last_assigned(n):
+    s = 5
+    for i in range(n):
+        s = i
+    return s
+
+
+def last_assigned_index(a, n):
+    k = 0
+    for i in range(n):
+        k = i
+    return a[k]
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 100_000])
+def test_zero_trip_parallel_loop_keeps_the_value_before_it(n):
+    check(last_assigned, n)
+    check(last_assigned, n, jit_options=SERIAL)
+
+
+@pytest.mark.parametrize("n", [0, 3])
+def test_zero_trip_parallel_loop_value_used_as_an_index(n):
+    check(last_assigned_index, random_array(5, "float64"), n)
+
+
+# --------------------------------------------------------------------------
+# NumPy integers compared with Python ints compare by value (NEP 50)
+# --------------------------------------------------------------------------
+
+
+def compare_all(x, y):
+    return x < y, x <= y, x > y, x >= y, x == y, x != y
+
+
+def compare_const_low(x):
+    return x >= -14, x == 300, x < 3_000_000_000, -1 < x, x != -1  # noqa: SIM300
+
+
+@pytest.mark.parametrize(("x", "y"), [
+    (np.uint8(179), -14), (np.uint8(44), 300), (np.int32(5), 3_000_000_000),
+    (np.int8(-5), 200), (np.uint16(7), -70000), (np.uint64(5), -1),
+    (np.uint64(2**64 - 1), 2**63 - 1), (np.uint64(2**63 + 1), np.int64(2**63 - 1)),
+    (np.int64(-1), np.uint64(2**64 - 1)), (np.uint32(4_000_000_000), np.int8(-1)),
+    (-3, np.uint64(2)), (True, np.uint64(1)),
+])
+def test_numpy_ints_compare_with_others_by_value(x, y):
+    check(compare_all, x, y)
+
+
+@pytest.mark.parametrize("x", [np.uint8(179), np.uint8(44), np.int32(5), np.uint64(0),
+                               np.int16(-7)])
+def test_numpy_ints_compare_with_out_of_range_constants(x):
+    check(compare_const_low, x)
+
+
+@pytest.mark.parametrize(("x", "y"), [(2**53 + 1, float(2**53)), (2**53, float(2**53)),
+                                      (-(2**63), -9.223372036854775808e18), (5, math.nan),
+                                      (3, 3.5), (-3, -3.5), (2**62, math.inf), (0, -0.0)])
+def test_python_ints_and_floats_compare_exactly(x, y):
+    check(compare_all, x, y)
+    check(compare_all, y, x)
+
+
+def compare_call_middle(a, x, lo, hi):
+    return lo < helper_scale(a, x) < hi or lo == hi
+
+
+def helper_scale(a, x):
+    a[0] += 1.0
+    return x * 2.0
+
+
+@pytest.mark.parametrize(("lo", "hi"), [(0.0, 10.0), (5.0, 3.0), (100.0, 200.0)])
+def test_chained_comparison_calls_its_middle_operand_once(lo, hi):
+    check(compare_call_middle, np.zeros(2), 3.0, lo, hi)
+
+
+def value_or_with_call(a, x, b):
+    return helper_scale(a, x) or b
+
+
+def value_and_in_index(a, i, b):
+    return a[i, helper_index(i)] and b
+
+
+def helper_index(i):
+    return i % 3
+
+
+@pytest.mark.parametrize("x", [0.0, 2.5])
+def test_value_or_whose_first_operand_calls_a_helper(x):
+    check(value_or_with_call, np.zeros(2), x, 7.0)
+
+
+@pytest.mark.parametrize("i", [0, 1, 2])
+def test_value_and_with_a_helper_call_inside_an_index(i):
+    a = random_array((3, 3), "float64")
+    a[1, 1] = 0.0
+    # the value is a[...] (np.float64) or b (float): one type, kind compared
+    check(value_and_in_index, a, i, 4.5, check_type="kind")
+
+
+# --------------------------------------------------------------------------
+# constants of NumPy types wrap and round as NumPy's do
+# --------------------------------------------------------------------------
+
+
+def negated_unsigned():
+    return -np.uint8(199), float(-np.uint8(72)), -np.uint16(1), -np.int8(-128)
+
+
+def test_negated_numpy_constants_wrap():
+    check(negated_unsigned)
+
+
+def store_float32_constant(a):
+    a[1] = np.float32(math.e)
+    a[2] = np.float32(0.1) + 0.0
+    return a[1]
+
+
+def test_float32_constant_stored_into_float64_array_is_the_float32_value():
+    check(store_float32_constant, np.zeros(3))
+
+
+# --------------------------------------------------------------------------
+# Python int constant expressions: exact, and an error where 64 bits cannot hold them
+# --------------------------------------------------------------------------
+
+
+def folded_exact(x):
+    return 1.0 + 2**100, 2**63 - 1, x + (2**64 - 2**64), -(2**63), 2.0**-1 + x
+
+
+def test_python_constant_expressions_fold_exactly():
+    check(folded_exact, 3)
+
+
+def adds_2_63(x):
+    return x + 2**63
+
+
+def adds_below_min(x):
+    return x + (-(2**63) - 1)
+
+
+@pytest.mark.parametrize("fn", [adds_2_63, adds_below_min])
+def test_python_constants_beyond_64_bits_are_a_clear_error(fn):
+    from hybridjit import TypingError, jit
+
+    with pytest.raises(TypingError, match="does not fit in 64 bits"):
+        jit(fn)(1)
+
+
+# --------------------------------------------------------------------------
+# NEP 50: a Python int that a NumPy integer type cannot hold raises
+# --------------------------------------------------------------------------
+
+
+def add_to_uint8(x, k):
+    return x + k
+
+
+def store_into(a, v):
+    a[0] = v
+    return a[0]
+
+
+def make_uint8(v):
+    return np.uint8(v)
+
+
+@pytest.mark.parametrize(("x", "k"), [(np.uint8(1), 300), (np.uint8(1), -1),
+                                      (np.int32(5), 3_000_000_000), (np.uint8(1), 254),
+                                      (np.int8(-100), -28), (np.uint64(1), -1)])
+def test_python_int_out_of_range_for_a_numpy_int_raises_overflow(x, k):
+    lo, hi = np.iinfo(x.dtype).min, np.iinfo(x.dtype).max
+    check(add_to_uint8, x, k, raises=None if lo <= k <= hi else OverflowError)
+
+
+@pytest.mark.parametrize(("dtype", "v"), [("uint8", 300), ("uint8", -1), ("int32", 3e9),
+                                          ("int32", 2.7), ("int32", -2.7), ("uint8", -1.5),
+                                          ("int64", math.nan), ("int16", math.inf),
+                                          ("int64", 1e30), ("uint8", 255), ("bool", 2.5),
+                                          ("uint64", -1), ("uint64", 1.5e19)])
+def test_stores_convert_as_numpy_setitem(dtype, v):
+    a = np.zeros(2, dtype)
+    try:
+        store_into(a.copy(), v)
+        raises = None
+    except (OverflowError, ValueError) as exc:
+        raises = type(exc)
+    check(store_into, a, v, raises=raises)
+
+
+@pytest.mark.parametrize("v", [3, 255, 300, -1])
+def test_numpy_integer_constructor_of_a_python_int(v):
+    check(make_uint8, v, raises=OverflowError if not 0 <= v <= 255 else None)
+
+
+def to_ints(x):
+    return int(x), math.floor(x), math.ceil(x), math.trunc(x), round(x)
+
+
+@pytest.mark.parametrize("x", [2.5, -2.5, 1e15, math.inf, -math.inf, math.nan])
+def test_float_to_int_conversions_raise_as_cpython(x):
+    raises = None if math.isfinite(x) else (ValueError if math.isnan(x) else OverflowError)
+    check(to_ints, x, raises=raises)
