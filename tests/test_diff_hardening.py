@@ -229,3 +229,114 @@ def to_ints(x):
 def test_float_to_int_conversions_raise_as_cpython(x):
     raises = None if math.isfinite(x) else (ValueError if math.isnan(x) else OverflowError)
     check(to_ints, x, raises=raises)
+
+
+# --------------------------------------------------------------------------
+# math functions of constants: the C compiler must not fold them with a
+# different (correctly rounded) result than the library CPython calls
+# --------------------------------------------------------------------------
+
+
+def math_of_constants():
+    return (math.cosh(3.375), math.sinh(3.375), math.exp(0.7), math.log(7.3),
+            math.sin(1e22), math.tan(1.5), math.pow(1.1, 33.3), math.atan2(3.0, 7.0),
+            math.lgamma(7.5), math.erf(0.3), math.log1p(1e-5), math.cbrt(9.0))
+
+
+def test_math_of_constants_is_exactly_cpythons():
+    check(math_of_constants)
+
+
+# --------------------------------------------------------------------------
+# documented, and now compiled: round(x, ndigits) and the rest of math
+# --------------------------------------------------------------------------
+
+
+def round_n(x, n):
+    return round(x, n)
+
+
+@pytest.mark.parametrize(("x", "n"), [
+    (2.675, 2), (0.5, 0), (1.5, 0), (-2.5, 0), (2.5, -1), (15.0, -1), (25.0, -1),
+    (1e300, -299), (123.456, -2), (-0.125, 2), (0.0, 3), (5e-324, 400), (1e22, -22),
+    (5e22, -23), (0.285, 2), (math.inf, 2), (math.nan, 1),
+    (1.23456789e-300, 305), (999.9999, 3), (-999.99951, 3),
+    (np.float64(2.675), 2), (np.float32(2.675), 2), (np.float32(0.125), 2),
+    (np.float64(1e300), -299), (1250, -2), (1350, -2), (-1350, -2), (17, 3), (True, 1),
+    (np.int64(1250), -2), (np.int32(1350), -2), (np.int8(125), -1),
+])
+def test_round_with_ndigits(x, n):
+    check(round_n, x, n)
+
+
+def test_round_with_ndigits_too_large_to_represent():
+    check(round_n, 1.7976931348623157e308, -308, raises=OverflowError)
+
+
+def test_round_with_ndigits_random():
+    rng = np.random.default_rng(7)
+    xs = np.concatenate([rng.uniform(-1e6, 1e6, 300), rng.integers(-10**6, 10**6, 300) / 1000,
+                         10.0 ** rng.uniform(-300, 300, 300)])
+    for x, n in zip(xs.tolist(), rng.integers(-8, 12, xs.size).tolist()):
+        check(round_n, x, n)
+
+
+def math_ints(a, b, c):
+    return (math.gcd(a, b), math.gcd(a, b, c), math.gcd(), math.gcd(a), math.lcm(a, b),
+            math.lcm(a, b, c), math.lcm(), math.comb(abs(a), 3), math.perm(abs(a), 2),
+            math.perm(abs(b)), math.factorial(abs(c) % 21), math.isqrt(abs(a) * abs(b)))
+
+
+def math_floats(x, y, i):
+    return (math.ldexp(x, i), math.frexp(x), math.modf(y), math.remainder(x, 7.0),
+            math.cbrt(x), math.exp2(i / 3), math.nextafter(x, y), math.ulp(y),
+            math.isclose(x, y), math.isclose(x, x + 1e-9, rel_tol=1e-3),
+            math.isclose(1.0, 1.1, abs_tol=0.2))
+
+
+@pytest.mark.parametrize("args", [(12, 18, 30), (-12, 18, 5), (0, 0, 7), (100, 7, -3),
+                                  (np.int32(9), np.int64(6), True)])
+def test_math_integer_functions(args):
+    check(math_ints, *args)
+
+
+@pytest.mark.parametrize("args", [(1.5, 2.25, 3), (-0.0, math.inf, -1074), (1e308, -3.5, 10),
+                                  (math.nan, 1.0, 0), (5e-324, -5e-324, 1100),
+                                  (np.float32(0.1), 3, 2)])
+def test_math_float_functions(args):
+    x, _, i = args
+    raises = OverflowError if type(x) is float and x == 1e308 and i == 10 else None
+    check(math_floats, *args, raises=raises)
+
+
+def math_raises(which, n):
+    if which == 0:
+        return math.factorial(n)
+    if which == 1:
+        return math.comb(n, 2)
+    if which == 2:
+        return math.isqrt(n)
+    return math.perm(4, n)
+
+
+def isclose_tol(n):
+    return math.isclose(1.0, 2.0, rel_tol=n * 1.0)
+
+
+@pytest.mark.parametrize("which", range(4))
+def test_math_functions_raise_as_cpython(which):
+    check(math_raises, which, -3, raises=ValueError)
+    check(math_raises, which, 4)
+
+
+def test_isclose_negative_tolerance_raises():
+    check(isclose_tol, -3, raises=ValueError)
+    check(isclose_tol, 4)
+
+
+def test_math_results_beyond_64_bits_are_an_overflow_error():
+    # CPython returns a big int; hybridjit's ints are 64-bit (documented): it raises
+    from hybridjit import jit
+
+    with pytest.raises(OverflowError, match="does not fit in 64 bits"):
+        jit(math_raises)(0, 21)

@@ -21,6 +21,7 @@ from ..ir.nodes import (
     Cast,
     For,
     Function,
+    Intrinsic,
     Let,
     Load,
     Return,
@@ -89,6 +90,8 @@ def offload_blockers(loop: For, fn: Function, iface: RegionInterface) -> list[st
         elif isinstance(n, BinOp) and n.op == "**" and isinstance(n.type, Scalar) \
                 and n.type.is_int:
             reasons.append("raises an integer to a power that may be negative")
+        elif isinstance(n, Intrinsic) and n.name.startswith("host."):
+            reasons.append(f"calls {_host_function(n.name)}, which runs on the host")
         elif isinstance(n, Cast) and n.check:
             reasons.append("converts a number that may not fit its NumPy type (an "
                            "OverflowError or ValueError in Python)")
@@ -110,3 +113,8 @@ def _const_step(loop: For) -> bool:
     from ..ir.nodes import Const
 
     return isinstance(loop.step, Const) and int(loop.step.value) != 0
+
+
+def _host_function(name: str) -> str:
+    fn = name[len("host."):].split("_")[0]
+    return "round()" if fn == "round" else f"math.{fn}()"

@@ -56,9 +56,12 @@ _C_MATH = {
     "sqrt", "exp", "exp2", "log", "log2", "log10", "log1p", "expm1", "sin", "cos", "tan",
     "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "erf", "erfc",
     "tgamma", "lgamma", "cbrt", "floor", "ceil", "trunc", "rint", "fabs", "atan2", "hypot",
-    "copysign", "fmod", "pow", "fmin", "fmax",
+    "copysign", "fmod", "pow", "fmin", "fmax", "nextafter",
 }
 
+
+#: host helpers with one version per float type (of their first argument)
+_TYPED_HOST = frozenset({"host.round_np"})
 
 #: hj_cmp_if's result (-1, 0, 1; 2 for NaN) tested for each comparison
 _PYCMP = {"<": "{r} == -1", "<=": "{r} <= 0", ">": "{r} == 1", ">=": "(unsigned)({r}) <= 1u",
@@ -116,7 +119,7 @@ def _raises(n: object, boundscheck: bool) -> bool:
     if isinstance(n, Cast):
         return bool(n.check)
     if isinstance(n, Intrinsic):
-        return n.name.startswith("math.") and n.name != "math.fabs"
+        return n.name.startswith(("math.", "host.")) and n.name != "math.fabs"
     if isinstance(n, (Load, Store)):
         return boundscheck
     return isinstance(n, For) and not isinstance(n.step, Const)
@@ -298,6 +301,10 @@ class CFamilyRenderer:
         t = e.args[0].type if e.args else e.type
         assert isinstance(t, Scalar)
         name = e.name
+        if name.startswith("host."):
+            # host-only helpers that may raise (see prelude.host_prelude)
+            fn = name[5:] + (f"_{t.name}" if name in _TYPED_HOST else "")
+            return f"hj_{fn}({', '.join(args)}, &hj_st)"
         if name.startswith("math."):
             name = name[5:]
             call = self.math_call(name, t, args)

@@ -291,6 +291,7 @@ static uint64_t hj_ck_uint64(int64_t v, int *st) {
     return (uint64_t)v;
 }
 """]
+    parts.append(_MATH_HOST)
     for name, c, lo, hi in _NARROW_INTS:
         parts.append(f"""
 static {c} hj_ck_{name}(int64_t v, int *st) {{
@@ -306,3 +307,215 @@ static {c} hj_f2i_{name}(double x, int *st) {{
     return *st & HJ_MSG ? 0 : hj_ck_{name}(v, st);
 }}""")
     return "\n".join(parts) + "\n"
+
+
+#: math.gcd/lcm/comb/perm/factorial/isqrt/ldexp/frexp/modf/ulp/isclose and
+#: round(x, ndigits) with CPython's results and exceptions (a result beyond
+#: 64 bits is an OverflowError: hybridjit's ints are 64-bit).
+_MATH_HOST = r"""
+static int64_t hj_too_big(const char *fn, int *st) {
+    hj_fail_msg(st, HJ_E_OVERFLOWERROR, "math.%s() result does not fit in 64 bits", fn);
+    return 0;
+}
+static uint64_t hj_uabs(int64_t a) { return a < 0 ? 0 - (uint64_t)a : (uint64_t)a; }
+static uint64_t hj_ugcd(uint64_t x, uint64_t y) {
+    while (y) { uint64_t t = x % y; x = y; y = t; }
+    return x;
+}
+static int64_t hj_gcd(int64_t a, int64_t b, int *st) {
+    uint64_t g = hj_ugcd(hj_uabs(a), hj_uabs(b));
+    return g > INT64_MAX ? hj_too_big("gcd", st) : (int64_t)g;
+}
+static int64_t hj_lcm(int64_t a, int64_t b, int *st) {
+    if (a == 0 || b == 0) return 0;
+    uint64_t x = hj_uabs(a), y = hj_uabs(b), r;
+    if (__builtin_mul_overflow(x / hj_ugcd(x, y), y, &r) || r > INT64_MAX)
+        return hj_too_big("lcm", st);
+    return (int64_t)r;
+}
+static int hj_nonneg(int64_t v, const char *what, int *st) {
+    if (v >= 0) return 1;
+    hj_fail_msg(st, HJ_E_VALUEERROR, "%s must be a non-negative integer", what);
+    return 0;
+}
+static int64_t hj_comb(int64_t n, int64_t k, int *st) {
+    if (!hj_nonneg(n, "n", st) || !hj_nonneg(k, "k", st)) return 0;
+    if (k > n) return 0;
+    if (k > n - k) k = n - k;
+    /* r_i = C(n - k + i, i) grows with i: if the last fits, every one does */
+    unsigned __int128 r = 1;
+    for (int64_t i = 1; i <= k; i++) {
+        r = r * (unsigned __int128)(n - k + i) / (unsigned __int128)i;
+        if (r > INT64_MAX) return hj_too_big("comb", st);
+    }
+    return (int64_t)r;
+}
+static int64_t hj_perm(int64_t n, int64_t k, int *st) {
+    if (!hj_nonneg(n, "n", st) || !hj_nonneg(k, "k", st)) return 0;
+    if (k > n) return 0;
+    int64_t r = 1;
+    for (int64_t i = 0; i < k; i++)
+        if (__builtin_mul_overflow(r, n - i, &r)) return hj_too_big("perm", st);
+    return r;
+}
+static int64_t hj_factorial(int64_t n, int *st) {
+    if (n < 0) {
+        hj_fail_msg(st, HJ_E_VALUEERROR, "factorial() not defined for negative values");
+        return 0;
+    }
+    int64_t r = 1;
+    for (int64_t i = 2; i <= n; i++)
+        if (__builtin_mul_overflow(r, i, &r)) return hj_too_big("factorial", st);
+    return r;
+}
+static int64_t hj_isqrt(int64_t n, int *st) {
+    if (n < 0) {
+        hj_fail_msg(st, HJ_E_VALUEERROR, "isqrt() argument must be nonnegative");
+        return 0;
+    }
+    uint64_t r = (uint64_t)sqrt((double)n);
+    while (r * r > (uint64_t)n) r--;
+    while ((r + 1) * (r + 1) <= (uint64_t)n) r++;
+    return (int64_t)r;
+}
+static double hj_ldexp(double x, int64_t i, int *st) {
+    if (x == 0.0 || !isfinite(x)) return x;
+    if (i > INT_MAX) {
+        hj_fail_msg(st, HJ_E_OVERFLOWERROR, "math range error"); return 0.0;
+    }
+    if (i < INT_MIN) return copysign(0.0, x);
+    double r = ldexp(x, (int)i);
+    if (isinf(r)) { hj_fail_msg(st, HJ_E_OVERFLOWERROR, "math range error"); return 0.0; }
+    return r;
+}
+static double hj_frexp_m(double x, int *st) {
+    (void)st;
+    if (x == 0.0 || !isfinite(x)) return x;
+    int e;
+    return frexp(x, &e);
+}
+static int64_t hj_frexp_e(double x, int *st) {
+    (void)st;
+    if (x == 0.0 || !isfinite(x)) return 0;
+    int e;
+    frexp(x, &e);
+    return e;
+}
+static double hj_modf_frac(double x, int *st) {
+    (void)st;
+    if (isinf(x)) return copysign(0.0, x);
+    double ip;
+    return modf(x, &ip);
+}
+static double hj_modf_int(double x, int *st) {
+    (void)st;
+    double ip;
+    if (isinf(x)) return x;
+    modf(x, &ip);
+    return ip;
+}
+static double hj_ulp(double x, int *st) {
+    (void)st;
+    if (x != x) return x;
+    x = fabs(x);
+    if (isinf(x)) return x;
+    double up = nextafter(x, INFINITY);
+    if (isinf(up)) return x - nextafter(x, -INFINITY);
+    return up - x;
+}
+static npy_bool hj_isclose(double a, double b, double rel, double abs_tol, int *st) {
+    if (rel < 0.0 || abs_tol < 0.0) {
+        hj_fail_msg(st, HJ_E_VALUEERROR, "tolerances must be non-negative"); return 0;
+    }
+    if (a == b) return 1;
+    if (isinf(a) || isinf(b)) return 0;
+    double diff = fabs(b - a);
+    return diff <= fabs(rel * b) || diff <= fabs(rel * a) || diff <= abs_tol;
+}
+/* round(x, nd) of a Python float: the exact binary value rounded to nd
+   decimals, half to even (as CPython's correctly rounded dtoa does). */
+static double hj_round_py(double x, int64_t nd, int *st) {
+    if (!isfinite(x) || x == 0.0 || nd > 323) return x;
+    if (nd < -308) return 0.0 * x;
+    char buf[832], out[840];
+    double ax = fabs(x);
+    snprintf(buf, sizeof buf, "%.20e", ax);
+    int e10 = atoi(strchr(buf, 'e') + 1);
+    int64_t keep = e10 + 1 + nd;  /* significant digits kept */
+    if (keep > 767) return x;  /* every digit of a double is kept */
+    if (keep < 0) return copysign(0.0, x);
+    int prec = (int)(keep + 24 > 767 ? 767 : keep + 24);
+    for (int pass = 0; pass < 2; pass++) {
+        snprintf(buf, sizeof buf, "%.*e", prec - 1, ax);
+        char digits[800];
+        int nd_ = 0;
+        for (const char *p = buf; *p && *p != 'e'; p++)
+            if (*p >= '0' && *p <= '9') digits[nd_++] = *p;
+        int e = atoi(strchr(buf, 'e') + 1);
+        if (e != e10) { e10 = e; keep = e10 + 1 + nd; }  /* (cannot happen for doubles) */
+        int next = keep < nd_ ? digits[keep] - '0' : 0;
+        int rest = 0;  /* any non-zero digit after the next one */
+        for (int i = (int)keep + 1; i < nd_; i++) if (digits[i] != '0') { rest = 1; break; }
+        if (prec < 767 && next == 5 && !rest) {
+            prec = 767;  /* a tie at this precision may not be exact: all digits */
+            continue;
+        }
+        int up = next > 5 || (next == 5 && (rest || (keep > 0 && (digits[keep - 1] - '0') % 2)));
+        if (keep == 0) {
+            if (!up) return copysign(0.0, x);
+            snprintf(out, sizeof out, "1e%d", e10 + 1);
+        } else {
+            int i = (int)keep - 1;
+            while (up && i >= 0) {
+                if (digits[i] == '9') { digits[i] = '0'; i--; }
+                else { digits[i]++; up = 0; }
+            }
+            digits[keep] = 0;
+            snprintf(out, sizeof out, "%s%se%d", up ? "1" : "", digits,
+                     (int)(e10 + 1 - keep));
+        }
+        double r = strtod(out, NULL);
+        if (isinf(r)) {
+            hj_fail_msg(st, HJ_E_OVERFLOWERROR, "rounded value too large to represent");
+            return 0.0;
+        }
+        return copysign(r, x);
+    }
+    return x;
+}
+/* NumPy's round of a float: scale by a power of ten, rint, scale back. */
+static double hj_pow10_np(int64_t n) {
+    static const double p10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8};
+    if (n < 9) return p10[n];
+    double r = 1e9;
+    while (n-- > 9) r *= 10.0;
+    return r;
+}
+static double hj_round_np_float64(double x, int64_t nd, int *st) {
+    (void)st;
+    if (nd >= 0) { double f = hj_pow10_np(nd); return rint(x * f) / f; }
+    double f = hj_pow10_np(-nd);
+    return rint(x / f) * f;
+}
+static float hj_round_np_float32(float x, int64_t nd, int *st) {
+    (void)st;
+    if (nd >= 0) { float f = (float)hj_pow10_np(nd); return rintf(x * f) / f; }
+    float f = (float)hj_pow10_np(-nd);
+    return rintf(x / f) * f;
+}
+/* round(n, nd) of an integer: to a multiple of 10**-nd, half to even. */
+static int64_t hj_round_int(int64_t x, int64_t nd, int *st) {
+    if (nd >= 0) return x;
+    if (nd < -19) return 0;
+    uint64_t p = 1;
+    for (int64_t i = 0; i < -nd; i++) p *= 10;
+    uint64_t ax = hj_uabs(x), q = ax / p, r = ax % p;
+    if (r > p - r || (r == p - r && (q & 1))) q++;
+    unsigned __int128 v = (unsigned __int128)q * p;
+    if (v > (x < 0 ? (unsigned __int128)INT64_MAX + 1 : (unsigned __int128)INT64_MAX)) {
+        hj_fail_msg(st, HJ_E_OVERFLOWERROR, "round() result does not fit in 64 bits");
+        return 0;
+    }
+    return x < 0 ? (int64_t)(0 - (uint64_t)v) : (int64_t)v;
+}
+"""

@@ -36,6 +36,8 @@ from ..types import (
     scalar_of_dtype,
 )
 from .coerce import cast, int_of_float, truth
+from .pymath import HANDLERS as MATH_HANDLERS
+from .pymath import round_digits
 
 
 @dataclass
@@ -51,6 +53,8 @@ class CallSite:
     static: Callable[[ast.expr], Any]
     in_parallel_loop: bool
     in_entry: bool = True
+    #: a fresh name for a Let binding (see ir.nodes.Let)
+    new_let: Callable[[], str] | None = None
 
     def expect_args(self, lo: int, hi: int | None = None) -> None:
         hi = lo if hi is None else hi
@@ -237,11 +241,9 @@ def _bool(site: CallSite) -> Expr:
 
 
 def _round(site: CallSite) -> Expr:
-    if len(site.args) != 1:
-        raise UnsupportedError(
-            "round() with ndigits is not supported", site.loc,
-            hint="use round(x) (to an int) or np.round in NumPy code outside the function",
-        )
+    site.expect_args(1, 2)
+    if len(site.args) == 2:
+        return round_digits(site)
     (t,) = site.scalar_args()
     if not t.is_float:
         return cast(site.args[0], PY_INT)
@@ -467,6 +469,8 @@ def _alloc_like(kind: str) -> Handler:
 for _k in ("empty", "zeros", "ones", "full"):
     HANDLERS[getattr(np, _k)] = _alloc(_k)
     HANDLERS[getattr(np, _k + "_like")] = _alloc_like(_k)
+
+HANDLERS.update(MATH_HANDLERS)
 
 #: Compile-time constants reachable as attributes of math and numpy.
 CONSTANTS: dict[tuple[str, str], float] = {

@@ -655,6 +655,7 @@ class FunctionLowerer:
                 lower=self.lower_expr, static=self.static_value,
                 in_parallel_loop=self.parallel_depth > 0,
                 in_entry=self.is_entry,
+                new_let=self.new_let,
             )
             return handler(site)
         if isinstance(func, pytypes.FunctionType):
