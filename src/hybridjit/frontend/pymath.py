@@ -153,9 +153,9 @@ HANDLERS[math.remainder] = _float_function("math.remainder", 2)
 HANDLERS[math.nextafter] = _float_function("nextafter", 2)
 HANDLERS[math.ulp] = _float_function("host.ulp", 1)
 HANDLERS[math.isclose] = _isclose
-if hasattr(math, "cbrt"):  # Python 3.11
-    HANDLERS[math.cbrt] = _float_function("math.cbrt", 1)
-    HANDLERS[math.exp2] = _float_function("math.exp2", 1)
+for _name in ("cbrt", "exp2"):  # Python 3.11
+    if hasattr(math, _name):
+        HANDLERS[getattr(math, _name)] = _float_function("math." + _name, 1)
 
 
 # ------------------------------------------------------------ round(x, ndigits)
