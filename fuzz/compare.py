@@ -1,0 +1,214 @@
+"""Outcomes of one run and their strict comparison.
+
+Contract: :class:`Outcome` is what one run of a function gave (a value, an
+exception, a compile refusal ...) together with the array arguments after
+the call; :func:`verdict` compares the oracle's outcome with a compiled
+configuration's and returns a :class:`Verdict` (category, kind, detail).
+
+Stricter than ``tests/difftest.assert_same`` (whose type-aware idea this
+follows): result types must be identical (``int`` is not ``np.int64``,
+``bool`` is not ``np.bool_``, dtypes equal), floats are compared bit for bit
+(any NaN equals any NaN, ``-0.0`` differs from ``0.0``), and so are array
+arguments after the call; exceptions must be of the oracle's type.  The
+only tolerance is a documented one: device kernels give nan/inf where
+CPython raises a math domain/range error (configuration ``opencl``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+#: categories, worst first (a program's category is its worst configuration's)
+CATEGORIES = ("invalid", "crash", "internal", "mismatch", "timeout", "refused", "fallback",
+              "departure", "ok")
+FAILURES = ("crash", "internal", "mismatch", "timeout", "refused", "fallback")
+
+#: exceptions CPython may legitimately raise in a generated program; any other
+#: one means the generator left the subset (category "invalid")
+EXPECTED_RAISES = ("ZeroDivisionError", "ValueError", "OverflowError", "UnboundLocalError")
+
+
+@dataclass
+class Outcome:
+    status: str  # "return", "raise", "departure", "refused", "internal"
+    value: Any = None
+    exc_type: str = ""
+    exc_mro: tuple[str, ...] = ()
+    message: str = ""
+    arrays: list[np.ndarray] = field(default_factory=list)
+    outside_intact: bool = True
+
+    @classmethod
+    def from_exception(cls, status: str, exc: BaseException) -> Outcome:
+        return cls(status, exc_type=type(exc).__name__,
+                   exc_mro=tuple(c.__name__ for c in type(exc).__mro__),
+                   message=str(exc))
+
+    def describe(self, limit: int = 400) -> str:
+        if self.status == "return":
+            text = f"returns {show(self.value)}"
+        elif self.status == "departure":
+            text = f"departure: {self.message}"
+        else:
+            first = self.message.strip().splitlines()[0] if self.message.strip() else ""
+            text = f"{self.status}: {self.exc_type}: {first}"
+        return text if len(text) <= limit else text[:limit] + " ..."
+
+
+@dataclass
+class Verdict:
+    category: str
+    kind: str = ""
+    detail: str = ""
+
+    def signature(self) -> str:
+        """A run-independent key grouping failures that look alike."""
+        return f"{self.category}:{self.kind}:{normalise(self.detail)}"
+
+
+def normalise(text: str) -> str:
+    text = text.strip().splitlines()[0] if text.strip() else ""
+    text = re.sub(r"\S+\.py:\d+:\d+: ", "", text)
+    text = re.sub(r"np\.\w+\(([^()]*)\)", r"np.T(\1)", text)
+    text = re.sub(r"-?\d+(\.\d+)?(e[-+]?\d+)?", "N", text)
+    text = re.sub(r"'[^']*'", "'X'", text)
+    return text[:120]
+
+
+def show(v: Any) -> str:
+    """A repr that names types: ``np.float32(1.5)``, ``1.5 (float)``, arrays."""
+    if isinstance(v, tuple):
+        return "(" + ", ".join(show(x) for x in v) + ("," if len(v) == 1 else "") + ")"
+    if isinstance(v, np.ndarray):
+        body = np.array2string(v, threshold=40, max_line_width=200)
+        return f"array({body}, dtype={v.dtype.name})"
+    if isinstance(v, np.generic):
+        return repr(v)
+    if isinstance(v, (bool, int, float)):
+        return f"{v!r} ({type(v).__name__})"
+    return repr(v)
+
+
+# ------------------------------------------------------------------ values
+
+
+def _bits(x: Any, dtype: np.dtype) -> int:
+    return int(np.array(x, dtype=dtype).view(f"u{dtype.itemsize}"))
+
+
+def ulps(e: Any, g: Any, dtype: np.dtype) -> int:
+    be, bg = _bits(e, dtype), _bits(g, dtype)
+    sign = 1 << (dtype.itemsize * 8 - 1)
+    if (be & sign) != (bg & sign):
+        return abs(be & ~sign) + abs(bg & ~sign)
+    return abs(be - bg)
+
+
+def _float_same(e: Any, g: Any, dtype: np.dtype) -> bool:
+    if math.isnan(float(e)) and math.isnan(float(g)):
+        return True
+    return _bits(e, dtype) == _bits(g, dtype)
+
+
+def diff(e: Any, g: Any, path: str = "result") -> tuple[str, str] | None:
+    """None when ``g`` (compiled) is ``e`` (CPython) exactly; else (kind, text)."""
+    if isinstance(e, tuple) or isinstance(g, tuple):
+        if not (isinstance(e, tuple) and isinstance(g, tuple)) or len(e) != len(g):
+            return "type", f"{path}: CPython gives {show(e)}, compiled {show(g)}"
+        for k, (x, y) in enumerate(zip(e, g)):
+            d = diff(x, y, f"{path}[{k}]")
+            if d is not None:
+                return d
+        return None
+    if isinstance(e, np.ndarray) or isinstance(g, np.ndarray):
+        if not (isinstance(e, np.ndarray) and isinstance(g, np.ndarray)):
+            return "type", f"{path}: CPython gives {show(e)}, compiled {show(g)}"
+        if e.dtype != g.dtype or e.shape != g.shape:
+            return "type", (f"{path}: CPython gives {e.dtype}{e.shape}, compiled "
+                            f"{g.dtype}{g.shape}")
+        return _array_diff(e, g, path)
+    if type(e) is not type(g):
+        return "type", f"{path}: CPython gives {show(e)}, compiled {show(g)}"
+    if e is None:
+        return None
+    dt = np.asarray(e).dtype
+    if dt.kind == "f":
+        if _float_same(e, g, dt):
+            return None
+        n = ulps(e, g, dt) if not (math.isnan(float(e)) or math.isnan(float(g))) else -1
+        kind = "ulp" if 0 < n <= 4 else "value"
+        return kind, f"{path}: CPython gives {show(e)}, compiled {show(g)}" + (
+            f" ({n} ulp)" if n > 0 else "")
+    if e != g:
+        return "value", f"{path}: CPython gives {show(e)}, compiled {show(g)}"
+    return None
+
+
+def _array_diff(e: np.ndarray, g: np.ndarray, path: str) -> tuple[str, str] | None:
+    e = np.ascontiguousarray(e)
+    g = np.ascontiguousarray(g)
+    if e.dtype.kind == "f":
+        u = f"u{e.dtype.itemsize}"
+        same = (e.view(u) == g.view(u)) | (np.isnan(e) & np.isnan(g))
+    else:
+        same = e == g
+    if bool(np.all(same)):
+        return None
+    where = tuple(int(i) for i in np.argwhere(~same)[0])
+    ev, gv = e[where], g[where]
+    kind = "value"
+    if e.dtype.kind == "f" and not (np.isnan(ev) or np.isnan(gv)):
+        n = ulps(ev, gv, e.dtype)
+        kind = "ulp" if n <= 4 else "value"
+    count = int(np.sum(~same))
+    return kind, (f"{path}: {count} element(s) differ, first at {list(where)}: CPython "
+                  f"{ev!r}, compiled {gv!r}")
+
+
+# ----------------------------------------------------------------- verdict
+
+_MATH_ERRORS = ("math domain error", "math range error")
+
+
+def _raised(o: Outcome) -> str:
+    return f"{o.exc_type}({o.message.strip().splitlines()[0] if o.message.strip() else ''})"
+
+
+def verdict(expected: Outcome, got: Outcome, config: str) -> Verdict:
+    """Compare a compiled configuration's outcome with the oracle's."""
+    if got.status in ("refused", "internal"):
+        return Verdict(got.status, got.exc_type, got.message)
+    if expected.status == "raise":
+        if got.status == "raise":
+            if expected.exc_type in got.exc_mro:
+                return Verdict("ok")
+            return Verdict("mismatch", "exception type",
+                           f"CPython raises {_raised(expected)}, compiled raises {_raised(got)}")
+        if config == "opencl" and expected.exc_type in ("ValueError", "OverflowError") \
+                and expected.message in _MATH_ERRORS:
+            return Verdict("departure", "kernel math error",
+                           "device kernels give nan/inf for math domain errors")
+        return Verdict("mismatch", "raises/returns",
+                       f"CPython raises {_raised(expected)}, compiled {got.describe(200)}")
+    if got.status == "raise":
+        return Verdict("mismatch", "returns/raises",
+                       f"CPython {expected.describe(200)}, compiled raises {_raised(got)}")
+    d = diff(expected.value, got.value)
+    if d is not None:
+        return Verdict("mismatch", d[0], d[1])
+    for k, (e, g) in enumerate(zip(expected.arrays, got.arrays)):
+        d = diff(e, g, f"array argument #{k} after the call")
+        if d is not None:
+            return Verdict("mismatch", "argument " + d[0], d[1])
+    if not got.outside_intact:
+        return Verdict("mismatch", "wrote outside", "compiled code wrote outside its views")
+    return Verdict("ok")
+
+
+def worst(categories: list[str]) -> str:
+    return min(categories, key=CATEGORIES.index) if categories else "ok"

@@ -1,0 +1,351 @@
+"""The oracle: CPython running an instrumented copy of the program.
+
+Contract: :func:`instrument` takes a program module's source and returns the
+source of the *oracle* copy; :func:`load_oracle` executes it with the
+run-time helpers below in scope.  The oracle computes what CPython computes,
+except where hybridjit documents a departure from CPython: there it raises
+:class:`Departure` (the program is skipped and counted as a departure), or,
+where the departure is only the *static type* of a value, converts the value
+to the one type compiled code gives it.
+
+Departures recognised (README "Semantics, and where they depart"):
+
+* fixed 64-bit Python ints: every Python-int value the program computes,
+  assigns, passes or returns must lie in int64.  Expressions made only of
+  constants (``2**63``) are exempt where they are an operand or an argument
+  of a non-helper call, because the compiler folds them exactly and NumPy
+  treats them as weak (``np.uint64(x) + 2**63`` is well defined);
+* wrap-around "at the array's width": an integer stored into an integer
+  array element that cannot hold it (NumPy raises OverflowError);
+* ``int()`` of nan/inf, and the same undefined C conversion elsewhere:
+  ``round()``/``math.floor``/``ceil``/``trunc`` of nan/inf, a float cast to
+  a NumPy integer type (``np.int8(x)``) or stored into an integer array when
+  it is nan/inf or its integer part does not fit;
+* ``min``/``max`` of values of different types: compiled code gives the
+  promoted type; the oracle converts CPython's winner to it.  The same
+  holds, by the same reasoning, for ``a and b`` / ``a or b`` / ``x if c
+  else y`` whose operands have different types (the not-taken operands are
+  evaluated speculatively to learn their types: generated operands are
+  pure).  A value that the promoted type cannot hold is a departure.
+
+Device kernels giving nan/inf instead of math domain errors is decided per
+configuration when outcomes are compared (:mod:`fuzz.compare`).
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import math
+import types
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .typesys import INT64_MAX, INT64_MIN, convert, join_values, typeof
+
+
+class Departure(Exception):
+    """The program reached a documented departure from CPython."""
+
+
+# ----------------------------------------------------------------- run time
+
+
+def _hj_i(v: Any) -> Any:
+    """Check a Python int stays within int64 (tuples item by item)."""
+    if type(v) is int and not INT64_MIN <= v <= INT64_MAX:
+        raise Departure(f"Python int {v} outside int64")
+    if type(v) is tuple:
+        for x in v:
+            _hj_i(x)
+    return v
+
+
+def _is_float(v: Any) -> bool:
+    return isinstance(v, (float, np.floating))
+
+
+def _float_to_int_ok(v: Any, lo: int, hi: int) -> bool:
+    f = float(v)
+    return math.isfinite(f) and lo <= math.trunc(f) <= hi
+
+
+def _hj_int(v: Any) -> Any:
+    if _is_float(v) and not math.isfinite(float(v)):
+        raise Departure("int() of nan/inf")
+    return _hj_i(int(v))
+
+
+def _hj_round(v: Any) -> Any:
+    if _is_float(v) and not math.isfinite(float(v)):
+        raise Departure("round() of nan/inf")
+    return _hj_i(round(v))
+
+
+def _hj_fl(fn: Callable[[Any], Any], v: Any) -> Any:
+    """math.floor/ceil/trunc."""
+    if _is_float(v) and not math.isfinite(float(v)):
+        raise Departure(f"{fn.__name__}() of nan/inf")
+    return _hj_i(fn(v))
+
+
+def _hj_cast(cls: Any, v: Any) -> Any:
+    """``np.int8(v)`` and friends: a float that does not fit is undefined in C."""
+    dt = np.dtype(cls)
+    if dt.kind in "iu" and _is_float(v):
+        info = np.iinfo(dt)
+        if not _float_to_int_ok(v, int(info.min), int(info.max)):
+            raise Departure(f"{dt.name}() of the float {v!r}")
+    return cls(v)
+
+
+def _hj_sv(a: Any, v: Any) -> Any:
+    """The value stored into an element of array ``a``."""
+    _hj_i(v)
+    if isinstance(a, np.ndarray) and a.dtype.kind in "iu":
+        info = np.iinfo(a.dtype)
+        lo, hi = int(info.min), int(info.max)
+        if _is_float(v):
+            if not _float_to_int_ok(v, lo, hi):
+                raise Departure(f"float {v!r} stored into a {a.dtype} array")
+        elif isinstance(v, (int, np.integer, np.bool_)) and not lo <= int(v) <= hi:
+            raise Departure(f"integer {v!r} stored into a {a.dtype} array (wraps)")
+    return v
+
+
+def _as_join(value: Any, others: list[Any]) -> Any:
+    """``value`` in the promoted type of itself and ``others``."""
+    t = join_values([value, *others])
+    if t is None:
+        raise Departure("operand outside the type model")
+    if typeof(value) == t:
+        return value
+    try:
+        out = convert(value, t)
+    except (OverflowError, ValueError) as exc:
+        raise Departure(f"{value!r} does not fit the promoted type {t}") from exc
+    if isinstance(value, (int, np.integer)) and t.is_float and int(value) != out:
+        raise Departure(f"{value!r} is not exact in the promoted type {t}")
+    return out
+
+
+def _hj_mm(fn: Callable[..., Any], *args: Any) -> Any:
+    """min/max: CPython's winner, in the promoted type of all the arguments."""
+    r = fn(*args)
+    if len({type(a) for a in args}) == 1:
+        return r
+    return _as_join(r, list(args))
+
+
+def _speculate(thunk: Callable[[], Any]) -> Any:
+    with np.errstate(all="ignore"):
+        try:
+            return thunk()
+        except Exception as exc:
+            raise Departure("cannot learn the type of an operand not evaluated") from exc
+
+
+def _hj_bool(is_and: bool, *thunks: Callable[[], Any]) -> Any:
+    """``a and b ...`` / ``a or b ...`` with Python's value semantics."""
+    values: list[Any] = []
+    result = None
+    for k, th in enumerate(thunks):
+        v = th()
+        values.append(v)
+        last = k == len(thunks) - 1
+        if last or (not v if is_and else bool(v)):
+            result = v
+            break
+    rest = [_speculate(th) for th in thunks[len(values):]]
+    return _as_join(result, values[:-1] + rest)
+
+
+def _hj_ifexp(test: Any, body: Callable[[], Any], orelse: Callable[[], Any]) -> Any:
+    if test:
+        return _as_join(body(), [_speculate(orelse)])
+    return _as_join(orelse(), [_speculate(body)])
+
+
+RUNTIME: dict[str, Any] = {
+    name: obj for name, obj in globals().items() if name.startswith("_hj_")
+}
+RUNTIME["Departure"] = Departure
+
+
+# --------------------------------------------------------------- rewriting
+
+_INT_CASTS = {f"{p}int{b}" for p in ("", "u") for b in (8, 16, 32, 64)}
+
+
+def _is_const(node: ast.AST) -> bool:
+    """Built only from constants (and operators on them)."""
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, ast.UnaryOp) and not isinstance(node.op, ast.Not):
+        return _is_const(node.operand)
+    if isinstance(node, ast.BinOp):
+        return _is_const(node.left) and _is_const(node.right)
+    return False
+
+
+def _call(name: str, *args: ast.expr) -> ast.Call:
+    return ast.Call(ast.Name(name, ast.Load()), list(args), [])
+
+
+def _lambda(body: ast.expr) -> ast.Lambda:
+    noargs = ast.arguments(posonlyargs=[], args=[], vararg=None, kwonlyargs=[],
+                           kw_defaults=[], kwarg=None, defaults=[])
+    return ast.Lambda(noargs, body)
+
+
+def _dotted(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+        return f"{node.value.id}.{node.attr}"
+    return None
+
+
+class _Rewriter:
+    def __init__(self, helpers: set[str]):
+        self.helpers = helpers
+
+    # expressions ---------------------------------------------------------
+    def ex(self, node: ast.expr, exempt: bool) -> ast.expr:
+        if exempt and _is_const(node):
+            return node
+        if isinstance(node, ast.BinOp):
+            return _call("_hj_i", ast.BinOp(self.ex(node.left, True), node.op,
+                                            self.ex(node.right, True)))
+        if isinstance(node, ast.UnaryOp):
+            inner = ast.UnaryOp(node.op, self.ex(node.operand, True))
+            return inner if isinstance(node.op, ast.Not) else _call("_hj_i", inner)
+        if isinstance(node, ast.Compare):
+            return ast.Compare(self.ex(node.left, True), node.ops,
+                               [self.ex(c, True) for c in node.comparators])
+        if isinstance(node, ast.BoolOp):
+            return _call("_hj_bool", ast.Constant(isinstance(node.op, ast.And)),
+                         *(_lambda(self.ex(v, False)) for v in node.values))
+        if isinstance(node, ast.IfExp):
+            return _call("_hj_ifexp", self.ex(node.test, True),
+                         _lambda(self.ex(node.body, False)),
+                         _lambda(self.ex(node.orelse, False)))
+        if isinstance(node, ast.Call):
+            return self.call(node)
+        if isinstance(node, ast.Subscript):
+            return ast.Subscript(self.ex(node.value, True), self.ex(node.slice, True),
+                                 node.ctx)
+        if isinstance(node, ast.Tuple):
+            return ast.Tuple([self.ex(e, exempt) for e in node.elts], node.ctx)
+        if isinstance(node, ast.Constant) and type(node.value) is int:
+            return _call("_hj_i", node)
+        return node
+
+    def call(self, node: ast.Call) -> ast.expr:
+        name = _dotted(node.func)
+        kw = node.keywords
+        if name in self.helpers:
+            return ast.Call(node.func, [_call("_hj_i", self.ex(a, False)) for a in node.args],
+                            kw)
+        if name in ("min", "max"):
+            return _call("_hj_mm", node.func, *(self.ex(a, False) for a in node.args))
+        args = [self.ex(a, True) for a in node.args]
+        if name == "int" and len(args) == 1:
+            return _call("_hj_int", *args)
+        if name == "round" and len(args) == 1:
+            return _call("_hj_round", *args)
+        if name in ("math.floor", "math.ceil", "math.trunc") and len(args) == 1:
+            return _call("_hj_fl", node.func, *args)
+        if name is not None and name.startswith("np.") and name[3:] in _INT_CASTS \
+                and len(args) == 1:
+            return _call("_hj_cast", node.func, *args)
+        return _call("_hj_i", ast.Call(node.func, args, kw))
+
+    # statements ----------------------------------------------------------
+    def block(self, body: list[ast.stmt]) -> list[ast.stmt]:
+        out: list[ast.stmt] = []
+        for s in body:
+            out.extend(self.stmt(s))
+        return out
+
+    def store_value(self, target: ast.expr, value: ast.expr) -> ast.expr:
+        if isinstance(target, ast.Subscript):
+            return _call("_hj_sv", copy.deepcopy(target.value), value)
+        return value
+
+    def stmt(self, s: ast.stmt) -> list[ast.stmt]:
+        if isinstance(s, ast.FunctionDef):
+            s.body = self.block(s.body)
+            return [s]
+        if isinstance(s, ast.Assign):
+            value = self.ex(s.value, False)
+            targets = [self.target(t) for t in s.targets]
+            if len(targets) == 1:
+                t = targets[0]
+                if isinstance(t, ast.Tuple) and isinstance(value, ast.Tuple) \
+                        and len(t.elts) == len(value.elts):
+                    value = ast.Tuple([self.store_value(te, ve)
+                                       for te, ve in zip(t.elts, value.elts)], ast.Load())
+                else:
+                    value = self.store_value(t, value)
+            return [ast.Assign(targets, value)]
+        if isinstance(s, ast.AugAssign):
+            rhs = self.ex(s.value, True)
+            if isinstance(s.target, ast.Name):
+                load = ast.Name(s.target.id, ast.Load())
+                return [ast.Assign([s.target], _call("_hj_i", ast.BinOp(load, s.op, rhs)))]
+            if isinstance(s.target, ast.Subscript):
+                arr = self.ex(s.target.value, True)
+                tmp = ast.Assign([ast.Name("_hj_t", ast.Store())],
+                                 self.ex(s.target.slice, True))
+                load = ast.Subscript(copy.deepcopy(arr), ast.Name("_hj_t", ast.Load()),
+                                     ast.Load())
+                store = ast.Subscript(copy.deepcopy(arr), ast.Name("_hj_t", ast.Load()),
+                                      ast.Store())
+                value = _call("_hj_sv", copy.deepcopy(arr),
+                              _call("_hj_i", ast.BinOp(load, s.op, rhs)))
+                return [tmp, ast.Assign([store], value)]
+            return [s]
+        if isinstance(s, ast.Return):
+            return [ast.Return(None if s.value is None else self.ex(s.value, False))]
+        if isinstance(s, ast.If):
+            return [ast.If(self.ex(s.test, True), self.block(s.body), self.block(s.orelse))]
+        if isinstance(s, ast.While):
+            return [ast.While(self.ex(s.test, True), self.block(s.body), self.block(s.orelse))]
+        if isinstance(s, ast.For):
+            return [ast.For(s.target, self.ex(s.iter, True), self.block(s.body),
+                            self.block(s.orelse), None)]
+        if isinstance(s, ast.Expr):
+            return [ast.Expr(self.ex(s.value, True))]
+        return [s]
+
+    def target(self, t: ast.expr) -> ast.expr:
+        if isinstance(t, ast.Subscript):
+            return ast.Subscript(self.ex(t.value, True), self.ex(t.slice, True), t.ctx)
+        if isinstance(t, ast.Tuple):
+            return ast.Tuple([self.target(e) for e in t.elts], t.ctx)
+        return t
+
+
+def instrument(source: str) -> str:
+    """The oracle copy of a program module (see the module docstring)."""
+    tree = ast.parse(source)
+    helpers = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+    rw = _Rewriter(helpers)
+    body: list[ast.stmt] = []
+    for node in tree.body:
+        body.extend(rw.stmt(node) if isinstance(node, ast.FunctionDef) else [node])
+    tree.body = body
+    ast.fix_missing_locations(tree)
+    return ast.unparse(tree)
+
+
+def load_oracle(source: str, name: str = "oracle") -> types.ModuleType:
+    """Execute the oracle copy of ``source``; returns the module."""
+    mod = types.ModuleType(name)
+    mod.__dict__.update(RUNTIME)
+    code = compile(instrument(source), f"<oracle {name}>", "exec")
+    exec(code, mod.__dict__)
+    return mod
