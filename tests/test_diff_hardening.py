@@ -8,11 +8,13 @@ an ``np.bool_``), since the type decides what the next operation does.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
 
 from difftest import check, random_array
+from hybridjit import prange
 
 SERIAL = {"parallel": False}
 
@@ -340,3 +342,88 @@ def test_math_results_beyond_64_bits_are_an_overflow_error():
 
     with pytest.raises(OverflowError, match="does not fit in 64 bits"):
         jit(math_raises)(0, 21)
+
+
+# --------------------------------------------------------------------------
+# arrays that share memory: helpers given one array twice, prange over views
+# --------------------------------------------------------------------------
+
+
+def shift_into(qa, qb):
+    for i in range(1, qa.shape[0]):
+        qa[i] = qb[i - 1] + 1
+
+
+def helper_twice(a):
+    shift_into(a, a)
+    return a
+
+
+def prange_views(dst, src):
+    for i in prange(dst.shape[0]):
+        dst[i] = src[i] + 1
+
+
+@pytest.mark.parametrize("n", [5, 50_000])
+def test_helper_given_one_array_twice_is_not_parallelised_as_distinct(n):
+    check(helper_twice, np.zeros(n))
+
+
+@pytest.mark.parametrize("target", ["cpu", "opencl"])
+def test_prange_over_overlapping_views_runs_serially_with_a_warning(target):
+    from hybridjit import HybridJitWarning, jit
+
+    if target == "opencl":
+        pytest.importorskip("pyopencl")
+    n = 50_001
+    base = np.arange(float(n))
+    expected = base.copy()
+    prange_views(expected[1:], expected[:-1])
+    f = jit(target=target)(prange_views)
+    with pytest.warns(HybridJitWarning, match="'dst' and 'src' share memory"):
+        f(base[1:], base[:-1])
+    np.testing.assert_array_equal(base, expected)
+    # distinct arrays: parallel, no warning
+    a, b = np.zeros(n), np.arange(float(n))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        f(a, b)
+    np.testing.assert_array_equal(a, b + 1)
+
+
+def add3(a, b, c):
+    for i in prange(a.shape[0]):
+        c[i] = a[i] + b[i]
+
+
+def test_prange_over_the_very_same_view_stays_parallel_without_a_warning():
+    from hybridjit import jit
+
+    f = jit(add3)
+    w = np.arange(60_000.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        f(w, w, w)
+    np.testing.assert_array_equal(w, 2 * np.arange(60_000.0))
+    assert "hj_apart" in f.inspect_source(w, w, w)  # the overlap test is there
+
+
+def write_then_read_another(a, b):
+    for i in prange(a.shape[0]):
+        a[i] = a[i] * 2.0 + 1.0
+    return b[0] + b[1]
+
+
+@pytest.mark.parametrize("target", ["cpu", "opencl"])
+def test_host_read_through_another_argument_sees_device_writes(target):
+    """b views memory the device wrote through a: its host read syncs it."""
+    from hybridjit import jit
+
+    if target == "opencl":
+        pytest.importorskip("pyopencl")
+    base = np.arange(64.0)
+    py = base.copy()
+    want = write_then_read_another(py, py[2:4])
+    f = jit(target=target)(write_then_read_another)
+    assert f(base, base[2:4]) == want
+    np.testing.assert_array_equal(base, py)

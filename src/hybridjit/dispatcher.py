@@ -6,9 +6,9 @@ answers ``NotImplemented`` when they differ.  Then the arguments are mapped
 to a cheap type key; a key seen before goes to its entry point, a new one is
 typed precisely (bad arguments raise TypeError naming the parameter), looked
 up in the disk cache (validating the globals it was compiled against) and
-otherwise compiled, built and stored.  An entry answering ``Ellipsis`` found
-overlapping array arguments and the call goes to a version without
-automatically parallelised loops.
+otherwise compiled, built and stored.  An offloading entry answering
+``Ellipsis`` found overlapping array arguments and the call goes to the
+host-only version (its loops check overlaps themselves).
 
 Device arrays.  A :class:`~hybridjit.runtime.device_array.DeviceArray`
 argument is typed as its host array.  A foreign CUDA array (anything with
@@ -79,7 +79,7 @@ class Dispatcher:
         self._keys: dict[tuple[Any, ...], str] = {}
         self.compile_count = 0
         self.last_stats: dict[str, Any] | None = None
-        self._no_auto: Dispatcher | None = None
+        self._host: Dispatcher | None = None
         self._last: Any = _never_matches
         functools.update_wrapper(self, pyfunc)
 
@@ -90,10 +90,9 @@ class Dispatcher:
         if result is NotImplemented:
             result = self._call_by_type(args)
         if result is Ellipsis:
-            # The compiled code found overlapping array arguments, which its
-            # proof of parallelism assumed distinct: use the version without
-            # automatically parallelised loops.
-            return self._no_auto_version()(*args)
+            # Offloading code found overlapping array arguments: run the
+            # host-only version (see c_openmp.OpenMPRenderer.overlap_guard).
+            return self._host_version()(*args)
         return result
 
     def _call_by_type(self, args: tuple[Any, ...]) -> Any:
@@ -121,12 +120,10 @@ class Dispatcher:
         name = names[k] if k < len(names) else f"#{k}"
         return f"{self.py_func.__qualname__}(): argument '{name}'"
 
-    def _no_auto_version(self) -> Dispatcher:
-        if self._no_auto is None:
-            opts = replace(self.options, parallel=True if self.options.parallel == "auto"
-                           else self.options.parallel)
-            self._no_auto = Dispatcher(self.py_func, opts)
-        return self._no_auto
+    def _host_version(self) -> Dispatcher:
+        if self._host is None:
+            self._host = Dispatcher(self.py_func, replace(self.options, target="cpu"))
+        return self._host
 
     def explain(self, *args: Any) -> Any:
         """Per loop: parallel or not, and why; where each region may run."""

@@ -64,6 +64,7 @@ _HEADER = """\
 #else
 static inline int omp_get_max_threads(void) { return 1; }
 static inline int omp_get_thread_num(void) { return 0; }
+static inline int omp_in_parallel(void) { return 0; }
 #endif
 #define HJ_FN static inline
 """
@@ -90,6 +91,16 @@ static void hj_raise(int st) {
     else if (st & HJ_DOMAIN) PyErr_SetString(PyExc_ValueError, "math domain error");
     else if (st & HJ_OVERFLOW) PyErr_SetString(PyExc_OverflowError, "math range error");
     else PyErr_SetString(PyExc_RuntimeError, "hybridjit: unknown error status");
+}
+static PyObject *hj_warn_registry;  /* once per warning text and line, as Python's filters */
+static int hj_warn(const char *msg, const char *file, int line) {
+    PyObject *mod = PyImport_ImportModule("hybridjit.errors"), *cat = NULL;
+    if (mod) { cat = PyObject_GetAttrString(mod, "HybridJitWarning"); Py_DECREF(mod); }
+    if (!cat) return -1;
+    if (!hj_warn_registry && !(hj_warn_registry = PyDict_New())) { Py_DECREF(cat); return -1; }
+    int r = PyErr_WarnExplicit(cat, msg, file, line, NULL, hj_warn_registry);
+    Py_DECREF(cat);
+    return r;
 }
 static void hj_finish(PyObject *hook, PyObject **ret) {
     /* Copy device results home; keep any exception already raised. */
@@ -152,8 +163,13 @@ class OpenMPRenderer(CFamilyRenderer):
         self.regions = {r.rid: r for r in (regions or []) if r.rid >= 0} if is_entry else {}
         #: the entry takes the offload session as one extra, last argument
         self.takes_hook = is_entry and bool(regions)
-        #: arrays some offloadable region uses: host code syncs them first
-        self.device_arrays = sorted({n for r in self.regions.values() for n, _ in r.iface.arrays})
+        #: array parameters, which may reach a device directly or through an
+        #: overlapping argument (none without regions)
+        self.param_arrays = [p.name for p in fn.params if isinstance(p.type, Array)] \
+            if self.regions else []
+        #: arrays some offloadable region may hold: host code syncs them first
+        self.device_arrays = sorted({n for r in self.regions.values() for n, _ in r.iface.arrays}
+                                    | set(self.param_arrays))
 
     # ------------------------------------------------------------ offload hooks
 
@@ -227,6 +243,14 @@ class OpenMPRenderer(CFamilyRenderer):
             lines.append(f"{i3}{v} = {combine_partials(r.op, rt, v, part)};")
         for o in objs:
             lines.append(f"{i3}hj_dev_{o} = 1; hj_dc_{o} = 1;")
+        used = {n for n, _ in region.iface.arrays}
+        for a in sorted(used & set(self.param_arrays)):
+            for b in self.param_arrays:
+                if b not in used:
+                    # another argument sharing memory with one the device wrote
+                    ob = array_part(b, "o")
+                    lines.append(f"{i3}if ({self.param_overlap_flag(a, b)}) "
+                                 f"{{ hj_dev_{ob} = 1; hj_dc_{ob} = 1; }}")
         lines += [f"{i2}}}", f"{i2}Py_DECREF(hj_res);", f"{ind}}}"]
         return lines
 
@@ -266,7 +290,7 @@ class OpenMPRenderer(CFamilyRenderer):
         if info.distinct:
             # (computed outside the pragma: GCC 12 cannot gimplify compound
             # literals inside an OpenMP if() clause)
-            tests = " || ".join(self.overlap_expr(a, b) for a, b in info.distinct)
+            tests = " || ".join(self.conflict_expr(a, b, info) for a, b in info.distinct)
             pre.append(f"{ind}const int hj_apart{k} = !({tests});")
         if info.guards:
             tests = " && ".join(self.value_guard(g) for g in info.guards)
@@ -274,6 +298,8 @@ class OpenMPRenderer(CFamilyRenderer):
         if region is not None:
             pre += self.dispatch_region(region, k, ind)
             pre.append(f"{ind}if (!hj_ondev{k}) {{")
+        if info.distinct and info.source == "prange":
+            pre += self.overlap_warning(s, k, ind)
         self.parallel_depth += 1
         try:
             body = self.body(s.body, ind + "        " if argred else ind + "    ")
@@ -292,6 +318,25 @@ class OpenMPRenderer(CFamilyRenderer):
             lines.append(f"{ind}}}")
         return pre + lines
 
+    def overlap_warning(self, s: For, k: int, ind: str) -> list[str]:
+        """A prange loop whose arrays share memory in this call runs serially
+        (prange declares the iterations independent, not the arrays distinct):
+        say so, naming the first overlapping pair.  Only where the GIL is
+        held: a helper called inside a parallel loop stays silent."""
+        assert s.parallel is not None
+        lines = [f"{ind}if (!hj_apart{k} && !omp_in_parallel()) {{"]
+        for j, (a, b) in enumerate(s.parallel.distinct):
+            msg = (f"this prange loop runs serially: '{a}' and '{b}' share memory in this "
+                   "call (prange declares the iterations independent, not the arrays "
+                   "distinct; pass arrays that do not overlap to run it in parallel)")
+            cond = "if" if j == 0 else "else if"
+            lines.append(
+                f"{ind}    {cond} ({self.conflict_expr(a, b, s.parallel)}) {{ "
+                f"if (hj_warn({c_string(msg)}, "
+                f"{c_string(s.loc.file)}, {s.loc.line}) < 0) {{ hj_st |= HJ_PYERR; "
+                "goto hj_fail; } }")
+        return [*lines, f"{ind}}}"]
+
     def value_guard(self, g: ValueGuard) -> str:
         """C test of a guard: false (run serially) when it fails or when an
         element it reads is out of bounds, which is then left unread."""
@@ -305,6 +350,17 @@ class OpenMPRenderer(CFamilyRenderer):
         checks.append({"nonneg": f"!(({value}) < 0)", "nonpos": f"!(({value}) > 0)",
                        "zero": f"(({value}) == 0)"}[g.test])
         return "(" + " && ".join(checks) + ")"
+
+    def conflict_expr(self, a: str, b: str, info: ParallelInfo) -> str:
+        """C test that sharing memory between ``a`` and ``b`` now forbids
+        running the loop in parallel (overlap, unless the loop allows the
+        two to be the very same view and they are)."""
+        if (a, b) not in info.identical_ok:
+            return self.overlap_expr(a, b)
+        same = " && ".join([f"{array_part(a, 'd')} == {array_part(b, 'd')}"] + [
+            f"{array_part(a, f'{p}{d}')} == {array_part(b, f'{p}{d}')}"
+            for d in range(self.types[a].ndim) for p in ("n", "s")])  # type: ignore[attr-defined]
+        return f"({self.overlap_expr(a, b)} && !({same}))"
 
     def overlap_expr(self, a: str, b: str) -> str:
         """C test that array variables ``a`` and ``b`` share memory now."""
@@ -536,7 +592,7 @@ class OpenMPRenderer(CFamilyRenderer):
                          f"hj_dc_{array_part(name, 'o')} = {flag};")
         for k, p in enumerate(fn.params):
             lines += self.unpack_param(k, p.name, p.type, p.name in written_params, "    ")
-        lines += self.overlap_guard(written_params, "    ")
+        lines += self.param_overlaps("    ")
         body = self.body(fn.body, "    ")
         lines += body
         lines += [
@@ -555,21 +611,21 @@ class OpenMPRenderer(CFamilyRenderer):
         lines += ["    return hj_ret;", "}"]
         return "\n".join(lines)
 
-    def overlap_guard(self, written: set[str], ind: str) -> list[str]:
-        """Loops parallelised automatically were proven so assuming distinct
-        arrays: if two array arguments overlap (one of them written), return
-        NotImplemented and the dispatcher calls the version without them."""
-        if not any(isinstance(n, For) and n.parallel is not None and n.parallel.source == "auto"
-                   for n in walk_all(self.fn.body)):
-            return []
-        arrays = [(p.name, p.type) for p in self.fn.params if isinstance(p.type, Array)]
-        pairs = [(a, b) for i, (a, _) in enumerate(arrays) for (b, _) in arrays[i + 1:]
-                 if a in written or b in written]
-        if not pairs:
-            return []
-        conds = [self.overlap_expr(a, b) for a, b in pairs]
-        return [f"{ind}if ({' || '.join(conds)}) {{",
-                f"{ind}    Py_INCREF(Py_Ellipsis); hj_ret = Py_Ellipsis; goto hj_done; }}"]
+    def param_overlap_flag(self, a: str, b: str) -> str:
+        x, y = sorted((a, b))
+        return f"hj_pov_{array_part(x, 'o')}_{array_part(y, 'o')}"
+
+    def param_overlaps(self, ind: str) -> list[str]:
+        """Which array arguments share memory in this call, for offloading
+        code: the host keeps coherence flags per variable, so a device write
+        through one argument must flag the others it overlaps (their host
+        accesses then sync by address, see OffloadSession.sync)."""
+        lines = []
+        for i, a in enumerate(self.param_arrays):
+            for b in self.param_arrays[i + 1:]:
+                lines.append(f"{ind}const int {self.param_overlap_flag(a, b)} = "
+                             f"{self.overlap_expr(a, b)};")
+        return lines
 
     def unpack_param(self, k: int, name: str, t: Type, written: bool, ind: str) -> list[str]:
         arg = f"args[{k}]"
@@ -660,6 +716,21 @@ def _host_accesses(st: Stmt, types: dict[str, Type]) -> tuple[set[str], set[str]
 #: An argument of another type than compiled for: the dispatcher picks (or
 #: compiles) the right specialisation, so the hot path never computes types.
 HJ_MISMATCH = "{ Py_INCREF(Py_NotImplemented); hj_ret = Py_NotImplemented; goto hj_done; }"
+
+
+def c_string(text: str) -> str:
+    """A C string literal of ``text`` (UTF-8 bytes; quotes, backslashes and
+    anything unprintable escaped)."""
+    out = []
+    for byte in text.encode():
+        ch = chr(byte)
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif 32 <= byte < 127 and ch != "?":  # "?" escaped: no trigraphs
+            out.append(ch)
+        else:
+            out.append(f"\\{byte:03o}")
+    return '"' + "".join(out) + '"'
 
 
 def _scalar_check(arg: str, t: Scalar) -> str:

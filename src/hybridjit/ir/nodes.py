@@ -308,6 +308,9 @@ class ParallelInfo:
     min_trip: int = 0
     #: array variables that may share memory: run serially if they overlap
     distinct: tuple[tuple[str, str], ...] = ()
+    #: pairs of ``distinct`` that may also be the very same view (same start,
+    #: shape and strides: the loop stays parallel when they are)
+    identical_ok: tuple[tuple[str, str], ...] = ()
     #: tests on data that must pass for the loop to run in parallel
     guards: tuple[ValueGuard, ...] = ()
 

@@ -28,7 +28,7 @@ from ..analysis.dependence import (
     array_alias_roots,
     loops_with_enclosing,
 )
-from ..analysis.scalars import classify_loop_scalars, live_after_loop
+from ..analysis.scalars import ScalarClassification, classify_loop_scalars, live_after_loop
 from ..errors import HybridJitWarning, ParallelRaceError, SourceLoc
 from ..ir.nodes import (
     ArgReduce,
@@ -43,7 +43,7 @@ from ..ir.nodes import (
     While,
 )
 from ..ir.visit import walk
-from ..types import FLOAT64, Scalar
+from ..types import FLOAT64, Scalar, Type
 
 #: a loop parallelised automatically runs in parallel only when
 #: trip count * estimated work per iteration reaches this
@@ -64,13 +64,14 @@ def parallelize(fn: Function, mode: bool | str, fastmath: bool = False) -> tuple
 ]:
     verdicts = _verdicts(fn) if mode is not False else {}
     decisions: list[LoopDecision] = []
-    walker = _Walker(mode, verdicts, decisions, array_alias_roots(fn), fastmath)
+    walker = _Walker(mode, verdicts, decisions, _runtime_alias_roots(fn), fastmath,
+                     fn.local_types())
     body = walker.body(fn.body, inside=False)
     decisions.sort(key=lambda d: (d.loc.line, d.loc.col))
     return replace(fn, body=body), decisions
 
 
-def _verdicts(fn: Function) -> dict[int, LoopDependence]:
+def _verdicts(fn: Function) -> dict[int, _Analysed]:
     """Dependence verdicts treating distinct array names as distinct arrays.
 
     Variables that may refer to one array (``u, v = v, u`` in a time loop)
@@ -80,8 +81,48 @@ def _verdicts(fn: Function) -> dict[int, LoopDependence]:
     out = {}
     for loop, enclosing in loops_with_enclosing(fn.body):
         scalars = classify_loop_scalars(loop, live_after_loop(fn.body, loop.loop_id))
-        out[loop.loop_id] = analyse_loop(loop, enclosing, scalars, None)
+        out[loop.loop_id] = _Analysed(analyse_loop(loop, enclosing, scalars, None),
+                                      enclosing, scalars)
     return out
+
+
+@dataclass(frozen=True)
+class _Analysed:
+    """A loop's verdict and what it was analysed with (to analyse it again)."""
+
+    verdict: LoopDependence
+    enclosing: tuple[For, ...]
+    scalars: ScalarClassification
+
+
+def _identical_ok(loop: For, pairs: tuple[tuple[str, str], ...], an: _Analysed,
+                  types: dict[str, Type]) -> tuple[tuple[str, str], ...]:
+    """The pairs whose arrays, as one and the same view, add no conflict
+    (``c[i] = a[i] + b[i]`` called as ``f(w, w, w)``)."""
+    v = an.verdict
+    ok = []
+    for a, b in pairs:
+        if types.get(a) != types.get(b):
+            continue  # other dtypes or ranks: never the same view
+        merged = analyse_loop(loop, an.enclosing, an.scalars, {a: a, b: a})
+        if (len(merged.conflicts), len(merged.unknown), len(merged.array_reductions)) == \
+                (len(v.conflicts), len(v.unknown), len(v.array_reductions)):
+            ok.append((a, b))
+    return tuple(ok)
+
+
+def _runtime_alias_roots(fn: Function) -> dict[str, str]:
+    """Alias classes for the run-time overlap checks: variables the function
+    makes refer to one array, and every array parameter with every other
+    (arguments may be views of one buffer, ``f(a[:-1], a[1:])`` or a helper
+    called as ``h(a, a)``; a ``prange`` asserts independent iterations, not
+    distinct arguments)."""
+    roots = array_alias_roots(fn)
+    params = {roots[p.name] for p in fn.params if p.name in roots}
+    if not params:
+        return roots
+    common = min(params)
+    return {n: common if r in params else r for n, r in roots.items()}
 
 
 def _may_alias_pairs(loop: For, roots: dict[str, str]) -> tuple[tuple[str, str], ...]:
@@ -99,8 +140,10 @@ def _may_alias_pairs(loop: For, roots: dict[str, str]) -> tuple[tuple[str, str],
 
 
 class _Walker:
-    def __init__(self, mode: bool | str, verdicts: dict[int, LoopDependence],
-                 out: list[LoopDecision], roots: dict[str, str], fastmath: bool):
+    def __init__(self, mode: bool | str, verdicts: dict[int, _Analysed],
+                 out: list[LoopDecision], roots: dict[str, str], fastmath: bool,
+                 types: dict[str, Type]):
+        self.types = types
         self.mode = mode
         self.fastmath = fastmath
         self.verdicts = verdicts
@@ -131,7 +174,8 @@ class _Walker:
         if inside:
             self.note(loop, False, "inside a parallel loop: each iteration runs it serially")
             return None
-        verdict = self.verdicts[loop.loop_id]
+        analysed = self.verdicts[loop.loop_id]
+        verdict = analysed.verdict
         if loop.is_prange:
             info = self.decide_prange(loop, verdict)
         elif self.mode != "auto":
@@ -140,7 +184,9 @@ class _Walker:
         else:
             info = self.decide_range(loop, verdict)
         if info is not None:
-            info = replace(info, distinct=_may_alias_pairs(loop, self.roots))
+            pairs = _may_alias_pairs(loop, self.roots)
+            same = _identical_ok(loop, pairs, analysed, self.types) if pairs else ()
+            info = replace(info, distinct=pairs, identical_ok=same)
         return info
 
     def decide_prange(self, loop: For, v: LoopDependence) -> ParallelInfo | None:

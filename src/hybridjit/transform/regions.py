@@ -34,6 +34,7 @@ class Region:
     kernel_name: str
     reduction_types: dict[str, str]  # reduction variable -> dtype name
     distinct: tuple[tuple[str, str], ...] = ()  # must not overlap to run on a device
+    identical_ok: tuple[tuple[str, str], ...] = ()  # ... unless they are the same view
     grid: KernelGrid = field(default_factory=KernelGrid)  # the nest on the index space
 
 
@@ -97,4 +98,5 @@ def _make_region(loop: For, fn: Function, rid: int, bc: bool, fm: bool) -> Regio
                  }
     return Region(rid if not blockers else -1, loop.loop_id, loop.loc, iface,
                   loop.parallel.reductions, tuple(sorted(set(blockers))), footprint,
-                  kernels, name, red_types, loop.parallel.distinct, grid)
+                  kernels, name, red_types, distinct=loop.parallel.distinct, grid=grid,
+                  identical_ok=loop.parallel.identical_ok)
