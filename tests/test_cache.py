@@ -318,3 +318,17 @@ def test_a_copy_with_other_globals_is_not_served_the_cached_original():
     a = np.zeros(50)
     assert "#pragma omp parallel" in jit(_fill, parallel=True).inspect_source(a)
     assert "#pragma omp parallel" not in jit(serial, parallel=True).inspect_source(a)
+
+
+def test_same_source_in_two_modules_with_other_globals(tmp_path, monkeypatch):
+    """The second module's function must not reuse the first one's code."""
+    import importlib
+
+    src = "K = {k}\n\ndef f(x):\n    return x + K\n"
+    for name, k in (("hj_mod_k1", 1), ("hj_mod_k2", 2)):
+        (tmp_path / f"{name}.py").write_text(src.format(k=k))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    m1 = importlib.import_module("hj_mod_k1")
+    m2 = importlib.import_module("hj_mod_k2")
+    assert jit(m1.f)(10) == 11
+    assert jit(m2.f)(10) == 12

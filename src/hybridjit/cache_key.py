@@ -30,9 +30,11 @@ def _feed(h: Any, code: types.CodeType) -> None:
 
 
 def code_fingerprint(func: Any) -> str:
+    """Also the module: the same source in two modules resolves its globals
+    (module constants, helpers) in two namespaces."""
     code = func.__code__
     h = hashlib.sha256()
-    h.update(func.__qualname__.encode())
+    h.update(f"{func.__module__}:{func.__qualname__}".encode())
     _feed(h, code)
     return h.hexdigest()[:32]
 
