@@ -427,3 +427,83 @@ def test_host_read_through_another_argument_sees_device_writes(target):
     f = jit(target=target)(write_then_read_another)
     assert f(base, base[2:4]) == want
     np.testing.assert_array_equal(base, py)
+
+
+# --------------------------------------------------------------------------
+# a variable that may be unassigned raises UnboundLocalError as in CPython
+# --------------------------------------------------------------------------
+
+
+def last_of_loop(a, n):
+    for i in range(n):
+        v = a[i]
+    return v
+
+
+def loop_variable_after(n):
+    for i in range(n):
+        pass
+    return i
+
+
+def array_in_branch(c):
+    if c > 0:
+        a = np.zeros(3)
+    return a
+
+
+def set_before_break(n):
+    k = 0
+    while k < n:
+        if k == 3:
+            r = k * 2
+            break
+        k += 1
+    return r
+
+
+def constant_trip(n):
+    for j in range(3):
+        w = j + n
+    return w
+
+
+def prange_lastprivate(a, n):
+    s = 0.0
+    for i in prange(n):
+        x = a[i]
+        s += x
+    return s, x
+
+
+def conditional_in_short_circuit(c, n):
+    if c:
+        y = n * 2
+    return c and y > 3
+
+
+@pytest.mark.parametrize(("fn", "args"), [
+    (last_of_loop, (np.ones(3), 0)), (last_of_loop, (np.arange(5.0), 4)),
+    (last_of_loop, (np.arange(50_000.0), 50_000)),
+    (loop_variable_after, (0,)), (loop_variable_after, (4,)),
+    (array_in_branch, (0,)), (array_in_branch, (1,)),
+    (set_before_break, (2,)), (set_before_break, (5,)),
+    (constant_trip, (1,)),
+    (prange_lastprivate, (np.arange(5.0), 0)), (prange_lastprivate, (np.arange(5.0), 5)),
+    (conditional_in_short_circuit, (False, 1)), (conditional_in_short_circuit, (True, 1)),
+])
+def test_maybe_unassigned_variables(fn, args):
+    try:
+        fn(*args)
+        raises = None
+    except UnboundLocalError:
+        raises = UnboundLocalError
+    check(fn, *args, raises=raises)
+    check(fn, *args, raises=raises, jit_options=SERIAL)
+
+
+def test_definitely_assigned_code_has_no_flags():
+    from hybridjit import jit
+
+    f = jit(constant_trip)
+    assert "hj_unbound" not in f.inspect_source(1).split("hj_py_entry")[1]

@@ -22,6 +22,7 @@ from .ir.printer import format_program
 from .ir.visit import walk_all
 from .transform.parallelize import LoopDecision, parallelize
 from .transform.regions import Region, outline_regions
+from .transform.unbound import insert_unbound_checks
 from .types import Type
 
 
@@ -43,6 +44,7 @@ def analyse(pyfunc: Any, arg_types: tuple[Type, ...], opts: CompileOptions) -> t
     decisions: list[LoopDecision] = []
     fns = []
     for fn in program.functions():
+        fn = insert_unbound_checks(fn)
         fn = clear_nonneg_wraps(fn)
         fn, d = parallelize(fn, opts.parallel, opts.fastmath)
         decisions += d

@@ -17,6 +17,7 @@ from ..ir.nodes import (
     Alloc,
     Assign,
     BinOp,
+    BoundCheck,
     Call,
     Cast,
     For,
@@ -92,6 +93,8 @@ def offload_blockers(loop: For, fn: Function, iface: RegionInterface) -> list[st
             reasons.append("raises an integer to a power that may be negative")
         elif isinstance(n, Intrinsic) and n.name.startswith("host."):
             reasons.append(f"calls {_host_function(n.name)}, which runs on the host")
+        elif isinstance(n, BoundCheck):
+            reasons.append(f"reads '{n.name}', which may be unassigned there")
         elif isinstance(n, Cast) and n.check:
             reasons.append("converts a number that may not fit its NumPy type (an "
                            "OverflowError or ValueError in Python)")

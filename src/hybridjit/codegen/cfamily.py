@@ -23,6 +23,7 @@ from ..ir.nodes import (
     Assign,
     BinOp,
     BoolOp,
+    BoundCheck,
     Break,
     Call,
     Cast,
@@ -118,6 +119,8 @@ def _raises(n: object, boundscheck: bool) -> bool:
         return True  # a helper may fail; an allocation may run out of memory
     if isinstance(n, Cast):
         return bool(n.check)
+    if isinstance(n, BoundCheck):
+        return True
     if isinstance(n, Intrinsic):
         return n.name.startswith(("math.", "host.")) and n.name != "math.fabs"
     if isinstance(n, (Load, Store)):
@@ -270,6 +273,10 @@ class CFamilyRenderer:
         for p in reversed(parts[:-1]):
             acc = f"(({p}) ? {acc} : {p})" if e.op == "and" else f"(({p}) ? {p} : {acc})"
         return acc
+
+    def e_BoundCheck(self, e: BoundCheck) -> str:
+        value = self.expr(e.value)
+        return f"({self.expr(e.flag)} ? {value} : (hj_unbound(&hj_st, \"{e.name}\"), {value}))"
 
     def e_Let(self, e: Let) -> str:
         # a GNU statement expression: its variable is local to it, so it is

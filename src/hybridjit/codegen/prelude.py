@@ -251,6 +251,11 @@ static void hj_fail_msg(int *st, int kind, const char *fmt, ...) {
     }
     *st |= HJ_MSG;
 }
+static void hj_unbound(int *st, const char *name) {
+    hj_fail_msg(st, HJ_E_UNBOUNDLOCALERROR,
+                "cannot access local variable '%s' where it is not associated with a value",
+                name);
+}
 /* Python's int() of a float, as an int64 (a Python int beyond 64 bits is
    an OverflowError here: hybridjit's ints are 64-bit). */
 static int64_t hj_f2i_int64(double x, int *st) {

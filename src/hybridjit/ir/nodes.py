@@ -209,6 +209,21 @@ class Let(Expr):
 
 
 @dataclass(frozen=True, slots=True)
+class BoundCheck(Expr):
+    """``value`` (a read of ``name``), raising UnboundLocalError when the
+    bool variable ``flag`` (set wherever ``name`` is assigned) is false.
+    Inserted where definite assignment cannot prove ``name`` assigned; as a
+    statement (``ExprStmt``) for array variables, whose reads are not
+    expressions of their own."""
+
+    flag: Var
+    name: str
+    value: Expr
+    type: Type
+    loc: SourceLoc = field(default=UNKNOWN_LOC, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Alloc(Expr):
     """A new NumPy array: kind is empty | zeros | ones | full."""
 

@@ -10,6 +10,7 @@ from .nodes import (
     Assign,
     BinOp,
     BoolOp,
+    BoundCheck,
     Break,
     Call,
     Cast,
@@ -23,6 +24,7 @@ from .nodes import (
     If,
     IfExp,
     Intrinsic,
+    Let,
     Load,
     MakeTuple,
     Program,
@@ -105,7 +107,12 @@ def fmt(e: Expr) -> str:
     if isinstance(e, IfExp):
         return f"({fmt(e.body)} if {fmt(e.test)} else {fmt(e.orelse)})"
     if isinstance(e, Cast):
-        return f"{e.type}({fmt(e.value)})"
+        check = f" checked:{e.check}" if e.check else ""
+        return f"{e.type}({fmt(e.value)}{check})"
+    if isinstance(e, Let):
+        return f"(let {e.name} = {fmt(e.value)} in {fmt(e.body)})"
+    if isinstance(e, BoundCheck):
+        return f"bound[{e.flag.name}]({fmt(e.value)})"
     if isinstance(e, Load):
         return f"{e.array.name}[{', '.join(fmt(i) for i in e.indices)}]"
     if isinstance(e, Shape):
