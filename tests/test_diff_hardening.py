@@ -507,3 +507,118 @@ def test_definitely_assigned_code_has_no_flags():
 
     f = jit(constant_trip)
     assert "hj_unbound" not in f.inspect_source(1).split("hj_py_entry")[1]
+
+
+# --------------------------------------------------------------------------
+# smaller departures, fixed (or refused with a clear error)
+# --------------------------------------------------------------------------
+
+
+def py_pow(x, y):
+    return x ** y
+
+
+@pytest.mark.parametrize(("x", "y", "raises"), [
+    (0.0, -1.0, ZeroDivisionError), (10.0, 400.0, OverflowError), (2.0, 0.5, None),
+    (-8.0, 3.0, None), (0.0, 0.0, None), (math.inf, 2.0, None), (2, 3, None),
+])
+def test_python_float_power_raises_as_cpython(x, y, raises):
+    check(py_pow, x, y, raises=raises)
+
+
+def test_python_power_with_a_complex_or_value_dependent_type_is_a_clear_error():
+    from hybridjit import jit
+
+    with pytest.raises(ValueError, match="complex number in Python"):
+        jit(py_pow)(-8.0, 1 / 3)
+    with pytest.raises(ValueError, match="is a float in Python"):
+        jit(py_pow)(2, -1)
+
+
+def shifts(x, y):
+    return x << y, x >> y
+
+
+@pytest.mark.parametrize(("x", "y"), [(1, -1), (5, 2), (-9, 3), (np.int64(1), np.int64(3))])
+def test_shifts(x, y):
+    check(shifts, x, y, raises=ValueError if type(x) is int and y < 0 else None)
+
+
+def compare_python(x, y):
+    return x < y, x == y, not x, x > 2 and y > 2
+
+
+@pytest.mark.parametrize(("x", "y"), [(1, 2), (1.0, 2), (True, 3.5), (3, 3)])
+def test_comparisons_of_python_numbers_give_python_bools(x, y):
+    check(compare_python, x, y)
+
+
+def np_fminmax(x, y):
+    return np.fmin(x, y), np.fmax(x, y)
+
+
+def np_float_ufunc(x):
+    return np.sqrt(x), np.exp2(x)
+
+
+def np_int_keeping(x):
+    return np.floor(x), np.ceil(x), np.trunc(x)
+
+
+def np_power(x, y):
+    return np.power(x, y), np.square(x)
+
+
+@pytest.mark.parametrize(("x", "y"), [(np.int32(3), np.int8(4)), (True, np.uint8(3)),
+                                      (2, 3.5), (2, 3), (np.uint64(5), np.uint64(2))])
+def test_np_fmin_fmax_keep_integer_types(x, y):
+    check(np_fminmax, x, y)
+
+
+@pytest.mark.parametrize("x", [np.int16(3), np.uint16(3), np.int32(3), 3, 2.5, np.float32(2)])
+def test_np_float_ufuncs_of_integers_compute_in_numpys_float_type(x):
+    check(np_float_ufunc, x)
+
+
+@pytest.mark.parametrize("x", [np.uint8(3), np.int8(3), True, np.bool_(False)])
+def test_np_float_ufuncs_that_give_float16_are_refused_clearly(x):
+    from hybridjit import TypingError, jit
+
+    with pytest.raises(TypingError, match="float16"):
+        jit(np_float_ufunc)(x)
+
+
+@pytest.mark.parametrize("x", [True, np.bool_(False), np.int8(3), 3, np.uint16(7), -2.5])
+def test_np_floor_ceil_trunc_keep_integers_and_bools(x):
+    check(np_int_keeping, x)
+
+
+@pytest.mark.parametrize(("x", "y"), [(np.int8(2), np.int8(3)), (2, 3), (True, True),
+                                      (2.0, 3), (np.uint8(3), 2)])
+def test_np_power_of_integers_stays_integer(x, y):
+    check(np_power, x, y)
+
+
+def weak_bool_chain(p):
+    v = p and True
+    return (v & 127) % np.uint8(1)
+
+
+@pytest.mark.parametrize("p", [False, True])
+def test_python_bool_from_and_stays_a_python_bool(p):
+    check(weak_bool_chain, p)
+
+
+def first(a):
+    return a[0]
+
+
+def test_masked_arrays_are_refused():
+    from hybridjit import jit
+
+    f = jit(first)
+    assert f(np.ones(2)) == 1.0  # a plain array first: the hot path must refuse too
+    m = np.ma.masked_array([1.0, 2.0], mask=[True, False])
+    with pytest.raises(TypeError, match="masked arrays are not supported"):
+        f(m)
+    assert f(np.ones(3)) == 1.0

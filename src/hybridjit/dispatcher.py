@@ -322,7 +322,8 @@ def _never_matches(*args: Any) -> Any:
 
 def _describe(a: Any) -> str:
     if isinstance(a, np.ndarray):
-        return f"numpy array of dtype {a.dtype}"
+        kind = "numpy array" if type(a) is np.ndarray else type(a).__name__
+        return f"{kind} of dtype {a.dtype}"
     return type(a).__name__
 
 

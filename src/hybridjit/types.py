@@ -167,6 +167,14 @@ def true_divide_type(a: Scalar, b: Scalar) -> Scalar:
     return PY_FLOAT if t.weak else FLOAT64
 
 
+def is_masked(a: np.ndarray) -> bool:
+    """A numpy.ma array (a MaskedArray exists only once numpy.ma is imported)."""
+    import sys
+
+    ma = sys.modules.get("numpy.ma")
+    return type(a) is not np.ndarray and ma is not None and isinstance(a, ma.MaskedArray)
+
+
 def typeof_value(value: object) -> Type:
     """Type of a Python value passed as an argument (arrays must be supported dtypes)."""
     if isinstance(value, np.generic):  # before float: np.float64 subclasses float
@@ -178,6 +186,9 @@ def typeof_value(value: object) -> Type:
     if isinstance(value, float):
         return PY_FLOAT
     if isinstance(value, np.ndarray):
+        if is_masked(value):
+            raise TypeError("masked arrays are not supported (their mask would be ignored); "
+                            "pass a.filled(value) or a.data")
         layout = "C" if value.flags.c_contiguous else "A"
         return Array(scalar_of_dtype(value.dtype), value.ndim, layout)
     if isinstance(value, tuple):

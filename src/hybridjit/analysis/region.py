@@ -29,6 +29,7 @@ from ..ir.nodes import (
     Shape,
     Store,
     Var,
+    binop_may_raise,
 )
 from ..ir.visit import walk
 from ..types import Array, Scalar, Tuple
@@ -86,11 +87,8 @@ def offload_blockers(loop: For, fn: Function, iface: RegionInterface) -> list[st
             reasons.append("allocates an array")
         elif isinstance(n, Return):
             reasons.append("returns from inside the loop")
-        elif isinstance(n, BinOp) and n.python_zero_div and n.op in ("/", "//", "%"):
-            reasons.append("divides Python numbers that may raise ZeroDivisionError")
-        elif isinstance(n, BinOp) and n.op == "**" and isinstance(n.type, Scalar) \
-                and n.type.is_int:
-            reasons.append("raises an integer to a power that may be negative")
+        elif isinstance(n, BinOp) and binop_may_raise(n):
+            reasons.append(binop_may_raise(n))  # type: ignore[arg-type]
         elif isinstance(n, Intrinsic) and n.name.startswith("host."):
             reasons.append(f"calls {_host_function(n.name)}, which runs on the host")
         elif isinstance(n, BoundCheck):

@@ -120,8 +120,20 @@ static int hj_scalar_is(PyObject *o, char kind, int size) {
     Py_DECREF(d);
     return ok;
 }
+/* A masked array's mask would be ignored: never accepted (types.typeof_value
+   refuses it with the same test). */
+static int hj_is_masked(PyObject *o) {
+    if (PyArray_CheckExact(o)) return 0;
+    PyObject *name = PyUnicode_FromString("numpy.ma"), *ma = NULL, *cls = NULL;
+    if (name) { ma = PyImport_GetModule(name); Py_DECREF(name); }
+    if (ma) { cls = PyObject_GetAttrString(ma, "MaskedArray"); Py_DECREF(ma); }
+    int masked = cls ? PyObject_IsInstance(o, cls) == 1 : 0;
+    Py_XDECREF(cls);
+    PyErr_Clear();
+    return masked;
+}
 static int hj_array_is(PyObject *o, char kind, int size, int ndim) {
-    if (!PyArray_Check(o)) return 0;
+    if (!PyArray_Check(o) || hj_is_masked(o)) return 0;
     PyArrayObject *a = (PyArrayObject *)o;
     return PyArray_NDIM(a) == ndim && PyArray_DESCR(a)->kind == kind
         && PyArray_ITEMSIZE(a) == size && PyArray_ISNOTSWAPPED(a);

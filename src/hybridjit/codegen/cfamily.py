@@ -48,6 +48,7 @@ from ..ir.nodes import (
     UnaryOp,
     Var,
     While,
+    binop_may_raise,
 )
 from ..ir.visit import walk
 from ..types import BOOL, Array, NoneType, Scalar, Tuple, Type
@@ -104,9 +105,7 @@ def may_fail(node: object, boundscheck: bool) -> bool:
     """Whether evaluating this node can set an error status bit."""
     for n in walk(node):  # type: ignore[arg-type]
         if isinstance(n, BinOp):
-            if n.python_zero_div and n.op in ("/", "//", "%"):
-                return True
-            if n.op == "**" and isinstance(n.type, Scalar) and n.type.is_int:
+            if binop_may_raise(n):
                 return True
         elif _raises(n, boundscheck):
             return True
@@ -236,11 +235,16 @@ class CFamilyRenderer:
                 return f"hj_{fn}_{t.name}_z({a}, {b}, &hj_st)"
             return f"hj_{fn}_{t.name}({a}, {b})"
         if op == "**":
+            if e.python_zero_div:  # Python's own rules (host helpers)
+                return f"hj_pypow_{'int64' if t.is_int else 'float64'}({a}, {b}, &hj_st)"
             if t.is_int:
                 return f"hj_pow_{t.name}({a}, {b}, &hj_st)"
             return f"hj_pow_{t.name}({a}, {b})"
         if op in ("<<", ">>"):
-            return f"hj_{'shl' if op == '<<' else 'shr'}_{t.name}({a}, {b})"
+            name = "shl" if op == "<<" else "shr"
+            if e.python_zero_div:
+                return f"hj_py{name}_int64({a}, {b}, &hj_st)"
+            return f"hj_{name}_{t.name}({a}, {b})"
         raise InternalError(f"unknown binary operator {op}")
 
     def e_UnaryOp(self, e: UnaryOp) -> str:

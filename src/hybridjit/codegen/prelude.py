@@ -256,6 +256,41 @@ static void hj_unbound(int *st, const char *name) {
                 "cannot access local variable '%s' where it is not associated with a value",
                 name);
 }
+/* Python's float ** float (ints ** ints where the result may be a float) */
+static double hj_pypow_float64(double a, double b, int *st) {
+    if (a == 0.0 && b < 0.0) {
+        hj_fail_msg(st, HJ_E_ZERODIVISIONERROR, "0.0 cannot be raised to a negative power");
+        return 0.0;
+    }
+    if (a < 0.0 && isfinite(a) && isfinite(b) && b != floor(b)) {
+        hj_fail_msg(st, HJ_E_VALUEERROR, "(%.17g) ** %.17g is a complex number in Python, "
+                    "and hybridjit computes with real numbers", a, b);
+        return 0.0;
+    }
+    double r = hj_pow_float64(a, b);
+    if (isinf(r) && isfinite(a) && isfinite(b)) {
+        hj_fail_msg(st, HJ_E_OVERFLOWERROR, "(34, 'Numerical result out of range')");
+        return 0.0;
+    }
+    return r;
+}
+static int64_t hj_pypow_int64(int64_t a, int64_t b, int *st) {
+    if (b < 0) {
+        hj_fail_msg(st, HJ_E_VALUEERROR, "%lld ** %lld is a float in Python; hybridjit gives "
+                    "one type per expression: write float(x) ** n for a float result",
+                    (long long)a, (long long)b);
+        return 0;
+    }
+    return hj_pow_int64(a, b, st);
+}
+static int64_t hj_pyshl_int64(int64_t a, int64_t b, int *st) {
+    if (b < 0) { hj_fail_msg(st, HJ_E_VALUEERROR, "negative shift count"); return 0; }
+    return hj_shl_int64(a, b);
+}
+static int64_t hj_pyshr_int64(int64_t a, int64_t b, int *st) {
+    if (b < 0) { hj_fail_msg(st, HJ_E_VALUEERROR, "negative shift count"); return 0; }
+    return hj_shr_int64(a, b);
+}
 /* Python's int() of a float, as an int64 (a Python int beyond 64 bits is
    an OverflowError here: hybridjit's ints are 64-bit). */
 static int64_t hj_f2i_int64(double x, int *st) {

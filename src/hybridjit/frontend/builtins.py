@@ -25,6 +25,7 @@ from ..types import (
     BOOL,
     FLOAT32,
     FLOAT64,
+    INT8,
     INT64,
     PY_BOOL,
     PY_FLOAT,
@@ -286,8 +287,22 @@ _NP_FLOAT_BINARY = {
 }
 
 
-def _np_float_type(t: Scalar) -> Scalar:
-    return t.strong() if t.is_float else FLOAT64
+def _np_float_type(t: Scalar, site: CallSite) -> Scalar:
+    """The float type a NumPy float ufunc computes in for an argument of
+    type ``t``: its own for floats, float64 for Python ints, float32 for 16-bit
+    integers, float64 for wider ones.  8-bit integers and bools give float16,
+    which hybridjit does not support: a clear error, not another type."""
+    if t.is_float:
+        return t.strong()
+    if t.weak and t.is_int:
+        return FLOAT64
+    if t.bits <= 8:
+        raise TypingError(
+            f"np.{site.name}() of a {t.strong() if t.is_bool else t} value gives a float16 in "
+            "NumPy, and hybridjit does not support float16", site.loc,
+            hint=f"convert the argument first, e.g. np.{site.name}(np.float32(x))",
+        )
+    return FLOAT32 if t.bits == 16 else FLOAT64
 
 
 def _np_unary(cname: str) -> Handler:
@@ -295,10 +310,10 @@ def _np_unary(cname: str) -> Handler:
         site.expect_args(1)
         (t,) = site.scalar_args()
         if cname in ("floor", "ceil", "trunc") and not t.is_float:
-            # NumPy 2 keeps integers integers for these three.
-            it = INT64 if t.is_bool or t.weak else t
+            # NumPy 2 keeps integers (and bools) as they are for these three.
+            it = BOOL if t.is_bool else (INT64 if t.weak else t)
             return cast(site.args[0], it)
-        ft = _np_float_type(t)
+        ft = _np_float_type(t, site)
         return Intrinsic(cname, (cast(site.args[0], ft),), ft, site.loc)
 
     return handler
@@ -308,7 +323,19 @@ def _np_binary(cname: str) -> Handler:
     def handler(site: CallSite) -> Expr:
         site.expect_args(2)
         t1, t2 = site.scalar_args()
-        ft = _np_float_type(promote(t1, t2))
+        # NumPy sees Python bools as np.bool_ (np.power(True, True) is an int8)
+        t = BOOL if t1.is_bool and t2.is_bool else promote(t1, t2)
+        if cname in ("fmin", "fmax") and not t.is_float:
+            # no NaN among integers: NumPy's fmin/fmax keep the integer type
+            it = t.strong()
+            return Intrinsic("np_" + cname[1:], tuple(cast(a, it) for a in site.args), it,
+                             site.loc)
+        if cname == "pow" and not t.is_float:
+            # integer powers stay integers (a negative exponent is NumPy's ValueError)
+            it = INT8 if t.is_bool else t.strong()
+            base, exp = (cast(a, it) for a in site.args)
+            return BinOp("**", base, exp, it, False, site.loc)
+        ft = _np_float_type(t, site)
         return Intrinsic(cname, tuple(cast(a, ft) for a in site.args), ft, site.loc)
 
     return handler
@@ -335,7 +362,9 @@ def _np_predicate(cname: str) -> Handler:
     def handler(site: CallSite) -> Expr:
         site.expect_args(1)
         (t,) = site.scalar_args()
-        return Intrinsic(cname, (cast(site.args[0], _np_float_type(t)),), BOOL, site.loc)
+        # an integer is never NaN or infinite; float64 holds it for the test
+        ft = t.strong() if t.is_float else FLOAT64
+        return Intrinsic(cname, (cast(site.args[0], ft),), BOOL, site.loc)
 
     return handler
 
@@ -343,8 +372,9 @@ def _np_predicate(cname: str) -> Handler:
 def _np_square(site: CallSite) -> Expr:
     site.expect_args(1)
     (t,) = site.scalar_args()
-    x = cast(site.args[0], t.strong())
-    return BinOp("*", x, x, t.strong(), False, site.loc)
+    st = INT8 if t.is_bool else t.strong()  # NumPy squares a bool as an int8
+    x = cast(site.args[0], st)
+    return BinOp("*", x, x, st, False, site.loc)
 
 
 def _np_cast(dtype: np.dtype) -> Handler:

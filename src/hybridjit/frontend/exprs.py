@@ -232,7 +232,9 @@ def _bitop(op: str, left: Expr, right: Expr, loc: SourceLoc) -> Expr:
     t = promote(lt, rt)
     if t.is_bool and op in ("<<", ">>"):
         t = PY_INT
-    return BinOp(op, cast(left, t), cast(right, t), t, False, loc)
+    # a Python int shifted by a negative count is CPython's ValueError
+    python = t.weak and op in ("<<", ">>")
+    return BinOp(op, cast(left, t), cast(right, t), t, python, loc)
 
 
 def _binop(fl: FunctionLowerer, node: ast.BinOp) -> Expr:

@@ -70,6 +70,23 @@ class BinOp(Expr):
     loc: SourceLoc = field(default=UNKNOWN_LOC, compare=False)
 
 
+def binop_may_raise(e: BinOp) -> str | None:
+    """Why evaluating ``e`` may raise (CPython's or NumPy's exception), or
+    None: division, floor division and modulo of Python numbers by zero,
+    Python float powers (zero to a negative power, a complex result,
+    overflow), Python int shifts by a negative count, integer powers with a
+    negative exponent."""
+    if e.python_zero_div and e.op in ("/", "//", "%"):
+        return "divides Python numbers that may raise ZeroDivisionError"
+    if e.op == "**" and isinstance(e.type, Scalar) and e.type.is_int:
+        return "raises an integer to a power that may be negative"
+    if e.python_zero_div and e.op == "**":
+        return "raises a Python float to a power, which may raise"
+    if e.python_zero_div and e.op in ("<<", ">>"):
+        return "shifts a Python int by a count that may be negative"
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class UnaryOp(Expr):
     """``op`` is one of: neg, pos, not, invert."""
