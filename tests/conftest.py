@@ -36,6 +36,20 @@ TARGETS = [t.strip() for t in
 _MARKS = {"opencl": pytest.mark.opencl, "cuda": pytest.mark.cuda}
 
 
+@pytest.fixture(autouse=True)
+def _kernels_always_build() -> Iterator[None]:
+    """Every test: a generated kernel a device fails to build is a failure,
+    even where the CPU fallback gave the right answer (injected build faults
+    are not recorded)."""
+    from hybridjit.runtime import offload
+
+    offload.BUILD_FAILURES.clear()
+    yield
+    failures = list(offload.BUILD_FAILURES)
+    offload.BUILD_FAILURES.clear()
+    assert not failures, f"a device failed to build generated kernels: {failures}"
+
+
 @pytest.fixture(params=[pytest.param(t, marks=_MARKS[t]) if t in _MARKS else t
                         for t in TARGETS])
 def target(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:

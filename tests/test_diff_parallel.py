@@ -336,3 +336,20 @@ def jacobi_inplace(u, tmp, steps):
 def test_jacobi_two_regions_per_step(target):
     u = random_array((40, 31), "float32", seed=42)
     check(jacobi_inplace, u, np.zeros((40, 31), np.float32), 7, jit_options=opts(target))
+
+
+def double_helpers_in_narrow_kernel(a, out):
+    for i in prange(a.shape[0]):
+        # float64 intermediates only (a[i] / 3), in an int32/float32 kernel
+        out[i] = (max(a[i] / 3, 1.0) + (a[i] / 3) % 2.0 + (a[i] / 3) // 1.5
+                  + min(a[i] / 3, 9.0) + abs(-a[i] / 3) + math.sqrt(a[i] / 3))
+
+
+@pytest.mark.parametrize("dtype", ["int32", "float32"])
+def test_float64_helpers_in_kernels_without_float64_arrays(target, dtype):
+    """The device dialects define every helper they call (the float64 ones
+    were missing where no array or scalar was float64: the kernel failed to
+    build and the region quietly ran on the CPU)."""
+    a = (np.arange(40) % 13).astype(dtype)
+    check(double_helpers_in_narrow_kernel, a, np.zeros(40, np.float32),
+          jit_options=opts(target))

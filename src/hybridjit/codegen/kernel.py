@@ -33,9 +33,10 @@ import math
 import numpy as np
 
 from ..analysis.region import RegionInterface
-from ..ir.nodes import Const, For, Function, Reduction
+from ..ir.nodes import Const, Expr, For, Function, Reduction
+from ..ir.visit import walk
 from ..transform.grid import KernelGrid
-from ..types import Scalar
+from ..types import Scalar, Type
 from .cfamily import CFamilyRenderer, array_part, combine_partials, scalar_name
 from .prelude import prelude
 
@@ -90,11 +91,14 @@ class KernelRenderer(CFamilyRenderer):
         return f"get_global_id({dim})"
 
     def uses_float64(self) -> bool:
+        """Whether any value in the kernel is a double: arrays, scalars, and
+        every intermediate (``int / int``, ``math.*`` results)."""
         types = self.fn.local_types()
         names = set(self.iface.assigned) | {n for n, _ in self.iface.scalars}
-        scal = [types[n] for n in names if isinstance(types.get(n), Scalar)]
-        arrs = [t.dtype for _, t in self.iface.arrays]
-        return any(isinstance(t, Scalar) and t.name == "float64" for t in scal + arrs)
+        found: list[Type] = [types[n] for n in names if n in types]
+        found += [t.dtype for _, t in self.iface.arrays]
+        found += [n.type for n in walk(self.loop) if isinstance(n, Expr)]
+        return any(isinstance(t, Scalar) and t.name == "float64" for t in found)
 
     def params(self) -> list[str]:
         out = []
