@@ -23,7 +23,7 @@ write a method returning source lines (a statement rule) or an :class:`E`
 (an expression rule; array-valued expressions would carry an ArrayT and a
 shape) and register it in a table with a weight and a feature name; the
 :class:`Ctx` already knows every visible array with its shape, and
-``--features``/``--no-features`` switch rules by name.
+``--no-features`` switches rules off by name.
 """
 
 from __future__ import annotations
@@ -35,10 +35,20 @@ from typing import Any
 
 import numpy as np
 
+from .tables import (
+    BIN_BY,
+    BITS,
+    CALL_BY,
+    CMP_BY,
+    DOCGAP_BY,
+    DOMAIN_LIMITED,
+    UN_BY,
+    fits_join,
+    np_bool_arith,
+    np_int_args,
+)
 from .typesys import (
     ALL_SCALARS,
-    BINOPS,
-    CMPOPS,
     NP_DTYPES,
     PY_BOOL,
     PY_FLOAT,
@@ -49,132 +59,9 @@ from .typesys import (
     binop_type,
     call_type,
     join,
-    unop_type,
 )
 
 ENTRY = "f"
-
-# ----------------------------------------------------------------- tables
-
-MATH_FLOAT1 = ("sqrt", "exp", "log", "log2", "log10", "log1p", "expm1", "sin", "cos", "tan",
-               "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh",
-               "erf", "erfc", "gamma", "lgamma", "fabs", "degrees", "radians")
-MATH_FLOAT2 = ("atan2", "hypot", "copysign", "fmod", "pow", "log")
-MATH_INT1 = ("floor", "ceil", "trunc")
-MATH_PRED = ("isnan", "isinf", "isfinite")
-NP_FUNC1 = ("sqrt", "exp", "exp2", "log", "log2", "log10", "log1p", "expm1", "sin", "cos",
-            "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "arcsinh",
-            "arccosh", "arctanh", "cbrt", "floor", "ceil", "trunc", "rint", "fabs", "abs",
-            "square", "isnan", "isinf", "isfinite")
-NP_FUNC2 = ("arctan2", "hypot", "copysign", "fmod", "power", "fmin", "fmax", "minimum",
-            "maximum")
-#: documented ("the math module's functions", "NumPy's element-wise functions")
-#: but absent from hybridjit's tables when this was written: feature "docgap"
-DOCGAP_FUNC1 = ("math.exp2", "math.cbrt", "np.sign", "np.negative", "np.positive",
-                "np.reciprocal")
-DOCGAP_FUNC2 = ("math.remainder", "math.ldexp", "math.gcd", "np.add", "np.multiply",
-                "np.true_divide")
-#: math functions whose domain excludes some reals (arguments are made safe
-#: most of the time so programs get past them)
-DOMAIN_LIMITED = {"sqrt", "log", "log2", "log10", "log1p", "asin", "acos", "acosh", "atanh",
-                  "gamma", "lgamma", "arcsin", "arccos", "arccosh", "arctanh"}
-
-ARITH = ("+", "-", "*", "/", "//", "%", "**")
-BITS = ("&", "|", "^", "<<", ">>")
-CMPS = tuple(CMPOPS)
-
-
-def _build_tables() -> tuple[dict[ScalarT, list[Any]], ...]:
-    bin_by: dict[ScalarT, list[tuple[str, ScalarT, ScalarT]]] = {}
-    cmp_by: dict[ScalarT, list[tuple[str, ScalarT, ScalarT]]] = {}
-    un_by: dict[ScalarT, list[tuple[str, ScalarT]]] = {}
-    call_by: dict[ScalarT, list[tuple[str, tuple[ScalarT, ...]]]] = {}
-    for a in ALL_SCALARS:
-        for b in ALL_SCALARS:
-            for op in BINOPS:
-                r = binop_type(op, a, b)
-                if r is not None:
-                    bin_by.setdefault(r, []).append((op, a, b))
-            for op in CMPOPS:
-                r = binop_type(op, a, b)
-                if r is not None:
-                    cmp_by.setdefault(r, []).append((op, a, b))
-        for op in ("-", "+", "~"):
-            r = unop_type(op, a)
-            if r is not None:
-                un_by.setdefault(r, []).append((op, a))
-    funcs1 = [f"np.{n}" for n in NP_FUNC1] + ["abs", "round"]
-    funcs2 = [f"np.{n}" for n in NP_FUNC2]
-    for name in funcs1:
-        for a in ALL_SCALARS:
-            r = call_type(name, (a,))
-            if r is not None:
-                call_by.setdefault(r, []).append((name, (a,)))
-    for name in funcs2:
-        for a in ALL_SCALARS:
-            for b in ALL_SCALARS:
-                r = call_type(name, (a, b))
-                if r is not None:
-                    call_by.setdefault(r, []).append((name, (a, b)))
-    def math_entries(names: tuple[str, ...], res: ScalarT, arity: int) -> None:
-        for n in names:
-            for a in ALL_SCALARS:
-                for ts in ([(a,)] if arity == 1 else [(a, a), (a, PY_FLOAT)]):
-                    if _math_accepts(f"math.{n}", ts, res):
-                        call_by.setdefault(res, []).append((f"math.{n}", ts))
-
-    math_entries(MATH_FLOAT1, PY_FLOAT, 1)
-    math_entries(MATH_FLOAT2, PY_FLOAT, 2)
-    math_entries(MATH_INT1, PY_INT, 1)
-    math_entries(MATH_PRED, PY_BOOL, 1)
-    return bin_by, cmp_by, un_by, call_by
-
-
-def _math_accepts(name: str, ts: tuple[ScalarT, ...], res: ScalarT) -> bool:
-    """CPython's math module takes these argument types and gives ``res`` (a
-    domain error on the sample value does not count against it)."""
-    import warnings
-
-    from .typesys import resolve, sample, typeof
-
-    fn = resolve(name)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            r = fn(*(sample(t) for t in ts))
-        except TypeError:
-            return False
-        except Exception:
-            return True
-    return typeof(r) == res
-
-
-BIN_BY, CMP_BY, UN_BY, CALL_BY = _build_tables()
-DOCGAP_BY: dict[ScalarT, list[tuple[str, tuple[ScalarT, ...]]]] = {}
-for _name in DOCGAP_FUNC1:
-    for _a in (PY_FLOAT, ScalarT("float64"), ScalarT("float32"), ScalarT("int64")):
-        _r = call_type(_name, (_a,))
-        if _r is not None:
-            DOCGAP_BY.setdefault(_r, []).append((_name, (_a,)))
-for _name in DOCGAP_FUNC2:
-    for _a in (PY_FLOAT, PY_INT, ScalarT("float64"), ScalarT("int32")):
-        _r = call_type(_name, (_a, _a))
-        if _r is not None:
-            DOCGAP_BY.setdefault(_r, []).append((_name, (_a, _a)))
-
-
-def _np_bool_arith(op: str, a: ScalarT, b: ScalarT) -> bool:
-    """Arithmetic (not bitwise) with a NumPy bool operand."""
-    return op in ARITH and "bool" in (a.name, b.name)
-
-
-def _np_int_args(name: str, ts: tuple[ScalarT, ...]) -> bool:
-    """A NumPy function of floats applied to integers or bools only."""
-    return name.startswith("np.") and not any(t.is_float for t in ts)
-
-
-def _fits_join(t: ScalarT, want: ScalarT) -> bool:
-    return join([t, want]) == want
 
 
 # ------------------------------------------------------------------ model
@@ -344,11 +231,15 @@ class FnGen:
             lo, hi = -(2 ** 62), 2 ** 62
         v = r.randint(lo, hi)
         if t.py:
-            if self.on("big_ints") and (self.chance(0.01) or (
-                    fit is not None and fit.name == "uint64" and self.chance(0.1))):
+            if self.on("big_ints") and fit is not None and fit.name == "uint64" \
+                    and self.chance(0.1):
+                # beyond int64, but NumPy takes them with a uint64 (NEP 50)
                 self.feat("big_ints")
-                return E(self.pick(["2 ** 63", "2 ** 64 - 1", "2 ** 63 + 5", "2 ** 62",
-                                    "-2 ** 63", "9223372036854775807"]), t, True)
+                return E(self.pick(["2 ** 63", "2 ** 64 - 1", "2 ** 63 + 5"]), t, True)
+            if self.on("big_ints") and self.chance(0.01):
+                self.feat("big_ints")
+                return E(self.pick(["2 ** 62", "-2 ** 63", "9223372036854775807",
+                                    "2 ** 62 + 2 ** 61"]), t, True)
             return E(repr(v), t, True)
         if t.kind == "u" and v > 0 and self.chance(0.1):
             # -np.uint8(199): unary minus of an unsigned constant
@@ -525,11 +416,11 @@ class FnGen:
         cands = BIN_BY.get(want, [])
         cands = [c for c in cands if self.on("bitops") or c[0] not in BITS]
         if not self.on("bool_arith"):
-            cands = [c for c in cands if not _np_bool_arith(*c)]
+            cands = [c for c in cands if not np_bool_arith(*c)]
         if not cands:
             raise Retry
         op, t1, t2 = self.pick(cands)
-        if _np_bool_arith(op, t1, t2):
+        if np_bool_arith(op, t1, t2):
             self.feat("bool_arith")
         if op == "**" and (t1.is_float or t2.is_float):
             # a negative base with a fractional exponent is complex in CPython
@@ -583,7 +474,7 @@ class FnGen:
         return E(f"({code})", want, pure=is_pure)
 
     def joinable(self, want: ScalarT) -> list[ScalarT]:
-        return [t for t in ALL_SCALARS if _fits_join(t, want)]
+        return [t for t in ALL_SCALARS if fits_join(t, want)]
 
     def mixed_types(self, want: ScalarT, n: int) -> list[ScalarT]:
         """``n`` operand types whose join is ``want`` (mostly ``want`` itself)."""
@@ -629,13 +520,14 @@ class FnGen:
             table = DOCGAP_BY
         cands = table.get(want, [])
         if not self.on("np_int_args"):
-            cands = [c for c in cands if not _np_int_args(*c)]
+            cands = [c for c in cands if not np_int_args(*c)]
         if not cands:
             raise Retry
-        name, ts = self.pick(cands)
+        fname = self.pick(sorted({c[0] for c in cands}))  # each function alike
+        name, ts = self.pick([c for c in cands if c[0] == fname])
         if table is DOCGAP_BY:
             self.feat("docgap")
-        if _np_int_args(name, ts):
+        if np_int_args(name, ts):
             self.feat("np_int_args")
         args = [self.sub(ctx, t, depth, pure) for t in ts]
         short = name.split(".")[-1]
@@ -659,6 +551,15 @@ class FnGen:
         self.feat(f"call:{name}")
         return E(f"{name}({', '.join(a.code for a in args)})", want,
                  pure=all(a.pure for a in args))
+
+    def e_round_nd(self, ctx: Ctx, want: ScalarT, depth: int, pure: bool, fit: Any) -> E:
+        """``round(x, ndigits)``: same type as ``x``."""
+        if call_type("round", (want, PY_INT)) != want:
+            raise Retry
+        x = self.sub(ctx, want, depth, pure)
+        k = self.rng.randint(-2, 3)
+        self.feat("round_ndigits")
+        return E(f"round({x.code}, {k})", want, x.const, x.pure)
 
     def e_cast(self, ctx: Ctx, want: ScalarT, depth: int, pure: bool, fit: Any) -> E:
         src = self.any_type(ctx)
@@ -1195,6 +1096,7 @@ EXPR_RULES: list[tuple[float, str, Callable[..., E]]] = [
     (4, "core", FnGen.e_compare), (1.5, "boolop", FnGen.e_boolop),
     (1.5, "ifexp", FnGen.e_ifexp), (2, "minmax", FnGen.e_minmax), (3, "calls", FnGen.e_call),
     (2, "cast", FnGen.e_cast), (2, "helpers", FnGen.e_helper),
+    (0.5, "round_ndigits", FnGen.e_round_nd),
 ]
 LEAF_RULES: list[tuple[float, str, Callable[..., E]]] = [
     (8, "core", FnGen.e_var), (3, "core", FnGen.e_const), (6, "arrays", FnGen.e_elem),

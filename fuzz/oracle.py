@@ -63,6 +63,22 @@ def _hj_i(v: Any) -> Any:
     return v
 
 
+def _hj_bigmath(fn: Callable[..., Any], *args: Any) -> Any:
+    """math.factorial/comb/perm: refuse (as beyond int64) before computing
+    results so big that CPython would take ages."""
+    ints = [int(a) for a in args if isinstance(a, (int, np.integer))]
+    name = fn.__name__
+    if len(ints) == len(args) and all(i >= 0 for i in ints):
+        if name == "factorial" and ints[0] > 20:
+            raise Departure("factorial beyond int64")
+        if name == "comb" and len(ints) == 2 and ints[1] <= ints[0] \
+                and min(ints[1], ints[0] - ints[1]) > 64:
+            raise Departure("comb beyond int64")
+        if name == "perm" and len(ints) == 2 and ints[1] <= ints[0] and ints[1] > 20:
+            raise Departure("perm beyond int64")
+    return _hj_i(fn(*args))
+
+
 def _is_float(v: Any) -> bool:
     return isinstance(v, (float, np.floating))
 
@@ -258,6 +274,8 @@ class _Rewriter:
             return _call("_hj_round", *args)
         if name in ("math.floor", "math.ceil", "math.trunc") and len(args) == 1:
             return _call("_hj_fl", node.func, *args)
+        if name in ("math.factorial", "math.comb", "math.perm"):
+            return _call("_hj_bigmath", node.func, *args)
         if name is not None and name.startswith("np.") and name[3:] in _INT_CASTS \
                 and len(args) == 1:
             return _call("_hj_cast", node.func, *args)
