@@ -37,6 +37,7 @@ from ..types import Array, NoneType, Scalar, Tuple, Type
 from .cfamily import (
     CFamilyRenderer,
     _assigns,
+    _has_loop,
     array_part,
     combine_partials,
     may_fail,
@@ -59,6 +60,7 @@ _HEADER = """\
 #include <numpy/arrayobject.h>
 #include <stdint.h>
 #include <math.h>
+#include <pthread.h>
 #ifdef _OPENMP
 #include <omp.h>
 #else
@@ -73,8 +75,9 @@ _RAISE = """
 static void hj_raise(int st) {
     if (st & HJ_PYERR) return;
     if (st & HJ_INTR) {
-        /* Ctrl-C: run Python's handler (KeyboardInterrupt unless the program
-           installed another); the call is abandoned either way. */
+        /* Ctrl-C (taken by hj_poll): let Python's handler run (KeyboardInterrupt
+           unless the program installed another); the call is abandoned anyway. */
+        PyErr_SetInterrupt();
         if (PyErr_CheckSignals() == 0) PyErr_SetNone(PyExc_KeyboardInterrupt);
         return;
     }
@@ -91,6 +94,15 @@ static void hj_raise(int st) {
     else if (st & HJ_DOMAIN) PyErr_SetString(PyExc_ValueError, "math domain error");
     else if (st & HJ_OVERFLOW) PyErr_SetString(PyExc_OverflowError, "math range error");
     else PyErr_SetString(PyExc_RuntimeError, "hybridjit: unknown error status");
+}
+/* Ctrl-C: the thread that called (and holds the GIL) asks Python whether
+   SIGINT arrived; every thread sees the answer in hj_intr. */
+static volatile int hj_intr;
+static pthread_t hj_py_thread;
+static int hj_poll(void) {
+    if (!hj_intr && pthread_equal(pthread_self(), hj_py_thread) && PyOS_InterruptOccurred())
+        hj_intr = 1;
+    return hj_intr;
 }
 static PyObject *hj_warn_registry;  /* once per warning text and line, as Python's filters */
 static int hj_warn(const char *msg, const char *file, int line) {
@@ -167,6 +179,8 @@ static PyObject *hj_box_scalar(void *data, int typenum) {
 
 class OpenMPRenderer(CFamilyRenderer):
     """Host C: OpenMP pragmas; the entry function owns PyObject references."""
+
+    interruptible = True
 
     def __init__(self, fn: Function, is_entry: bool, boundscheck: bool, fastmath: bool,
                  regions: list[Region] | None = None):
@@ -313,10 +327,13 @@ class OpenMPRenderer(CFamilyRenderer):
         if info.distinct and info.source == "prange":
             pre += self.overlap_warning(s, k, ind)
         self.parallel_depth += 1
+        body_ind = ind + "        " if argred else ind + "    "
         try:
-            body = self.body(s.body, ind + "        " if argred else ind + "    ")
+            body = self.body(s.body, body_ind)
         finally:
             self.parallel_depth -= 1
+        if _has_loop(s.body):
+            body = self.poll(body_ind, leave="continue;") + body
         if info.arg_reductions:
             lines = self.arg_reduction_loop(info, clauses, header, var, first, body, ind)
         else:
@@ -583,7 +600,7 @@ class OpenMPRenderer(CFamilyRenderer):
             "    (void)self;",
             "    int hj_st = 0;",
             "    PyObject *hj_ret = NULL;",
-            "    hj_msg_claimed = 0;",
+            "    hj_msg_claimed = 0; hj_intr = 0; hj_py_thread = pthread_self();",
         ]
         lines += self.local_declarations("    ", set())
         for name, t in sorted(self.types.items()):

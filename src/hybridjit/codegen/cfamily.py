@@ -127,6 +127,17 @@ def _raises(n: object, boundscheck: bool) -> bool:
     return isinstance(n, For) and not isinstance(n.step, Const)
 
 
+def _has_loop(body: tuple[Stmt, ...]) -> bool:
+    return any(isinstance(n, (For, While)) for s in body for n in walk(s))
+
+
+def polls_inside(node: object) -> bool:
+    """Whether host code for ``node`` polls for Ctrl-C (and so may stop with
+    a status): every while loop, and for loops with a loop inside."""
+    return any(isinstance(n, While) or (isinstance(n, For) and _has_loop(n.body))
+               for n in walk(node))  # type: ignore[arg-type]
+
+
 def _assigns(body: tuple[Stmt, ...], name: str) -> bool:
     return any(isinstance(n, Assign) and n.target == name for s in body for n in walk(s))
 
@@ -406,7 +417,8 @@ class CFamilyRenderer:
             lines.extend(self.stmt(s, ind))
             # After loops and ifs too: a parallel loop inside reports its
             # errors only once it has finished.
-            if self.parallel_depth == 0 and may_fail(s, self.boundscheck):
+            if self.parallel_depth == 0 and (may_fail(s, self.boundscheck)
+                                             or (self.interruptible and polls_inside(s))):
                 lines.append(f"{ind}if (hj_st) goto hj_fail;")
         return lines
 
@@ -476,10 +488,18 @@ class CFamilyRenderer:
         return [f"{ind}if (hj_st) goto hj_fail;"] if self._test_may_fail(test) else []
 
     def s_While(self, s: While, ind: str) -> list[str]:
-        lines = [f"{ind}while ({self.expr(s.test)}) {{"]
+        self.loop_counter += 1
+        k = self.loop_counter
+        counted = self.interruptible and not _has_loop(s.body)
+        lines = [f"{ind}{{ unsigned hj_pc{k} = 0; (void)hj_pc{k};"] if counted else []
+        lines.append(f"{ind}while ({self.expr(s.test)}) {{")
         lines += self._fail_check_for(s.test, ind + "    ")
+        # a short body polls every 1024 iterations, one with loops every time
+        lines += self.poll(ind + "    ", f"!(++hj_pc{k} & 1023)" if counted else "")
         lines += self.body(s.body, ind + "    ")
         lines.append(f"{ind}}}")
+        if counted:
+            lines.append(f"{ind}}}")
         lines += self._fail_check_for(s.test, ind)
         return lines
 
@@ -537,12 +557,28 @@ class CFamilyRenderer:
         else:
             lines.append(f"{inner}{header} {{")
             lines.append(f"{inner}    {var} = {first};")
+            if _has_loop(s.body):  # an innermost loop runs its bounded course
+                lines += self.poll(inner + "    ")
             lines += self.body(s.body, inner + "    ")
             lines.append(f"{inner}}}")
         lines.append(f"{ind}}}")
         return lines
 
     # ------------------------------------------------------------ dialect hooks
+
+    #: whether loops poll for Ctrl-C (host code; device kernels cannot)
+    interruptible = False
+
+    def poll(self, ind: str, when: str = "", leave: str = "") -> list[str]:
+        """Lines at the top of a loop iteration that stop the call on Ctrl-C:
+        out of the function in serial code, out of this loop inside a
+        parallel one (``leave``: how to skip an iteration of the parallel
+        loop itself, whose iterations then end quickly one by one)."""
+        if not self.interruptible:
+            return []
+        cond = f"{when} && hj_poll()" if when else "hj_poll()"
+        leave = leave or ("goto hj_fail;" if self.parallel_depth == 0 else "break;")
+        return [f"{ind}if ({cond}) {{ hj_st |= HJ_INTR; {leave} }}"]
 
     def parallel_loop(self, s: For, header: str, var: str, first: str, ind: str) -> list[str]:
         """Print a loop annotated parallel; the base prints it serially."""
