@@ -125,6 +125,34 @@ def uses_dict_literal(n):
     return d["a"]
 
 
+def uses_method_call(a):
+    return a.sum()  # ERR
+
+
+def uses_matmul(a):
+    return a @ a  # ERR
+
+
+def uses_is(x):
+    return x is None  # ERR
+
+
+def uses_star_params(*args):  # ERR
+    return 1
+
+
+def _make_closure():
+    k = 3
+
+    def closure(x):
+        return x + k  # ERR
+
+    return closure
+
+
+uses_closure = _make_closure()
+
+
 def _helper_with_error(x):
     return x + undefined_in_helper  # ERR  # noqa: F821
 
@@ -162,7 +190,31 @@ CASES = [
     (uses_nested_def, ARGS_INT, UnsupportedError, uses_nested_def),
     (uses_dict_literal, ARGS_INT, UnsupportedError, uses_dict_literal),
     (calls_bad_helper, (1.0,), NameResolutionError, _helper_with_error),
+    (uses_method_call, ARGS_ARR, UnsupportedError, uses_method_call),
+    (uses_matmul, ARGS_ARR, UnsupportedError, uses_matmul),
+    (uses_is, ARGS_INT, UnsupportedError, uses_is),
+    (uses_star_params, ARGS_INT, UnsupportedError, uses_star_params),
+    (uses_closure, ARGS_INT, UnsupportedError, uses_closure),
 ]
+
+#: what each message must say (and AST class names it must not)
+WORDING = {
+    uses_method_call: "method calls such as a.sum()", uses_matmul: "matrix product operator @",
+    uses_is: "'is' comparisons", uses_star_params: "*args",
+    uses_closure: "enclosing function (a closure)", uses_try: "'try' statements",
+    uses_listcomp: "list comprehensions", uses_lambda: "lambdas",
+    uses_genexp: "calling sum()", uses_dict_literal: "dicts",
+}
+_AST_NAMES = re.compile(r"\b(ListComp|DictComp|GeneratorExp|MatMult|Lambda|With|Try|Dict|"
+                        r"IsNot|Is|Starred|NamedExpr|JoinedStr|Attribute|Subscript)\b")
+
+
+@pytest.mark.parametrize("func", list(WORDING), ids=[f.__name__ for f in WORDING])
+def test_error_messages_speak_python_not_ast(func):
+    args = ARGS_ARR if func in (uses_method_call, uses_matmul) else ARGS_INT
+    msg = str(_error_of(func, args))
+    assert WORDING[func] in msg, msg
+    assert not _AST_NAMES.search(msg.splitlines()[0]), msg
 
 _HEADER = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<col>\d+): (?P<msg>.+)$")
 
@@ -292,3 +344,50 @@ def test_wrong_number_of_arguments_is_type_error():
         fn(np.zeros(3))
     with pytest.raises(TypeError):
         fn(np.zeros(3), 1.0, 2.0)
+
+
+
+def test_user_errors_show_one_dispatcher_frame_at_most():
+    import traceback
+
+    with pytest.raises(UnsupportedError) as info:
+        jit(uses_with)(5)
+    frames = [f for f in traceback.extract_tb(info.value.__traceback__)
+              if "hybridjit" in f.filename.replace("\\", "/").split("/tests/")[0]
+              and "/src/hybridjit/" in f.filename.replace("\\", "/")]
+    assert len(frames) <= 1, frames
+    with pytest.raises(ZeroDivisionError) as info2:
+        jit(_divide)(1, 0)
+    assert len([f for f in traceback.extract_tb(info2.value.__traceback__)
+                if "/src/hybridjit/" in f.filename.replace("\\", "/")]) <= 1
+
+
+def _divide(x, y):
+    return x // y
+
+
+def _with_defaults(a, n=3, scale=2.0):
+    return a[0] * scale + n + _helper_kw(n, y=2)
+
+
+def _helper_kw(x, y=5, z=1):
+    return x + y + z
+
+
+def test_defaults_and_keyword_arguments_to_helpers():
+    a = np.ones(2)
+    f = jit(_with_defaults)
+    for args in ((a,), (a, 5), (a, 5, 1.0)):
+        assert f(*args) == _with_defaults(*args)
+    with pytest.raises(TypeError, match="takes 3 positional arguments but 4 were given"):
+        f(a, 1, 2.0, 3)
+
+
+def _float_of_strings(x):
+    return x + float("nan"), float("-inf"), float("1e3"), float("Infinity")
+
+
+def test_float_of_a_string_constant():
+    got = jit(_float_of_strings)(1.0)
+    want = _float_of_strings(1.0)
+    assert math.isnan(got[0]) and got[1:] == want[1:]

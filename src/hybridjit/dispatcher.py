@@ -88,7 +88,14 @@ class Dispatcher:
         # and answers NotImplemented when they differ.
         result = self._last(*args)
         if result is NotImplemented:
-            result = self._call_by_type(args)
+            try:
+                result = self._call_by_type(args)
+            except InternalError:
+                raise  # a hybridjit bug: keep every frame for the report
+            except Exception as exc:
+                # the user's mistake (or their data's): their line and the
+                # message, not the dispatcher's frames
+                raise exc.with_traceback(None) from None
         if result is Ellipsis:
             # Offloading code found overlapping array arguments: run the
             # host-only version (see c_openmp.OpenMPRenderer.overlap_guard).
@@ -96,6 +103,7 @@ class Dispatcher:
         return result
 
     def _call_by_type(self, args: tuple[Any, ...]) -> Any:
+        args = self._complete(args)
         key = self._key(args)
         entry = self._entries.get(key)
         if entry is None:
@@ -130,7 +138,7 @@ class Dispatcher:
         from .explain import explain
 
         try:
-            return explain(self, self.arg_types(args))
+            return explain(self, self.arg_types(self._complete(args)))
         except HybridJitError as exc:
             raise exc.with_traceback(None) from None
 
@@ -179,11 +187,22 @@ class Dispatcher:
         code = self.py_func.__code__
         return list(code.co_varnames[: code.co_argcount])
 
-    def _specialise(self, args: tuple[Any, ...], key: tuple[Any, ...]) -> Any:
+    def _complete(self, args: tuple[Any, ...]) -> tuple[Any, ...]:
+        """Every parameter's argument: omitted trailing ones from the
+        defaults; a wrong count is Python's TypeError."""
+        from .frontend.source import check_signature
+
+        check_signature(self.py_func)
         nparams = self.py_func.__code__.co_argcount
+        defaults = self.py_func.__defaults__ or ()
+        if nparams - len(defaults) <= len(args) < nparams:
+            return args + tuple(defaults[len(defaults) - (nparams - len(args)):])
         if len(args) != nparams:
             raise TypeError(f"{self.py_func.__qualname__}() takes {nparams} positional "
                             f"arguments but {len(args)} were given")
+        return args
+
+    def _specialise(self, args: tuple[Any, ...], key: tuple[Any, ...]) -> Any:
         types = self.arg_types(args)
         interop.require_devices(args, self._arg_label)  # before the compiler runs
         offload = self._wants_offload()
@@ -231,6 +250,7 @@ class Dispatcher:
         from .runtime import cache
 
         if args:
+            args = self._complete(args)
             key = self._key(args)
             if key not in self._keys:
                 self._specialise(args, key)
@@ -248,7 +268,7 @@ class Dispatcher:
         from .ir.printer import format_program
         from .pipeline import analyse
 
-        program, _, _ = analyse(self.py_func, self.arg_types(args), self.options)
+        program, _, _ = analyse(self.py_func, self.arg_types(self._complete(args)), self.options)
         return format_program(program)
 
 

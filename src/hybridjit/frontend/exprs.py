@@ -51,6 +51,7 @@ from ..types import (
     true_divide_type,
     unify,
 )
+from . import words
 from .coerce import cast, convert_const, fold_python, truth
 
 if TYPE_CHECKING:
@@ -70,26 +71,11 @@ def lower_expr(fl: FunctionLowerer, node: ast.expr) -> Expr:
     handler = _HANDLERS.get(type(node))
     if handler is None:
         raise UnsupportedError(
-            f"'{type(node).__name__}' expressions are not supported",
+            f"{words.construct(type(node))} are not supported in compiled code",
             fl.loc(node),
-            hint=_EXPR_HINTS.get(type(node), "rewrite it with loops over array elements"),
+            hint=words.hint_for(type(node), "rewrite it with loops over array elements"),
         )
     return handler(fl, node)
-
-
-_EXPR_HINTS = {
-    ast.ListComp: "allocate an array with np.empty and fill it in a loop",
-    ast.List: "allocate an array with np.empty and fill it in a loop",
-    ast.Dict: "dictionaries cannot be compiled",
-    ast.Set: "sets cannot be compiled",
-    ast.Lambda: "define a module-level function instead",
-    ast.JoinedStr: "strings cannot be compiled; format results in Python",
-    ast.GeneratorExp: "write an explicit loop",
-    ast.Yield: "generators cannot be compiled",
-    ast.Await: "async code cannot be compiled",
-    ast.NamedExpr: "assign in a separate statement",
-    ast.Starred: "unpack explicitly",
-}
 
 
 def _constant(fl: FunctionLowerer, node: ast.Constant) -> Expr:
@@ -102,8 +88,9 @@ def _constant(fl: FunctionLowerer, node: ast.Constant) -> Expr:
         return Const(v, PY_INT, loc)
     if isinstance(v, float):
         return Const(v, PY_FLOAT, loc)
+    what = "None" if v is None else f"{type(v).__name__} constants"
     raise UnsupportedError(
-        f"constants of type {type(v).__name__} are not supported", loc,
+        f"{what} cannot be used as values in compiled code", loc,
         hint="only numbers and booleans can be used in compiled code",
     )
 
@@ -128,7 +115,7 @@ def _attribute(fl: FunctionLowerer, node: ast.Attribute) -> Expr:
     from .lower import global_constant, module_constant
 
     loc = fl.loc(node)
-    if _is_local_chain(fl, node.value):
+    if is_local_chain(fl, node.value):
         base = fl.lower_expr(node.value)
         if isinstance(base.type, Array):
             return _array_attribute(fl, base, node.attr, loc)
@@ -145,7 +132,7 @@ def _attribute(fl: FunctionLowerer, node: ast.Attribute) -> Expr:
     raise UnsupportedError(f"'{ast.unparse(node)}' cannot be used as a value here", loc)
 
 
-def _is_local_chain(fl: FunctionLowerer, node: ast.expr) -> bool:
+def is_local_chain(fl: FunctionLowerer, node: ast.expr) -> bool:
     while isinstance(node, ast.Attribute):
         node = node.value
     return isinstance(node, ast.Name) and node.id in fl.local_names
@@ -240,8 +227,8 @@ def _bitop(op: str, left: Expr, right: Expr, loc: SourceLoc) -> Expr:
 def _binop(fl: FunctionLowerer, node: ast.BinOp) -> Expr:
     op = BINOPS.get(type(node.op))
     if op is None:
-        raise UnsupportedError(f"operator {type(node.op).__name__} is not supported",
-                               fl.loc(node))
+        raise UnsupportedError(f"{words.construct(type(node.op))} is not supported yet",
+                               fl.loc(node), hint=words.hint_for(type(node.op), ""))
     return binop(op, fl.lower_expr(node.left), fl.lower_expr(node.right), fl.loc(node))
 
 
@@ -318,6 +305,12 @@ def _flat_boolop(op: str, first: Expr, tail: Expr, t: Type, loc: SourceLoc) -> B
 
 def _compare(fl: FunctionLowerer, node: ast.Compare) -> Expr:
     loc = fl.loc(node)
+    for opnode in node.ops:
+        if type(opnode) not in CMPOPS:
+            raise UnsupportedError(
+                f"{words.construct(type(opnode))} are not supported in compiled code", loc,
+                hint=words.hint_for(type(opnode), "compare numbers with == and <"),
+            )
     operands = [fl.lower_expr(node.left)]
     for k, c in enumerate(node.comparators):
         # Operands after the first comparison are evaluated only if it holds.
@@ -326,15 +319,7 @@ def _compare(fl: FunctionLowerer, node: ast.Compare) -> Expr:
             operands.append(fl.lower_expr(c))
         finally:
             fl.conditional -= int(k >= 1)
-    ops = []
-    for opnode in node.ops:
-        op = CMPOPS.get(type(opnode))
-        if op is None:
-            raise UnsupportedError(
-                f"comparison '{type(opnode).__name__}' is not supported", loc,
-                hint="'is', 'in' work on objects; compare numbers with == and <",
-            )
-        ops.append(op)
+    ops = [CMPOPS[type(opnode)] for opnode in node.ops]
     for e in operands:
         if not isinstance(e.type, Scalar):
             raise TypingError(

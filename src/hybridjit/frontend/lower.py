@@ -65,25 +65,10 @@ from ..types import (
     scalar_of_dtype,
     unify,
 )
-from . import exprs
+from . import exprs, words
 from .builtins import CONSTANTS, HANDLERS, CallSite
 from .coerce import INT64_MAX, INT64_MIN, cast, fits, int_of_float, truth
-from .source import ParsedFunction, parse_function
-
-_UNSUPPORTED_STMT_HINTS = {
-    ast.With: "context managers cannot be compiled; move the 'with' outside the function",
-    ast.Try: "exceptions cannot be caught in compiled code; check conditions with 'if'",
-    ast.Raise: "raise the exception in the Python code that calls this function",
-    ast.Import: "import modules at module level; hybridjit resolves math/numpy names",
-    ast.ImportFrom: "import modules at module level",
-    ast.Global: "module-level values are constants here; pass changing values as arguments",
-    ast.Nonlocal: "pass the value as an argument",
-    ast.FunctionDef: "define helper functions at module level; they are compiled automatically",
-    ast.ClassDef: "classes cannot be compiled",
-    ast.Delete: "'del' is not supported",
-    ast.Assert: "check the condition before calling the compiled function",
-    ast.AsyncFunctionDef: "async code cannot be compiled",
-}
+from .source import ParsedFunction, parse_function, signature_error
 
 
 class _Pending(Exception):
@@ -177,13 +162,9 @@ class FunctionLowerer:
 
     def _param_names(self) -> list[str]:
         a = self.tree.args
-        if a.vararg or a.kwarg or a.kwonlyargs or a.posonlyargs or a.defaults:
-            raise UnsupportedError(
-                "only plain positional parameters are supported",
-                self.parsed.loc(self.tree),
-                hint="remove *args, **kwargs, keyword-only parameters and defaults",
-            )
-        names = [arg.arg for arg in a.args]
+        if a.vararg or a.kwarg or a.kwonlyargs:
+            raise signature_error(self.parsed)
+        names = [arg.arg for arg in (*a.posonlyargs, *a.args)]
         if len(names) != len(self.arg_types):
             raise TypingError(
                 f"{self.tree.name}() takes {len(names)} arguments, got {len(self.arg_types)}",
@@ -284,9 +265,9 @@ class FunctionLowerer:
     def lower_stmt(self, s: ast.stmt) -> list[Stmt]:
         method = getattr(self, "stmt_" + type(s).__name__, None)
         if method is None:
-            hint = _UNSUPPORTED_STMT_HINTS.get(type(s), "rewrite it with loops and assignments")
             raise UnsupportedError(
-                f"'{type(s).__name__}' statements are not supported", self.loc(s), hint=hint
+                f"{words.construct(type(s))} are not supported in compiled code", self.loc(s),
+                hint=words.hint_for(type(s), "rewrite it with loops and assignments"),
             )
         outer, self.pre = self.pre, []
         try:
@@ -408,7 +389,8 @@ class FunctionLowerer:
         loc = self.loc(s)
         op = exprs.BINOPS.get(type(s.op))
         if op is None:
-            raise UnsupportedError(f"operator {type(s.op).__name__} is not supported", loc)
+            raise UnsupportedError(f"{words.construct(type(s.op))} is not supported yet", loc,
+                                   hint=words.hint_for(type(s.op), ""))
         rhs = self.lower_expr(s.value)
         if isinstance(s.target, ast.Name):
             cur = self.read_var(s.target.id, loc)
@@ -585,6 +567,13 @@ class FunctionLowerer:
     # ------------------------------------------------------------ globals
 
     def resolve_global(self, name: str, loc: SourceLoc) -> Any:
+        if name in self.parsed.pyfunc.__code__.co_freevars:
+            raise UnsupportedError(
+                f"'{name}' is a variable of an enclosing function (a closure), which compiled "
+                "code cannot read", loc,
+                hint=f"pass '{name}' as an argument, or define it at module level (module-level "
+                "numbers are compile-time constants)",
+            )
         if name in self.globals:
             value = self.globals[name]
         elif hasattr(builtins, name):
@@ -625,6 +614,12 @@ class FunctionLowerer:
             raise UnsupportedError(
                 f"'{f.id}' is a variable, not a function", self.loc(f),
             )
+        if isinstance(f, ast.Attribute) and exprs.is_local_chain(self, f.value):
+            raise UnsupportedError(
+                f"method calls such as {ast.unparse(f)}() are not supported yet", self.loc(f),
+                hint="write the loop (s = 0.0; for i in range(a.shape[0]): s += a[i]), or "
+                "call a module-level function with the value as an argument",
+            )
         if isinstance(f, (ast.Name, ast.Attribute)):
             try:
                 return self.static_value(f)
@@ -645,6 +640,9 @@ class FunctionLowerer:
             raise UnsupportedError(
                 "range() can only be used as the iterable of a for loop", loc
             )
+        if func is builtins.float and len(node.args) == 1 and not node.keywords \
+                and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+            return _float_of_string(node.args[0].value, loc)
         handler = HANDLERS.get(func) if _hashable(func) else None
         if handler is not None:
             site = CallSite(
@@ -670,16 +668,48 @@ class FunctionLowerer:
         )
 
     def call_user(self, func: pytypes.FunctionType, node: ast.Call, loc: SourceLoc) -> Expr:
-        if node.keywords:
-            raise UnsupportedError("keyword arguments to helper functions are not supported",
-                                   loc, hint="pass arguments by position")
-        args = [self.lower_expr(a) for a in node.args]
+        args = self.helper_arguments(func, node, loc)
         arg_types = tuple(a.type for a in args)
         callee = _lower_function(self.ctx, func, arg_types, is_entry=False, call_loc=loc)
         self.ctx.assumptions[(func.__module__ or "__main__", "<code>" + func.__qualname__)] = (
             fingerprint(func)
         )
         return Call(callee.symbol, tuple(args), callee.return_type, loc)
+
+    def helper_arguments(self, func: pytypes.FunctionType, node: ast.Call,
+                         loc: SourceLoc) -> list[Expr]:
+        """The arguments of a call of a helper, by position: keywords put in
+        their place, omitted ones taken from the defaults (numbers), each
+        evaluated in the order Python evaluates them."""
+        code = func.__code__
+        names = list(code.co_varnames[:code.co_argcount])
+        if len(node.args) > len(names):
+            raise TypingError(f"{func.__name__}() takes {len(names)} positional arguments but "
+                              f"{len(node.args)} were given", loc)
+        given: dict[str, Expr] = {}
+        for name, a in zip(names, node.args):
+            given[name] = self.lower_expr(a)
+        for k in node.keywords:
+            if k.arg is None or k.arg not in names or k.arg in given:
+                what = "**kwargs" if k.arg is None else f"keyword argument '{k.arg}'"
+                raise TypingError(f"{func.__name__}() got an unexpected {what}", loc)
+            given[k.arg] = self.lower_expr(k.value)
+        defaults = dict(zip(names[len(names) - len(func.__defaults__ or ()):],
+                            func.__defaults__ or ()))
+        out = []
+        for name in names:
+            if name in given:
+                out.append(given[name])
+                continue
+            if name not in defaults:
+                raise TypingError(f"{func.__name__}() missing required argument '{name}'", loc)
+            const = global_constant(defaults[name], loc)
+            if const is None:
+                raise UnsupportedError(
+                    f"the default value of {func.__name__}()'s parameter '{name}' is not a "
+                    "number", loc, hint="pass the value explicitly")
+            out.append(const)
+        return out
 
     def lower_shape_attr(self, base: Expr, loc: SourceLoc) -> Expr:
         assert isinstance(base.type, Array) and isinstance(base, Var)
@@ -713,6 +743,14 @@ def check_int_constants_in(body: list[Stmt]) -> None:
                     hint="hybridjit's integers are 64-bit; use a float (e.g. 2.0**64) "
                     "or a smaller value",
                 )
+
+
+def _float_of_string(text: str, loc: SourceLoc) -> Expr:
+    """``float("nan")``, ``float("-inf")``, ``float("1e3")``: a constant."""
+    try:
+        return Const(float(text), PY_FLOAT, loc)
+    except ValueError:
+        raise TypingError(f"could not convert string to float: {text!r}", loc) from None
 
 
 def _is_prange(func: Any) -> bool:

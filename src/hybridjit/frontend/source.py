@@ -67,3 +67,21 @@ def _indent_width(text: str) -> int:
         if line.strip():
             return len(line) - len(line.lstrip())
     return 0
+
+
+_SIGNATURE = ("*args, **kwargs and keyword-only parameters are not supported",
+              "use plain parameters (defaults are fine): def f(a, b, n=10)")
+
+
+def signature_error(parsed: ParsedFunction) -> UnsupportedError:
+    """The error for a ``def`` with ``*args``, ``**kwargs`` or keyword-only
+    parameters, at its line."""
+    message, hint = _SIGNATURE
+    return UnsupportedError(message, parsed.loc(parsed.tree), hint=hint)
+
+
+def check_signature(pyfunc: Any) -> None:
+    """Raise :func:`signature_error` for such a function (cheap otherwise)."""
+    code = pyfunc.__code__
+    if code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS) or code.co_kwonlyargcount:
+        raise signature_error(parse_function(pyfunc))
