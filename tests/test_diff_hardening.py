@@ -622,3 +622,40 @@ def test_masked_arrays_are_refused():
     with pytest.raises(TypeError, match="masked arrays are not supported"):
         f(m)
     assert f(np.ones(3)) == 1.0
+
+
+def gamma_family(x):
+    return math.gamma(x), math.lgamma(x), math.hypot(x, 1.5), math.hypot(x * 1e300, x)
+
+
+def test_gamma_lgamma_hypot_are_cpythons_own():
+    """CPython computes these itself, not with the C library (which differs
+    in the last bit for most arguments): compiled code does the same."""
+    rng = np.random.default_rng(11)
+    xs = np.concatenate([rng.uniform(-30, 30, 400), rng.uniform(-180, 180, 100),
+                         10.0 ** rng.uniform(-25, 2.3, 100)])
+    for x in xs.tolist():
+        try:
+            gamma_family(x)
+            raises = None
+        except (ValueError, OverflowError) as exc:  # poles, gamma beyond 171.6
+            raises = type(exc)
+        check(gamma_family, x, rtol=0.0, atol=0.0, raises=raises)
+
+
+@pytest.mark.parametrize("x", [0.0, -0.0, -1.0, -3.0, math.inf, -math.inf, math.nan, 1e-21,
+                               171.7, -171.5, 23.0, 24.0])
+def test_gamma_lgamma_special_values(x):
+    def gamma_only(v):
+        return math.gamma(v)
+
+    def lgamma_only(v):
+        return math.lgamma(v)
+
+    for fn in (gamma_only, lgamma_only):
+        try:
+            fn(x)
+            raises = None
+        except (ValueError, OverflowError) as exc:
+            raises = type(exc)
+        check(fn, x, raises=raises)

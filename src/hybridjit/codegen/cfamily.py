@@ -329,6 +329,12 @@ class CFamilyRenderer:
             return f"hj_{fn}({', '.join(args)}, &hj_st)"
         if name.startswith("math."):
             name = name[5:]
+            if name in ("pygamma", "pylgamma"):
+                # CPython's own gamma and lgamma (prelude), not the C library's
+                call = f"hj_{name}({args[0]})"
+                return f"hj_mchk_pole({call}, {args[0]}, &hj_st)" if self.checked_math else call
+            if name == "pyhypot":  # CPython's own too; it never raises
+                return f"hj_pyhypot({args[0]}, {args[1]})"
             call = self.math_call(name, t, args)
             if not self.checked_math or name == "fabs":
                 return call

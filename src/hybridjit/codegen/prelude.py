@@ -216,6 +216,7 @@ def prelude(float64: bool = True) -> str:
         parts.append(_float(name, c, sfx) + _minmax(name, c))
     if float64:
         parts.append(_cmp_int_float())
+        parts.append(_PY_GAMMA)
     return "\n".join(parts) + "\n"
 
 
@@ -557,5 +558,131 @@ static int64_t hj_round_int(int64_t x, int64_t nd, int *st) {
         return 0;
     }
     return x < 0 ? (int64_t)(0 - (uint64_t)v) : (int64_t)v;
+}
+"""
+
+
+#: CPython's math.gamma and math.lgamma, which are its own (Lanczos, N = 13,
+#: g = 6.024680040776729583740234375, the coefficients Boost publishes, a
+#: reflection formula through an exact sin(pi x)), not the C library's: the
+#: same arithmetic in the same order gives the same bits.  hj_mchk_pole turns
+#: their nan/inf into CPython's exceptions (a pole is a domain error).
+_PY_GAMMA = r"""
+HJ_FN double hj_sin_pi(double x) {
+    double y = fmod(fabs(x), 2.0), r;
+    switch ((int)round(2.0 * y)) {
+    case 0: r = sin(3.141592653589793 * y); break;
+    case 1: r = cos(3.141592653589793 * (y - 0.5)); break;
+    case 2: r = sin(3.141592653589793 * (1.0 - y)); break;
+    case 3: r = -cos(3.141592653589793 * (y - 1.5)); break;
+    default: r = sin(3.141592653589793 * (y - 2.0)); break;
+    }
+    return copysign(1.0, x) * r;
+}
+HJ_FN double hj_lanczos_sum(double x) {
+    const double num_c[13] = {
+        23531376880.410759688572007674451636754734846804940,
+        42919803642.649098768957899047001988850926355848959,
+        35711959237.355668049440185451547166705960488635843,
+        17921034426.037209699919755754458931112671403265390,
+        6039542586.3520280050642916443072979210699388420708,
+        1439720407.3117216736632230727949123939715485786772,
+        248874557.86205415651146038641322942321632125127801,
+        31426415.585400194380614231628318205362874684987640,
+        2876370.6289353724412254090516208496135991145378768,
+        186056.26539522349504029498971604569928220784236328,
+        8071.6720023658162106380029022722506138218516325024,
+        210.82427775157934587250973392071336271166969580291,
+        2.5066282746310002701649081771338373386264310793408};
+    const double den_c[13] = {0.0, 39916800.0, 120543840.0, 150917976.0, 105258076.0,
+                              45995730.0, 13339535.0, 2637558.0, 357423.0, 32670.0, 1925.0,
+                              66.0, 1.0};
+    double num = 0.0, den = 0.0;
+    if (x < 5.0) {
+        for (int i = 12; i >= 0; i--) { num = num * x + num_c[i]; den = den * x + den_c[i]; }
+    } else {
+        for (int i = 0; i < 13; i++) { num = num / x + num_c[i]; den = den / x + den_c[i]; }
+    }
+    return num / den;
+}
+HJ_FN double hj_pygamma(double x) {
+    const double g = 6.024680040776729583740234375, g_half = 5.524680040776729583740234375;
+    if (!isfinite(x)) return (isnan(x) || x > 0.0) ? x : NAN;
+    if (x == 0.0) return copysign(INFINITY, x);
+    if (x == floor(x)) {
+        if (x < 0.0) return NAN;
+        if (x <= 23.0) {
+            double f = 1.0;  /* (x-1)! exactly, as doubles hold it */
+            for (int k = 2; k < (int)x; k++) f *= k;
+            return f;
+        }
+    }
+    double ax = fabs(x);
+    if (ax < 1e-20) return 1.0 / x;
+    if (ax > 200.0) return x < 0.0 ? 0.0 / hj_sin_pi(x) : INFINITY;
+    double y = ax + g_half, z;
+    if (ax > g_half) { double q = y - ax; z = q - g_half; }
+    else { double q = y - g_half; z = q - ax; }
+    z = z * g / y;
+    double r;
+    if (x < 0.0) {
+        r = -3.141592653589793 / hj_sin_pi(ax) / ax * exp(y) / hj_lanczos_sum(ax);
+        r -= z * r;
+        if (ax < 140.0) r /= pow(y, ax - 0.5);
+        else { double sp = pow(y, ax / 2.0 - 0.25); r /= sp; r /= sp; }
+    } else {
+        r = hj_lanczos_sum(ax) / exp(y);
+        r += z * r;
+        if (ax < 140.0) r *= pow(y, ax - 0.5);
+        else { double sp = pow(y, ax / 2.0 - 0.25); r *= sp; r *= sp; }
+    }
+    return r;
+}
+HJ_FN double hj_pylgamma(double x) {
+    const double g = 6.024680040776729583740234375;
+    if (!isfinite(x)) return isnan(x) ? x : INFINITY;
+    if (x == floor(x) && x <= 2.0) return x <= 0.0 ? INFINITY : 0.0;
+    double ax = fabs(x);
+    if (ax < 1e-20) return -log(ax);
+    double r = log(hj_lanczos_sum(ax)) - g;
+    r += (ax - 0.5) * (log(ax + g - 0.5) - 1);
+    if (x < 0.0) r = 1.1447298858494002 - log(fabs(hj_sin_pi(ax))) - log(ax) - r;
+    return r;
+}
+/* CPython's math.hypot of two values: scaled by a power of two, squares
+   and their sum kept in double length (fma, fast two-sum), the square
+   root corrected once: correctly rounded nearly always, as CPython's. */
+HJ_FN double hj_pyhypot(double a, double b) {
+    double v0 = fabs(a), v1 = fabs(b);
+    double mx = v0 > v1 ? v0 : v1;
+    if (isinf(v0) || isinf(v1)) return INFINITY;
+    if (isnan(v0) || isnan(v1)) return NAN;
+    if (mx == 0.0) return 0.0;
+    int e;
+    frexp(mx, &e);
+    if (e < -1023) {  /* subnormal: scaling by 2**-e would overflow */
+        const double m = 2.2250738585072014e-308;
+        return m * hj_pyhypot(v0 / m, v1 / m);
+    }
+    double scale = ldexp(1.0, -e), csum = 1.0, frac1 = 0.0, frac2 = 0.0;
+    double xs[2] = {v0 * scale, v1 * scale};
+    for (int i = 0; i < 2; i++) {
+        double sq = xs[i] * xs[i], sq_lo = fma(xs[i], xs[i], -sq);
+        double sum = csum + sq, sum_lo = (csum - sum) + sq;
+        csum = sum; frac1 += sq_lo; frac2 += sum_lo;
+    }
+    double h = sqrt(csum - 1.0 + (frac1 + frac2));
+    double sq = -h * h, sq_lo = fma(-h, h, -sq);
+    double sum = csum + sq, sum_lo = (csum - sum) + sq;
+    csum = sum; frac1 += sq_lo; frac2 += sum_lo;
+    double x = csum - 1.0 + (frac1 + frac2);
+    h += x / (2.0 * h);
+    return h / scale;
+}
+HJ_FN double hj_mchk_pole(double r, double x, int *st) {
+    if (isnan(r) && !isnan(x)) *st |= HJ_DOMAIN;
+    else if (isinf(r) && isfinite(x))
+        *st |= (x == floor(x) && x <= 0.0) ? HJ_DOMAIN : HJ_OVERFLOW;
+    return r;
 }
 """

@@ -88,10 +88,10 @@ _MATH_FLOAT_UNARY = {
     "log1p": "log1p", "expm1": "expm1", "sin": "sin", "cos": "cos", "tan": "tan",
     "asin": "asin", "acos": "acos", "atan": "atan", "sinh": "sinh", "cosh": "cosh",
     "tanh": "tanh", "asinh": "asinh", "acosh": "acosh", "atanh": "atanh",
-    "erf": "erf", "erfc": "erfc", "gamma": "tgamma", "lgamma": "lgamma", "fabs": "fabs",
+    "erf": "erf", "erfc": "erfc", "gamma": "pygamma", "lgamma": "pylgamma", "fabs": "fabs",
 }
 _MATH_FLOAT_BINARY = {
-    "atan2": "atan2", "hypot": "hypot", "copysign": "copysign", "fmod": "fmod", "pow": "pow",
+    "atan2": "atan2", "hypot": "pyhypot", "copysign": "copysign", "fmod": "fmod", "pow": "pow",
 }
 
 
@@ -108,8 +108,10 @@ def _math_result(t: Scalar) -> Scalar:
 
 def _math_name(cname: str, at: Scalar) -> str:
     """``math.sqrt`` checks for CPython's domain/range errors; the float32
-    form that fastmath allows does not."""
-    return cname if at == FLOAT32 else "math." + cname
+    form that fastmath allows does not (and uses the C library's gamma)."""
+    if at == FLOAT32:
+        return {"pygamma": "tgamma", "pylgamma": "lgamma", "pyhypot": "hypot"}.get(cname, cname)
+    return "math." + cname
 
 
 def _math_unary(cname: str) -> Handler:
