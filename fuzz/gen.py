@@ -172,6 +172,7 @@ class FnGen:
         self.budget = self.rng.randint(5, 22)
         self.writes = False
         self.prange_writes = False
+        self.prange_private: set[str] = set()  # assigned inside some prange loop
         self.counter = 0
 
     # small helpers ------------------------------------------------------
@@ -648,6 +649,7 @@ class FnGen:
         ctx.defined[name] = t
         if ctx.prange is not None:
             ctx.prange.inner.add(name)
+            self.prange_private.add(name)
 
     def s_assign_new(self, ctx: Ctx) -> list[str]:
         e = self.expr(ctx, None, self.rng.randint(1, 3))
@@ -972,6 +974,7 @@ class FnGen:
         inner.loops = [*ctx.loops, Loop(k, 0, n, "while")]
         if ctx.prange is not None:
             ctx.prange.inner.add(k)
+            self.prange_private.add(k)
         body = self.block(inner, self.rng.randint(1, 3))
         ctx.defined[k] = PY_INT
         self.feat("while")
@@ -1075,7 +1078,8 @@ class FnGen:
         if isinstance(self.ret, ScalarT):
             if final and self.on("maybe_unbound") and self.chance(0.08):
                 maybe = [n for n, t in self.var_types.items()
-                         if t == self.ret and n not in ctx.defined]
+                         if t == self.ret and n not in ctx.defined
+                         and n not in self.prange_private]
                 if maybe:
                     self.feat("maybe_unbound")
                     return self.pick(maybe)
@@ -1193,14 +1197,14 @@ class ProgramGen:
                     specs.append(spec)
                     params.append((name, Arr(name, at, shape, name, True)))
                     specs.append({"kind": "tail", "of": len(specs) - 1})
-                    params.append((name + "2", Arr(name + "2", at, shape, name, True)))
+                    params.append((name * 2, Arr(name * 2, at, shape, name, True)))
                     self.features.add("aliasing:overlap")
                     continue
                 specs.append(spec)
                 params.append((name, Arr(name, at, shape, name)))
                 if self.enabled("aliasing") and r.random() < 0.06:
                     specs.append({"kind": "same", "of": len(specs) - 1})
-                    params.append((name + "2", Arr(name + "2", at, shape, name)))
+                    params.append((name * 2, Arr(name * 2, at, shape, name)))
                     self.features.add("aliasing:same")
             else:
                 t = r.choice(ALL_SCALARS)

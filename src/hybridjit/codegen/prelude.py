@@ -608,7 +608,7 @@ HJ_FN double hj_lanczos_sum(double x) {
 HJ_FN double hj_pygamma(double x) {
     const double g = 6.024680040776729583740234375, g_half = 5.524680040776729583740234375;
     if (!isfinite(x)) return (isnan(x) || x > 0.0) ? x : NAN;
-    if (x == 0.0) return copysign(INFINITY, x);
+    if (x == 0.0) return copysign((double)INFINITY, x);
     if (x == floor(x)) {
         if (x < 0.0) return NAN;
         if (x <= 23.0) {
