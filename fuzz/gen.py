@@ -377,7 +377,7 @@ class FnGen:
                             f"{a.name}.shape[-1]"]), want)
 
     def right_operand(self, ctx: Ctx, op: str, left: ScalarT, t2: ScalarT, depth: int,
-                      pure: bool) -> E:
+                      pure: bool, integral: bool = False) -> E:
         """The right operand of ``op``, kept inside the deterministic subset."""
         if op in ("<<", ">>"):
             if t2.is_bool:
@@ -392,8 +392,11 @@ class FnGen:
             return E(f"(({e.code}) % {min(bits, 8)})", t2, pure=e.pure)
         if op == "**":
             if t2.is_float:
-                return E(repr(self.pick([0.5, 2.0, 3.0, -1.0, 1.5, 0.0, -0.5])) if t2.py
-                         else f"{t2.spelling()}({self.pick([0.5, 2.0, -1.0, 3.0])})", t2, True)
+                # integral exponents where the base may be negative (a
+                # fractional power of a negative Python number is complex)
+                c = self.pick([2.0, 3.0, -1.0, 0.0] if integral else
+                              [0.5, 2.0, 3.0, -1.0, 1.5, 0.0, -0.5])
+                return E(repr(c) if t2.py else f"{t2.spelling()}({c})", t2, True)
             c = self.rng.randint(0, 3)
             if t2.is_bool:
                 return self.const(t2)
@@ -680,7 +683,7 @@ class FnGen:
         n = self.pick(names)
         t = ctx.defined[n]
         op, t2 = self.aug_op(t)
-        e = self.right_operand(ctx, op, t, t2, self.rng.randint(1, 3), False)
+        e = self.right_operand(ctx, op, t, t2, self.rng.randint(1, 3), False, integral=True)
         self.feat("augassign")
         return [f"{n} {op}= {e.code}"]
 
@@ -745,7 +748,8 @@ class FnGen:
         if not cands:
             raise Retry
         op, t2 = self.pick(cands)
-        e = self.right_operand(ctx, op, a.t.elem, t2, self.rng.randint(1, 2), False)
+        e = self.right_operand(ctx, op, a.t.elem, t2, self.rng.randint(1, 2), False,
+                               integral=True)
         self.note_write(ctx)
         self.feat("augstore")
         return [f"{a.name}[{self.index(ctx, a)}] {op}= {e.code}"]

@@ -50,6 +50,11 @@ class Departure(Exception):
     """The program reached a documented departure from CPython."""
 
 
+class OutsideSubset(Exception):
+    """The program computed something outside the subset (a complex number):
+    a generator bug, reported as category "invalid"."""
+
+
 # ----------------------------------------------------------------- run time
 
 
@@ -57,6 +62,8 @@ def _hj_i(v: Any) -> Any:
     """Check a Python int stays within int64 (tuples item by item)."""
     if type(v) is int and not INT64_MIN <= v <= INT64_MAX:
         raise Departure(f"Python int {v} outside int64")
+    if type(v) is complex:
+        raise OutsideSubset(f"complex result {v!r}")
     if type(v) is tuple:
         for x in v:
             _hj_i(x)
@@ -188,6 +195,7 @@ RUNTIME: dict[str, Any] = {
     name: obj for name, obj in globals().items() if name.startswith("_hj_")
 }
 RUNTIME["Departure"] = Departure
+RUNTIME["OutsideSubset"] = OutsideSubset
 
 
 # --------------------------------------------------------------- rewriting

@@ -86,7 +86,7 @@ def run_oracle(source: str, entry: str, args: tuple[Any, ...]) -> tuple[Any, Any
     from difftest import Clone
 
     from .compare import Outcome
-    from .oracle import Departure, load_oracle
+    from .oracle import Departure, OutsideSubset, load_oracle
 
     mod = load_oracle(source)
     clone = Clone(args)
@@ -95,6 +95,8 @@ def run_oracle(source: str, entry: str, args: tuple[Any, ...]) -> tuple[Any, Any
             value = getattr(mod, entry)(*clone.args)
         except Departure as exc:
             return Outcome("departure", message=str(exc)), clone
+        except OutsideSubset as exc:
+            return Outcome.from_exception("raise", exc), clone
         except Exception as exc:
             return Outcome.from_exception("raise", exc), clone
     return Outcome("return", value, arrays=clone.arrays()), clone
