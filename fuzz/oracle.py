@@ -12,15 +12,20 @@ Departures recognised (README "Semantics, and where they depart"):
 
 * fixed 64-bit Python ints: every Python-int value the program computes,
   assigns, passes or returns must lie in int64.  Expressions made only of
-  constants (``2**63``) are exempt where they are an operand or an argument
-  of a non-helper call, because the compiler folds them exactly and NumPy
-  treats them as weak (``np.uint64(x) + 2**63`` is well defined);
-* wrap-around "at the array's width": an integer stored into an integer
-  array element that cannot hold it (NumPy raises OverflowError);
-* ``int()`` of nan/inf, and the same undefined C conversion elsewhere:
-  ``round()``/``math.floor``/``ceil``/``trunc`` of nan/inf, a float cast to
-  a NumPy integer type (``np.int8(x)``) or stored into an integer array when
-  it is nan/inf or its integer part does not fit;
+  constants are folded exactly by the compiler: where they are an operand or
+  an argument of a non-helper call only their folded value is checked, and
+  only against 64 bits (``np.uint64(x) + (2**64 - 1)`` is well defined in
+  NumPy);
+* wrap-around "at the array's width": a NumPy integer stored into an
+  integer array element that cannot hold it (NumPy raises OverflowError;
+  Python ints and floats raise in both, as the README says);
+* a NumPy float converted to a NumPy integer type (``np.int8(x)``) "as C
+  does": undefined when it is nan/inf or does not fit.  (``int()``,
+  ``round()``, ``math.floor`` and float stores of nan/inf raise as in
+  CPython, README: compared exactly);
+* NumPy's transcendental functions are computed with the C library: the
+  oracle computes ``np.exp(x)`` and friends with the C library too (via
+  ctypes, in the result's precision), so the comparison stays bit-exact;
 * ``min``/``max`` of values of different types: compiled code gives the
   promoted type; the oracle converts CPython's winner to it.  The same
   holds, by the same reasoning, for ``a and b`` / ``a or b`` / ``x if c
@@ -95,47 +100,88 @@ def _float_to_int_ok(v: Any, lo: int, hi: int) -> bool:
     return math.isfinite(f) and lo <= math.trunc(f) <= hi
 
 
+def _hj_c(v: Any) -> Any:
+    """A constant expression: its value must fit in 64 bits (README)."""
+    if type(v) is int and not INT64_MIN <= v <= 2 ** 64 - 1:
+        raise Departure(f"constant expression {v} needs more than 64 bits")
+    return v
+
+
 def _hj_int(v: Any) -> Any:
-    if _is_float(v) and not math.isfinite(float(v)):
-        raise Departure("int() of nan/inf")
+    """``int()``: nan/inf raise as in CPython (README); beyond int64 departs."""
     return _hj_i(int(v))
 
 
 def _hj_round(v: Any) -> Any:
-    if _is_float(v) and not math.isfinite(float(v)):
-        raise Departure("round() of nan/inf")
     return _hj_i(round(v))
 
 
 def _hj_fl(fn: Callable[[Any], Any], v: Any) -> Any:
     """math.floor/ceil/trunc."""
-    if _is_float(v) and not math.isfinite(float(v)):
-        raise Departure(f"{fn.__name__}() of nan/inf")
     return _hj_i(fn(v))
 
 
 def _hj_cast(cls: Any, v: Any) -> Any:
-    """``np.int8(v)`` and friends: a float that does not fit is undefined in C."""
+    """``np.int8(v)`` and friends: a NumPy float converts as C does (README),
+    undefined when it does not fit; a Python float raises as in NumPy."""
     dt = np.dtype(cls)
-    if dt.kind in "iu" and _is_float(v):
+    if dt.kind in "iu" and isinstance(v, np.floating):
         info = np.iinfo(dt)
         if not _float_to_int_ok(v, int(info.min), int(info.max)):
-            raise Departure(f"{dt.name}() of the float {v!r}")
+            raise Departure(f"{dt.name}() of the NumPy float {v!r}")
     return cls(v)
 
 
 def _hj_sv(a: Any, v: Any) -> Any:
-    """The value stored into an element of array ``a``."""
+    """The value stored into an element of array ``a``: a NumPy integer that
+    the array's type cannot hold wraps ("the array's width"; NumPy raises);
+    Python ints and floats raise as in NumPy (README)."""
     _hj_i(v)
-    if isinstance(a, np.ndarray) and a.dtype.kind in "iu":
+    if isinstance(a, np.ndarray) and a.dtype.kind in "iu" and isinstance(v, np.integer):
         info = np.iinfo(a.dtype)
-        lo, hi = int(info.min), int(info.max)
-        if _is_float(v):
-            if not _float_to_int_ok(v, lo, hi):
-                raise Departure(f"float {v!r} stored into a {a.dtype} array")
-        elif isinstance(v, (int, np.integer, np.bool_)) and not lo <= int(v) <= hi:
+        if not int(info.min) <= int(v) <= int(info.max):
             raise Departure(f"integer {v!r} stored into a {a.dtype} array (wraps)")
     return v
+
+
+def _libm() -> Any:
+    import ctypes
+    import ctypes.util
+
+    return ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6")
+
+
+_LIBM: Any = None
+#: NumPy function -> C library function (README: "NumPy's transcendental
+#: functions are computed with the C library")
+LIBM_NAMES = {
+    "exp": "exp", "exp2": "exp2", "log": "log", "log2": "log2", "log10": "log10",
+    "log1p": "log1p", "expm1": "expm1", "sin": "sin", "cos": "cos", "tan": "tan",
+    "arcsin": "asin", "arccos": "acos", "arctan": "atan", "sinh": "sinh", "cosh": "cosh",
+    "tanh": "tanh", "arcsinh": "asinh", "arccosh": "acosh", "arctanh": "atanh",
+    "cbrt": "cbrt", "arctan2": "atan2", "hypot": "hypot", "power": "pow",
+}
+
+
+def _hj_np(fn: Any, *args: Any) -> Any:
+    """A NumPy transcendental function on scalars, computed as hybridjit
+    documents it: NumPy's result type, the C library's value."""
+    global _LIBM
+    r = fn(*args)
+    name = LIBM_NAMES.get(getattr(fn, "__name__", ""))
+    if name is None or not isinstance(r, (np.float32, np.float64)):
+        return r
+    import ctypes
+
+    if _LIBM is None:
+        _LIBM = _libm()
+    single = isinstance(r, np.float32)
+    cfn = getattr(_LIBM, name + ("f" if single else ""))
+    ct = ctypes.c_float if single else ctypes.c_double
+    cfn.restype = ct
+    cfn.argtypes = [ct] * len(args)
+    vals = [float(np.asarray(a).astype(r.dtype)) for a in args]
+    return r.dtype.type(cfn(*vals))
 
 
 def _as_join(value: Any, others: list[Any]) -> Any:
@@ -239,7 +285,9 @@ class _Rewriter:
     # expressions ---------------------------------------------------------
     def ex(self, node: ast.expr, exempt: bool) -> ast.expr:
         if exempt and _is_const(node):
-            return node
+            # folded exactly at compile time; beyond 64 bits a documented
+            # compile-time error
+            return _call("_hj_c", node) if not isinstance(node, ast.Constant) else node
         if isinstance(node, ast.BinOp):
             return _call("_hj_i", ast.BinOp(self.ex(node.left, True), node.op,
                                             self.ex(node.right, True)))
@@ -287,6 +335,8 @@ class _Rewriter:
         if name is not None and name.startswith("np.") and name[3:] in _INT_CASTS \
                 and len(args) == 1:
             return _call("_hj_cast", node.func, *args)
+        if name is not None and name.startswith("np.") and name[3:] in LIBM_NAMES:
+            return _call("_hj_np", node.func, *args)
         return _call("_hj_i", ast.Call(node.func, args, kw))
 
     # statements ----------------------------------------------------------

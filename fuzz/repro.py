@@ -73,7 +73,13 @@ def main(path: str, entry: str, make_args: Callable[[], tuple[Any, ...]],
     from hybridjit import jit
 
     from .compare import verdict
-    from .worker import CONFIGS, force_parallel, run_compiled, run_oracle
+    from .worker import (
+        CONFIGS,
+        force_parallel,
+        run_compiled,
+        run_oracle,
+        uses_np_transcendental,
+    )
 
     if os.environ.get("FUZZ_FORCE_PARALLEL", "1") not in ("", "0"):
         force_parallel()
@@ -90,7 +96,7 @@ def main(path: str, entry: str, make_args: Callable[[], tuple[Any, ...]],
     for name in configs:
         fn = jit(**CONFIGS[name])(getattr(main_mod, entry))
         got = run_compiled(fn, args)
-        v = verdict(expected, got, name)
+        v = verdict(expected, got, name, uses_np_transcendental(source))
         print(f"{name:>7}: {got.describe(2000)}")
         if v.category != "ok":
             failed = failed or v.category != "departure"

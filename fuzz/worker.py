@@ -22,6 +22,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import re
 import sys
 import time
 import traceback
@@ -138,6 +139,12 @@ def run_compiled(fn: Any, args: tuple[Any, ...]) -> Any:
                    outside_intact=clone.outside_bytes_intact())
 
 
+def uses_np_transcendental(source: str) -> bool:
+    from .oracle import LIBM_NAMES
+
+    return re.search(r"\bnp\.(" + "|".join(LIBM_NAMES) + r")\(", source) is not None
+
+
 def run_job(job: dict[str, Any], directory: Path, emit: Any) -> dict[str, Any]:
     from hybridjit import jit
 
@@ -177,7 +184,7 @@ def run_job(job: dict[str, Any], directory: Path, emit: Any) -> dict[str, Any]:
             from hybridjit.runtime import offload
 
             fallbacks = list(offload.FALLBACKS)
-        v = verdict(expected, got, name)
+        v = verdict(expected, got, name, uses_np_transcendental(source))
         if v.category == "ok" and fallbacks:
             v.category, v.kind, v.detail = "fallback", "device error", "; ".join(fallbacks)
         entry_info: dict[str, Any] = {
