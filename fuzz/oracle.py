@@ -102,7 +102,7 @@ def _float_to_int_ok(v: Any, lo: int, hi: int) -> bool:
 
 def _hj_c(v: Any) -> Any:
     """A constant expression: its value must fit in 64 bits (README)."""
-    if type(v) is int and not INT64_MIN <= v <= 2 ** 64 - 1:
+    if type(v) is int and not INT64_MIN <= v <= INT64_MAX:
         raise Departure(f"constant expression {v} needs more than 64 bits")
     return v
 
