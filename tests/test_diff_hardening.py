@@ -659,3 +659,25 @@ def test_gamma_lgamma_special_values(x):
         except (ValueError, OverflowError) as exc:
             raises = type(exc)
         check(fn, x, raises=raises)
+
+
+def bool_arith(x, y):
+    return x // y, x % y, x ** y, abs(x), ~x, x + y, x * y, x / y
+
+
+@pytest.mark.parametrize(("x", "y"), [(np.True_, np.True_), (np.True_, np.False_),
+                                      (True, True), (np.False_, True)])
+def test_numpy_bool_arithmetic_as_numpy(x, y):
+    check(bool_arith, x, y)
+
+
+def bool_negate(x):
+    return -x
+
+
+def test_negating_a_numpy_bool_is_refused_like_numpys_type_error():
+    from hybridjit import TypingError, jit
+
+    check(bool_negate, True)
+    with pytest.raises(TypingError, match="TypeError in NumPy"):
+        jit(bool_negate)(np.True_)

@@ -198,8 +198,8 @@ HANDLERS[math.radians] = _scale(math.pi / 180.0)
 def _abs(site: CallSite) -> Expr:
     site.expect_args(1)
     (t,) = site.scalar_args()
-    if t.is_bool:
-        t = PY_INT if t.weak else INT64
+    if t.is_bool and t.weak:
+        t = PY_INT  # abs(True) == 1; NumPy's bool stays a bool
     return Intrinsic("abs", (cast(site.args[0], t),), t, site.loc)
 
 

@@ -37,6 +37,7 @@ from ..ir.nodes import (
 from ..ir.visit import walk
 from ..types import (
     BOOL,
+    INT8,
     INT64,
     PY_BOOL,
     PY_FLOAT,
@@ -198,11 +199,13 @@ def binop(op: str, left: Expr, right: Expr, loc: SourceLoc) -> Expr:
     if t.is_bool and op in ("+", "*"):
         # NumPy booleans add as logical or and multiply as logical and.
         return BinOp("|" if op == "+" else "&", cast(left, t), cast(right, t), t, False, loc)
-    if t.is_bool and op in ("-", "//", "%", "**"):
+    if t.is_bool and op == "-":
         raise TypingError(
-            f"arithmetic '{op}' on NumPy booleans is not supported", loc,
-            hint="convert with int(...) first",
+            "subtracting NumPy booleans is a TypeError in NumPy", loc,
+            hint="use ^ (or np.logical_xor) for bools, or convert with int(...) first",
         )
+    if t.is_bool and op in ("//", "%", "**"):
+        t = INT8  # NumPy has no bool loops for these: the next type up is int8
     if op == "**" and t.is_int and isinstance(right, Const) and int(right.value) < 0:
         t = PY_FLOAT if t.weak else Scalar("float64")
     return BinOp(op, cast(left, t), cast(right, t), t, python_div, loc)
@@ -247,8 +250,14 @@ def _unaryop(fl: FunctionLowerer, node: ast.UnaryOp) -> Expr:
             t = PY_INT  # Python: ~True == -2
             operand = cast(operand, t)
         return UnaryOp("invert", operand, t, loc)
+    if t.is_bool and not t.weak:
+        sign = "-" if isinstance(node.op, ast.USub) else "+"
+        raise TypingError(
+            f"unary {sign} of a NumPy bool is a TypeError in NumPy", loc,
+            hint="use ~ or np.logical_not for a bool, or convert with int(...) first",
+        )
     if t.is_bool:
-        t = PY_INT if t.weak else INT64
+        t = PY_INT  # Python: -True == -1
         operand = cast(operand, t)
     if isinstance(operand, Const) and isinstance(node.op, ast.USub):
         # a Python int negates exactly; a NumPy integer wraps (-np.uint8(199) == 57)
