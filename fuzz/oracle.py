@@ -141,6 +141,12 @@ def _hj_sv(a: Any, v: Any) -> Any:
         info = np.iinfo(a.dtype)
         if not int(info.min) <= int(v) <= int(info.max):
             raise Departure(f"integer {v!r} stored into a {a.dtype} array (wraps)")
+    if isinstance(a, np.ndarray) and a.dtype.kind == "u" and isinstance(v, np.floating):
+        # NumPy converts a NumPy float into an unsigned array as C does (no
+        # error even for inf), undefined out of range
+        info = np.iinfo(a.dtype)
+        if not _float_to_int_ok(v, 0, int(info.max)):
+            raise Departure(f"NumPy float {v!r} stored into a {a.dtype} array")
     return v
 
 
