@@ -26,7 +26,7 @@ from fuzz.runner import Runner, RunOptions  # noqa: E402
 pytestmark = pytest.mark.fuzz
 
 SEED = 20240611
-PROGRAMS = 36
+PROGRAMS = 100
 MINIMISE_FIRST = 2  # failures minimised (small budget) for the report
 SHOW_FIRST = 6  # failures whose original repro is printed
 
