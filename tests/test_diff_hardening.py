@@ -681,3 +681,153 @@ def test_negating_a_numpy_bool_is_refused_like_numpys_type_error():
     check(bool_negate, True)
     with pytest.raises(TypingError, match="TypeError in NumPy"):
         jit(bool_negate)(np.True_)
+
+
+# --------------------------------------------------------------------------
+# found by the fuzzer
+# --------------------------------------------------------------------------
+
+
+def int64_constant_product():
+    return np.int64(4) * 1072093415, np.uint32(7) * 4000000000 // 3
+
+
+def uint32_wraps(y, b):
+    b[0] = y + -np.uint32(1)
+    return b[0]
+
+
+def test_numpy_integer_constants_compute_in_their_own_width():
+    check(int64_constant_product)
+    check(uint32_wraps, 1, np.zeros(2, np.uint64))
+
+
+def negative_index_copy(a):
+    for i in range(a.shape[0]):
+        a[i] = a[-i]
+    return a
+
+
+def last_column_plus_one(c):
+    for i in range(c.shape[1]):
+        c[1, i] = c[1, -1] + 1.0
+    return c
+
+
+@pytest.mark.parametrize("n", [7, 100_001])
+def test_negative_subscripts_are_not_taken_for_affine_ones(n):
+    check(negative_index_copy, np.arange(float(n)))
+    check(last_column_plus_one, np.ones((3, n)))
+
+
+def row_scaled(b, k):
+    for i in prange(b.shape[0]):
+        b[i, (k * 3 + 1) % 3] *= 2
+    return b
+
+
+def test_a_distinct_row_makes_a_non_affine_column_harmless():
+    check(row_scaled, np.ones((1000, 3)), 2)
+
+
+def reduce_maybe_unbound(a, n):
+    for j in range(n):
+        pass
+    for i in prange(a.shape[0]):
+        j += 1
+    return j
+
+
+@pytest.mark.parametrize("n", [0, 3])
+def test_prange_reduction_into_a_maybe_unassigned_variable(n):
+    check(reduce_maybe_unbound, np.ones(5), n,
+          raises=UnboundLocalError if n == 0 else None)
+
+
+def tuple_returns(x, a):
+    if x > 0:
+        return (0, False, a)
+    return (False, 0, a)
+
+
+@pytest.mark.parametrize("x", [1, -1])
+def test_returned_tuples_of_different_item_types(x):
+    check(tuple_returns, x, np.ones(2), check_type="kind")
+
+
+def min_max_mixed(x, y):
+    return min(x, y), max(x, y)
+
+
+@pytest.mark.parametrize(("x", "y"), [(535, np.int8(2)), (-1, np.uint8(3)), (False, True),
+                                      (True, np.bool_(False)), (np.uint64(5), 3)])
+def test_min_max_compare_values_and_keep_them(x, y):
+    check(min_max_mixed, x, y, check_type="kind")
+
+
+def value_or_and(a, b, c):
+    return a and b and c, a or b or c
+
+
+@pytest.mark.parametrize("args", [(-1, False, np.uint32(0)), (np.bool_(False), 0, np.uint16(0)),
+                                  (2, 3.5, 0), (0, -7, np.int8(3))])
+def test_value_and_or_convert_only_the_chosen_operand(args):
+    check(value_or_and, *args, check_type="kind")
+
+
+def bool_shifts(x, y):
+    return x >> y, x << y
+
+
+@pytest.mark.parametrize(("x", "y"), [(True, np.bool_(False)), (np.bool_(True), False),
+                                      (True, False)])
+def test_bool_shifts(x, y):
+    check(bool_shifts, x, y)
+
+
+def np_ufuncs_binary(x, y):
+    return np.fmod(x, y), np.copysign(x, y), np.fmin(x, y), np.add(x, y), np.less(x, y)
+
+
+def np_ufuncs_unary(x):
+    return np.sign(x), np.negative(x), np.reciprocal(x), np.deg2rad(x), np.positive(x)
+
+
+@pytest.mark.parametrize(("x", "y"), [(np.uint64(0), 0), (np.int8(-7), np.int16(3)), (2, 3),
+                                      (np.int8(0), np.uint16(0)), (np.int8(1), 2.0)])
+def test_numpy_binary_functions_types(x, y):
+    check(np_ufuncs_binary, x, y)
+
+
+@pytest.mark.parametrize("x", [np.int16(-3), -2.5, np.float32(0.7), np.int32(0), 3,
+                               np.uint16(2), np.int64(0)])
+def test_numpy_unary_functions_types(x):
+    check(np_ufuncs_unary, x)
+
+
+def log_base(x, b):
+    return math.log(x, b)
+
+
+def test_math_log_with_base_one_divides_by_zero():
+    check(log_base, 3.0, 1.0, raises=ZeroDivisionError)
+
+
+def param_widened(c, x):
+    c[0, 0] = x
+    x = np.sqrt(0)
+    return c[0, 0], x
+
+
+def param_widened_helper(n):
+    return _widen(n)
+
+
+def _widen(x):
+    x = x + 0.5
+    return x
+
+
+def test_parameters_whose_variables_hold_wider_types():
+    check(param_widened, np.zeros((2, 2)), np.float32(2))
+    check(param_widened_helper, 3)

@@ -141,6 +141,42 @@ def promote(a: Scalar, b: Scalar) -> Scalar:
     return scalar_of_dtype(np.result_type(a.dtype, b.dtype))
 
 
+def promote_all(types: list[Scalar]) -> Scalar:
+    """The promoted type of several values at once, as NumPy's
+    ``result_type`` finds it (NEP 50): the NumPy types decide among
+    themselves, and a Python number only matters where it is of a higher
+    kind (``np.bool_(0) or 0 or np.uint16(0)`` is uint16, not the int64
+    of promoting pairwise)."""
+    strong = [t for t in types if not t.weak]
+    if not strong:
+        out = types[0]
+        for t in types[1:]:
+            out = promote(out, t)
+        return out
+    out = scalar_of_dtype(np.result_type(*(t.dtype for t in strong)))
+    for t in types:
+        if t.weak:
+            out = promote(t, out)
+    return out
+
+
+def select_type(types: list[Scalar], fits: list[bool] | None = None) -> Scalar:
+    """The type of a value chosen among several (``min``, ``max``, ``or``):
+    like :func:`promote_all`, except that bools chosen among bools stay
+    bools (no arithmetic happens), Python's when all are Python's, and that a
+    Python int that may not fit the NumPy integers it is chosen among counts
+    as an int64 (``max(535, np.int8(2))`` is 535; CPython returns that int
+    itself).  ``fits[k]``: the k-th value is known to fit (a constant)."""
+    if all(t.is_bool for t in types):
+        return PY_BOOL if all(t.weak for t in types) else BOOL
+    fits = fits or [False] * len(types)
+    strong_ints = [t for t in types if not t.weak and t.is_int]
+    if strong_ints and not any(t.is_float for t in types):
+        types = [INT64 if t.weak and t.is_int and not ok else t
+                 for t, ok in zip(types, fits)]
+    return promote_all(types)
+
+
 def unify(a: Type, b: Type) -> Type | None:
     """Type of a variable assigned values of types ``a`` and ``b``, or None."""
     if a == b:

@@ -304,9 +304,21 @@ class AccessCollector:
 
     def add(self, node: Load | Store, write: bool, loops: tuple[For, ...], loc: SourceLoc,
             cond: bool) -> None:
-        forms = tuple(self.form(i, loops) for i in node.indices)
+        forms = tuple(self.index_form(node, d, loops) for d in range(len(node.indices)))
         access = _access(node, write, loc)
         self.sites.append(AccessSite(access, self.root(node.array.name), node, loops, forms, cond))
+
+    def index_form(self, node: Load | Store, d: int, loops: tuple[For, ...]) -> Affine | None:
+        """The element a subscript reaches: a subscript that may be negative
+        (not cleared by ranges.clear_nonneg_wraps) wraps around by the
+        extent, which only a negative constant turns into an affine form
+        (``a[-1]`` is ``a[n - 1]``); otherwise it is not affine."""
+        f = self.form(node.indices[d], loops)
+        if f is None or not node.wrap or not node.wrap[d]:
+            return f
+        if not f.terms and f.const < 0 and self.invariant(node.array.name):
+            return f + Affine.symbol(Sym(node.array.name, d))
+        return None
 
     def define(self, s: Assign, loops: tuple[For, ...], cond: bool) -> None:
         """Forward-substitute ``t = i + 1``: a private scalar assigned once.
@@ -503,7 +515,8 @@ class _Tester:
         return _Space(inner, pair, self.outer_bounds, facts)
 
     def test(self, w: AccessSite, x: AccessSite) -> _PairVerdict:
-        assert w.forms is not None and x.forms is not None
+        """The pair's dependence over the dimensions whose subscripts are
+        affine in both (all of them, for a pair of affine accesses)."""
         rw, rx = _rename(w, "1"), _rename(x, "2")
         space = self.space(w, x, rw, rx)
         shared = {
@@ -511,7 +524,9 @@ class _Tester:
             for f in w.loops[1:]
             if any(f is g for g in x.loops[1:])
         }
-        hs = [fw.rename(rw) - fx.rename(rx) for fw, fx in zip(w.forms, x.forms, strict=True)]
+        hs = [fw.rename(rw) - fx.rename(rx)
+              for fw, fx in zip(w.dim_forms, x.dim_forms, strict=True)
+              if fw is not None and fx is not None]
         directions, distance, certain = [], None, True
         for direction in ("<", ">"):
             results = [_test_dim(h, direction, space, shared) for h in hs]
@@ -779,20 +794,33 @@ def _judge_array(root: str, sites: list[AccessSite], context: _ArrayContext, rea
 def _root_conflicts(
     sites: list[AccessSite], tester: _Tester
 ) -> tuple[list[Conflict], list[Access]]:
-    unknown = [s.access for s in sites if s.forms is None]
-    if unknown:
-        return [], unknown
-    conflicts = []
+    """Conflicts between a write and any access of one array.  A pair with
+    a subscript that is not affine is still independent when a dimension
+    affine in both proves it (``b[i, f(k)]`` in a loop over ``i``); else its
+    accesses are unknown."""
+    conflicts: list[Conflict] = []
+    unknown: dict[Access, None] = {}
     writes = [s for s in sites if s.access.is_write]
     for wi, w in enumerate(writes):
         for x in sites:
             # each write pair once; reads against every write
             if x.access.is_write and writes.index(x) < wi:
                 continue
+            partial = w.forms is None or x.forms is None
+            if partial and not any(a is not None and b is not None
+                                   for a, b in zip(w.dim_forms, x.dim_forms, strict=True)):
+                unknown.update({w.access: None, x.access: None})
+                continue
             verdict = tester.test(w, x)
-            if verdict.directions:
-                step = tester.bounds[tester.loop.loop_id].step
-                conflicts.append(_conflict(w, x, verdict, step))
+            if not verdict.directions:
+                continue
+            if partial:
+                unknown.update({w.access: None, x.access: None})
+                continue
+            step = tester.bounds[tester.loop.loop_id].step
+            conflicts.append(_conflict(w, x, verdict, step))
+    if unknown:
+        return [], list(unknown)
     return conflicts, []
 
 

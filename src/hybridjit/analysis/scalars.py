@@ -35,6 +35,7 @@ from ..errors import SourceLoc
 from ..ir.nodes import (
     Assign,
     BinOp,
+    BoundCheck,
     Break,
     Cast,
     Compare,
@@ -123,7 +124,7 @@ def strip_casts(expr: Expr) -> Expr:
     casts wrap (associative modulo 2**n), float casts only round, and
     rounding is monotonic so it commutes with min/max.
     """
-    while isinstance(expr, Cast):
+    while isinstance(expr, (Cast, BoundCheck)):
         expr = expr.value
     return expr
 

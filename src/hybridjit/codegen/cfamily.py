@@ -190,11 +190,15 @@ class CFamilyRenderer:
         if t.is_float:
             return self.float_literal(float(e.value), t)
         v = int(e.value)
+        # a literal of the constant's own C type: 4 * 1072093415 would be
+        # computed in C's int, not in the int64 or uint32 of the IR
         if t.name == "uint64":
             return f"{v}ULL"
-        if v == -(2**63):
-            return "INT64_MIN"
-        return f"{v}LL" if abs(v) > 2**31 - 1 else str(v)
+        if t.name == "int64":
+            return "(-9223372036854775807LL - 1)" if v == -(2**63) else f"{v}LL"
+        if t.name == "uint32":
+            return f"{v}U"
+        return str(v)  # int32 and narrower: C's int holds them
 
     def float_literal(self, v: float, t: Scalar) -> str:
         if math.isnan(v):
@@ -346,6 +350,9 @@ class CFamilyRenderer:
             return f"hj_{name}_{t.name}({args[0]}, {args[1]})"
         if name in ("np_min", "np_max"):
             return f"hj_np{name[3:]}_{t.name}({args[0]}, {args[1]})"
+        if name in ("np_fmod", "np_reciprocal", "sign"):
+            fn = {"np_fmod": "npfmod", "np_reciprocal": "nprecip", "sign": "sign"}[name]
+            return f"hj_{fn}_{t.name}({', '.join(args)})"
         if name == "abs":
             if t.is_float:
                 return self.math_call("fabs", t, args)

@@ -141,6 +141,7 @@ HJ_FN {c} hj_div_{name}_z({c} a, {c} b, int *st) {{
     if (b == 0) {{ *st |= HJ_ZERODIV; return 0; }}
     return a / b;
 }}
+HJ_FN {c} hj_sign_{name}({c} a) {{ return a > 0 ? 1 : (a < 0 ? -1 : (a == 0 ? 0 : a)); }}
 HJ_FN {c} hj_npmin_{name}({c} a, {c} b) {{ return (a < b || a != a) ? a : b; }}
 HJ_FN {c} hj_npmax_{name}({c} a, {c} b) {{ return (a > b || a != a) ? a : b; }}
 HJ_FN {c} hj_pow_{name}({c} a, {c} b) {{
@@ -163,6 +164,22 @@ HJ_FN int hj_cmp_if(int64_t i, double f) {
     if (i != ti) return i < ti ? -1 : 1;
     return f > t ? -1 : (f < t ? 1 : 0);
 }
+"""
+
+
+def _np_int_extras(name: str, c: str, signed: bool) -> str:
+    """NumPy's integer fmod (C's remainder, 0 for a zero divisor), sign and
+    reciprocal (1 / x rounded toward zero; the wrapped minimum for zero)."""
+    # (literals: OpenCL C has no INT32_MIN)
+    minimum = ("(-9223372036854775807LL - 1)" if c == "int64_t" else "(-2147483647 - 1)") \
+        if signed else "0"
+    neg1 = "b == -1 ||" if signed else ""
+    return f"""
+HJ_FN {c} hj_npfmod_{name}({c} a, {c} b) {{ return ({neg1} b == 0) ? 0 : a % b; }}
+HJ_FN {c} hj_sign_{name}({c} a) {{ return ({c})((a > 0) - (a < 0)); }}
+HJ_FN {c} hj_nprecip_{name}({c} a) {{
+    return a == 0 ? ({c}){minimum} : (a == 1 ? 1 : ({"a == -1 ? -1 : " if signed else ""}0));
+}}
 """
 
 
@@ -199,13 +216,13 @@ def prelude(float64: bool = True) -> str:
         "HJ_FN npy_bool hj_abs_bool(npy_bool a) { return a; }"
     )
     for name, c in _SIGNED:
-        parts.append(_signed(name, c) + _minmax(name, c))
+        parts.append(_signed(name, c) + _minmax(name, c) + _np_int_extras(name, c, True))
         parts.append(
             f"HJ_FN {c} hj_npmin_{name}({c} a, {c} b) {{ return a < b ? a : b; }}\n"
             f"HJ_FN {c} hj_npmax_{name}({c} a, {c} b) {{ return a > b ? a : b; }}"
         )
     for name, c in _UNSIGNED:
-        parts.append(_unsigned(name, c) + _minmax(name, c))
+        parts.append(_unsigned(name, c) + _minmax(name, c) + _np_int_extras(name, c, False))
         parts.append(
             f"HJ_FN {c} hj_npmin_{name}({c} a, {c} b) {{ return a < b ? a : b; }}\n"
             f"HJ_FN {c} hj_npmax_{name}({c} a, {c} b) {{ return a > b ? a : b; }}"

@@ -20,12 +20,10 @@ from typing import Any
 import numpy as np
 
 from ..errors import SourceLoc, TypingError, UnsupportedError
-from ..ir.nodes import Alloc, BinOp, Const, Expr, Intrinsic, MakeTuple, Shape
+from ..ir.nodes import Alloc, BinOp, Const, Expr, IfExp, Intrinsic, Let, MakeTuple, Shape, Var
 from ..types import (
-    BOOL,
     FLOAT32,
     FLOAT64,
-    INT8,
     INT64,
     PY_BOOL,
     PY_FLOAT,
@@ -35,8 +33,10 @@ from ..types import (
     Tuple,
     promote,
     scalar_of_dtype,
+    select_type,
 )
-from .coerce import cast, int_of_float, truth
+from .coerce import cast, fits_selection, int_of_float, truth
+from .npscalar import HANDLERS as NUMPY_HANDLERS
 from .pymath import HANDLERS as MATH_HANDLERS
 from .pymath import round_digits
 
@@ -145,7 +145,8 @@ def _math_log(site: CallSite) -> Expr:
     if len(site.args) == 1:
         return num
     den = Intrinsic(log, (cast(site.args[1], at),), _math_result(at), site.loc)
-    return BinOp("/", num, den, num.type, False, site.loc)
+    # CPython divides the two logs as Python floats: log(x, 1.0) is a ZeroDivisionError
+    return BinOp("/", num, den, num.type, True, site.loc)
 
 
 def _math_to_int(cname: str) -> Handler:
@@ -212,15 +213,54 @@ def _minmax(name: str) -> Handler:
                 hint=f"to reduce an array write a loop: s = {name}(s, a[i])",
             )
         types = site.scalar_args()
-        t = types[0]
-        for u in types[1:]:
-            t = promote(t, u)
+        t = select_type(types, [fits_selection(a, types) for a in site.args])
+        if not all(_exactly_representable(u, t) for u in types):
+            return _select_by_value(site, name, t)
         acc = cast(site.args[0], t)
         for a in site.args[1:]:
             acc = Intrinsic(name, (acc, cast(a, t)), t, site.loc)
         return acc
 
     return handler
+
+
+def _exactly_representable(u: Scalar, t: Scalar) -> bool:
+    """Every value of ``u`` converts to ``t`` without check or change, so
+    comparing in ``t`` is comparing the values (a Python int does not fit a
+    narrow NumPy integer; uint64 and signed integers do not fit each other)."""
+    if u == t or u.is_float or t.is_float or u.is_bool:
+        return True
+    if u.weak:
+        return t.is_int and t.name == "int64"
+    return bool(np.can_cast(u.dtype, t.dtype, "safe"))
+
+
+def _select_by_value(site: CallSite, name: str, t: Scalar) -> Expr:
+    """``min``/``max`` as CPython runs them - ``r = a; r = b if b < r else r``
+    - comparing values, and converting only the one chosen (a Python int
+    that ``t`` cannot hold raises only when it wins)."""
+    from .exprs import compare
+
+    assert site.new_let is not None
+    new_let = site.new_let
+    lets: list[tuple[str, Expr]] = []
+
+    def bound(e: Expr) -> Expr:
+        if isinstance(e, (Var, Const)):
+            return e
+        n = new_let()
+        lets.append((n, e))
+        return Var(n, e.type, e.loc)
+
+    values = [bound(a) for a in site.args]  # every argument first, in order
+    acc = values[0]
+    for v in values[1:]:
+        better = compare(new_let, "<" if name == "min" else ">", v, acc, site.loc)
+        acc = bound(IfExp(better, cast(v, t), cast(acc, t), t, site.loc))
+    out = cast(acc, t)
+    for n, e in reversed(lets):
+        out = Let(n, e, out, t, site.loc)
+    return out
 
 
 def _int(site: CallSite) -> Expr:
@@ -272,145 +312,6 @@ HANDLERS[builtins.float] = _float
 HANDLERS[builtins.bool] = _bool
 HANDLERS[builtins.round] = _round
 HANDLERS[builtins.len] = _len
-
-# --------------------------------------------------------------------- NumPy
-
-_NP_FLOAT_UNARY = {
-    "sqrt": "sqrt", "exp": "exp", "exp2": "exp2", "log": "log", "log2": "log2",
-    "log10": "log10", "log1p": "log1p", "expm1": "expm1", "sin": "sin", "cos": "cos",
-    "tan": "tan", "arcsin": "asin", "arccos": "acos", "arctan": "atan", "sinh": "sinh",
-    "cosh": "cosh", "tanh": "tanh", "arcsinh": "asinh", "arccosh": "acosh",
-    "arctanh": "atanh", "cbrt": "cbrt", "floor": "floor", "ceil": "ceil",
-    "trunc": "trunc", "rint": "rint", "fabs": "fabs",
-}
-_NP_FLOAT_BINARY = {
-    "arctan2": "atan2", "hypot": "hypot", "copysign": "copysign", "fmod": "fmod",
-    "power": "pow", "fmin": "fmin", "fmax": "fmax",
-}
-
-
-def _np_float_type(t: Scalar, site: CallSite) -> Scalar:
-    """The float type a NumPy float ufunc computes in for an argument of
-    type ``t``: its own for floats, float64 for Python ints, float32 for 16-bit
-    integers, float64 for wider ones.  8-bit integers and bools give float16,
-    which hybridjit does not support: a clear error, not another type."""
-    if t.is_float:
-        return t.strong()
-    if t.weak and t.is_int:
-        return FLOAT64
-    if t.bits <= 8:
-        raise TypingError(
-            f"np.{site.name}() of a {t.strong() if t.is_bool else t} value gives a float16 in "
-            "NumPy, and hybridjit does not support float16", site.loc,
-            hint=f"convert the argument first, e.g. np.{site.name}(np.float32(x))",
-        )
-    return FLOAT32 if t.bits == 16 else FLOAT64
-
-
-def _np_unary(cname: str) -> Handler:
-    def handler(site: CallSite) -> Expr:
-        site.expect_args(1)
-        (t,) = site.scalar_args()
-        if cname in ("floor", "ceil", "trunc") and not t.is_float:
-            # NumPy 2 keeps integers (and bools) as they are for these three.
-            it = BOOL if t.is_bool else (INT64 if t.weak else t)
-            return cast(site.args[0], it)
-        ft = _np_float_type(t, site)
-        return Intrinsic(cname, (cast(site.args[0], ft),), ft, site.loc)
-
-    return handler
-
-
-def _np_binary(cname: str) -> Handler:
-    def handler(site: CallSite) -> Expr:
-        site.expect_args(2)
-        t1, t2 = site.scalar_args()
-        # NumPy sees Python bools as np.bool_ (np.power(True, True) is an int8)
-        t = BOOL if t1.is_bool and t2.is_bool else promote(t1, t2)
-        if cname in ("fmin", "fmax") and not t.is_float:
-            # no NaN among integers: NumPy's fmin/fmax keep the integer type
-            it = t.strong()
-            return Intrinsic("np_" + cname[1:], tuple(cast(a, it) for a in site.args), it,
-                             site.loc)
-        if cname == "pow" and not t.is_float:
-            # integer powers stay integers (a negative exponent is NumPy's ValueError)
-            it = INT8 if t.is_bool else t.strong()
-            base, exp = (cast(a, it) for a in site.args)
-            return BinOp("**", base, exp, it, False, site.loc)
-        ft = _np_float_type(t, site)
-        return Intrinsic(cname, tuple(cast(a, ft) for a in site.args), ft, site.loc)
-
-    return handler
-
-
-def _np_minmax(cname: str) -> Handler:
-    def handler(site: CallSite) -> Expr:
-        site.expect_args(2)
-        t1, t2 = site.scalar_args()
-        t = promote(t1, t2).strong()
-        return Intrinsic(cname, tuple(cast(a, t) for a in site.args), t, site.loc)
-
-    return handler
-
-
-def _np_abs(site: CallSite) -> Expr:
-    site.expect_args(1)
-    (t,) = site.scalar_args()
-    t = t.strong() if not t.is_bool else BOOL
-    return Intrinsic("abs", (cast(site.args[0], t),), t, site.loc)
-
-
-def _np_predicate(cname: str) -> Handler:
-    def handler(site: CallSite) -> Expr:
-        site.expect_args(1)
-        (t,) = site.scalar_args()
-        # an integer is never NaN or infinite; float64 holds it for the test
-        ft = t.strong() if t.is_float else FLOAT64
-        return Intrinsic(cname, (cast(site.args[0], ft),), BOOL, site.loc)
-
-    return handler
-
-
-def _np_square(site: CallSite) -> Expr:
-    site.expect_args(1)
-    (t,) = site.scalar_args()
-    st = INT8 if t.is_bool else t.strong()  # NumPy squares a bool as an int8
-    x = cast(site.args[0], st)
-    return BinOp("*", x, x, st, False, site.loc)
-
-
-def _np_cast(dtype: np.dtype) -> Handler:
-    target = scalar_of_dtype(dtype)
-
-    def handler(site: CallSite) -> Expr:
-        site.expect_args(1)
-        (t,) = site.scalar_args()
-        if target.is_bool:
-            return truth(site.args[0], site.loc)
-        if target.is_int and t.is_float and t.weak:
-            # np.int32(2.5) converts a Python float as int() does (and raises
-            # where it does not fit); a NumPy float converts as C does
-            return int_of_float(site.args[0], target, site.loc)
-        return cast(site.args[0], target)
-
-    return handler
-
-
-for _name, _c in _NP_FLOAT_UNARY.items():
-    HANDLERS[getattr(np, _name)] = _np_unary(_c)
-for _name, _c in _NP_FLOAT_BINARY.items():
-    HANDLERS[getattr(np, _name)] = _np_binary(_c)
-HANDLERS[np.minimum] = _np_minmax("np_min")
-HANDLERS[np.maximum] = _np_minmax("np_max")
-HANDLERS[np.abs] = _np_abs
-HANDLERS[np.square] = _np_square
-for _name in ("isnan", "isinf", "isfinite"):
-    HANDLERS[getattr(np, _name)] = _np_predicate(_name)
-for _dt in (
-    "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
-    "float32", "float64", "bool_",
-):
-    HANDLERS[getattr(np, _dt)] = _np_cast(np.dtype(_dt))
 
 # -------------------------------------------------------- array allocation
 
@@ -503,6 +404,7 @@ for _k in ("empty", "zeros", "ones", "full"):
     HANDLERS[getattr(np, _k + "_like")] = _alloc_like(_k)
 
 HANDLERS.update(MATH_HANDLERS)
+HANDLERS.update(NUMPY_HANDLERS)
 
 #: Compile-time constants reachable as attributes of math and numpy.
 CONSTANTS: dict[tuple[str, str], float] = {

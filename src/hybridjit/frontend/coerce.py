@@ -20,8 +20,8 @@ import warnings
 import numpy as np
 
 from ..errors import SourceLoc, TypingError
-from ..ir.nodes import Cast, Compare, Const, Expr
-from ..types import BOOL, PY_BOOL, PY_FLOAT, PY_INT, Scalar, Type
+from ..ir.nodes import Cast, Compare, Const, Expr, MakeTuple, TupleItem
+from ..types import BOOL, PY_BOOL, PY_FLOAT, PY_INT, Scalar, Tuple, Type
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
@@ -50,6 +50,8 @@ def narrows_python_int(src: Type, dst: Type) -> bool:
 def cast(expr: Expr, to: Type) -> Expr:
     if expr.type == to:
         return expr
+    if isinstance(to, Tuple) and isinstance(expr.type, Tuple):
+        return _cast_tuple(expr, to)
     checked = narrows_python_int(expr.type, to)
     if isinstance(expr, Const) and isinstance(to, Scalar) and isinstance(expr.type, Scalar) \
             and not (checked and not fits(int(expr.value), to)):
@@ -57,6 +59,18 @@ def cast(expr: Expr, to: Type) -> Expr:
         if folded is not None:
             return Const(folded, to, expr.loc)
     return Cast(expr, to, "pyint" if checked else "", expr.loc)
+
+
+def _cast_tuple(expr: Expr, to: Tuple) -> Expr:
+    """A tuple converted item by item (a tuple has no C conversion of its
+    own); a tuple-valued expression that is not a display is read item by
+    item, so it must be free of side effects (the frontend binds calls)."""
+    assert isinstance(expr.type, Tuple) and len(expr.type.items) == len(to.items)
+    if isinstance(expr, MakeTuple):
+        items = expr.items
+    else:
+        items = tuple(TupleItem(expr, k, t, expr.loc) for k, t in enumerate(expr.type.items))
+    return MakeTuple(tuple(cast(i, t) for i, t in zip(items, to.items)), to, expr.loc)
 
 
 def convert_const(value: bool | int | float, to: Scalar) -> bool | int | float | None:
@@ -143,3 +157,12 @@ def fold_python(op: str, left: Const, right: Const, loc: SourceLoc) -> Const | N
 
 def shift_too_large(op: str, right: Const) -> bool:
     return op in ("<<", "**") and isinstance(right.value, int) and right.value > 4096
+
+
+def fits_selection(e: Expr, among: list[Scalar]) -> bool:
+    """A Python int constant that every NumPy integer type in ``among`` can
+    hold (see types.select_type)."""
+    if not (isinstance(e, Const) and isinstance(e.type, Scalar) and e.type.weak
+            and e.type.is_int and not isinstance(e.value, bool)):
+        return False
+    return all(fits(int(e.value), t) for t in among if not t.weak and t.is_int)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import types as pytypes
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -49,11 +50,12 @@ from ..types import (
     Type,
     promote,
     scalar_of_dtype,
+    select_type,
     true_divide_type,
     unify,
 )
 from . import words
-from .coerce import cast, convert_const, fold_python, truth
+from .coerce import cast, convert_const, fits_selection, fold_python, truth
 
 if TYPE_CHECKING:
     from .lower import FunctionLowerer
@@ -221,7 +223,8 @@ def _bitop(op: str, left: Expr, right: Expr, loc: SourceLoc) -> Expr:
         return BinOp(op, cast(left, t), cast(right, t), t, False, loc)
     t = promote(lt, rt)
     if t.is_bool and op in ("<<", ">>"):
-        t = PY_INT
+        # no bool shifts: Python's bools shift as ints, NumPy's as int8
+        t = PY_INT if t.weak else INT8
     # a Python int shifted by a negative count is CPython's ValueError
     python = t.weak and op in ("<<", ">>")
     return BinOp(op, cast(left, t), cast(right, t), t, python, loc)
@@ -277,33 +280,40 @@ def _boolop(fl: FunctionLowerer, node: ast.BoolOp) -> Expr:
     finally:
         fl.conditional -= 1
     types = [v.type for v in values]
-    if all(isinstance(t, Scalar) and t.is_bool for t in types):
-        # Python returns one of the operands: a Python bool when all are.
-        t: Type = PY_BOOL if all(t.weak for t in types) else BOOL  # type: ignore[attr-defined]
-        return _chain(fl, op, [cast(v, t) for v in values], t, loc)
-    t = types[0]
-    for u in types[1:]:
-        t2 = unify(t, u)
-        if t2 is None or not isinstance(t2, Scalar):
-            raise TypingError(f"'{op}' of a {t} and a {u} is not supported", loc)
-        t = t2
-    return _chain(fl, op, [cast(v, t) for v in values], t, loc)
+    if not all(isinstance(t, Scalar) for t in types):
+        raise TypingError(f"'{op}' of {' and '.join(map(str, types))} is not supported", loc,
+                          hint="'and'/'or' work on numbers here")
+    scalars: list[Scalar] = types  # type: ignore[assignment]
+    t = select_type(scalars, [fits_selection(v, scalars) for v in values])
+    if t.is_bool:
+        return _bool_chain(op, [cast(v, t) for v in values], t, loc)
+    return _value_chain(fl, op, values, t, loc)
 
 
-def _chain(fl: FunctionLowerer, op: str, values: list[Expr], t: Type, loc: SourceLoc) -> Expr:
-    """``v0 op v1 op ...``; an operand that calls a function and whose value
-    the rendered code would read twice (every value operand but the last)
-    is bound once with a :class:`Let`."""
+def _bool_chain(op: str, values: list[Expr], t: Type, loc: SourceLoc) -> Expr:
+    """``v0 op v1 op ...`` of bools: C's short-circuit && and ||."""
     if len(values) == 1:
         return values[0]
+    return _flat_boolop(op, values[0], _bool_chain(op, values[1:], t, loc), t, loc)
+
+
+def _value_chain(fl: FunctionLowerer, op: str, values: list[Expr], t: Scalar,
+                 loc: SourceLoc) -> Expr:
+    """Python's value ``and``/``or``: the first operand that decides, with
+    only that operand converted to the result type (a Python int that the
+    type cannot hold raises only if it is the one returned).  An operand
+    read twice (tested, then returned) that calls a function is bound once
+    with a :class:`Let`."""
     first, rest = values[0], values[1:]
-    if t.is_bool or not _calls(first):  # type: ignore[attr-defined]
-        tail = _chain(fl, op, rest, t, loc)
-        return _flat_boolop(op, first, tail, t, loc)
-    name = fl.new_let()
-    bound = Var(name, first.type, first.loc)
-    return Let(name, first, _flat_boolop(op, bound, _chain(fl, op, rest, t, loc), t, loc),
-               t, loc)
+    if not rest:
+        return cast(first, t)
+    name = fl.new_let() if _calls(first) else None
+    ref = Var(name, first.type, first.loc) if name else first
+    tail = _value_chain(fl, op, rest, t, loc)
+    test = truth(ref, loc)
+    out: Expr = (IfExp(test, cast(ref, t), tail, t, loc) if op == "or"
+                 else IfExp(test, tail, cast(ref, t), t, loc))
+    return Let(name, first, out, t, loc) if name else out
 
 
 def _flat_boolop(op: str, first: Expr, tail: Expr, t: Type, loc: SourceLoc) -> BoolOp:
@@ -361,7 +371,7 @@ def _compare_chain(fl: FunctionLowerer, ops: list[str], operands: list[Expr],
         name = fl.new_let()
         rest_lets.append((name, right))
         right = Var(name, right.type, right.loc)
-    first = compare(fl, ops[0], left, right, loc)
+    first = compare(fl.new_let, ops[0], left, right, loc)
     if len(ops) == 1:
         return first
     tail = _compare_chain(fl, ops[1:], [right, *operands[2:]], loc)
@@ -376,7 +386,7 @@ def _compare_chain(fl: FunctionLowerer, ops: list[str], operands: list[Expr],
 _FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
 
 
-def compare(fl: FunctionLowerer, op: str, a: Expr, b: Expr, loc: SourceLoc) -> Expr:
+def compare(new_let: Callable[[], str], op: str, a: Expr, b: Expr, loc: SourceLoc) -> Expr:
     """One comparison by value, as CPython and NumPy 2 compare: a Python
     number compared with a NumPy integer is never converted to (and wrapped
     into) the NumPy type; Python ints and floats compare exactly.  The result
@@ -387,7 +397,7 @@ def compare(fl: FunctionLowerer, op: str, a: Expr, b: Expr, loc: SourceLoc) -> E
     if _intlike(at) and _intlike(bt):
         ct = _int_compare_type(a, b)
         if ct is None:
-            return _unsigned_signed_compare(fl, op, a, b, loc)
+            return _unsigned_signed_compare(new_let, op, a, b, loc)
     elif at.weak and bt.weak and at.is_float != bt.is_float:
         # Python compares an int with a float exactly (2**53 + 1 != 2.0**53)
         i, f, iop = (a, b, op) if bt.is_float else (b, a, _FLIPPED[op])
@@ -419,15 +429,15 @@ def _int_compare_type(a: Expr, b: Expr) -> Scalar | None:
     return scalar_of_dtype(r) if r.kind in "iub" else None
 
 
-def _unsigned_signed_compare(fl: FunctionLowerer, op: str, a: Expr, b: Expr,
+def _unsigned_signed_compare(new_let: Callable[[], str], op: str, a: Expr, b: Expr,
                              loc: SourceLoc) -> Expr:
     """``a op b`` with one uint64 operand and one signed: a negative signed
     value is below every unsigned one, else both compare as uint64."""
     if _calls(a) or _calls(b):
         # both are read in the expression below: evaluate each once, in order
-        na, nb = fl.new_let(), fl.new_let()
+        na, nb = new_let(), new_let()
         va, vb = Var(na, a.type, a.loc), Var(nb, b.type, b.loc)
-        inner = _unsigned_signed_compare(fl, op, va, vb, loc)
+        inner = _unsigned_signed_compare(new_let, op, va, vb, loc)
         return Let(na, a, Let(nb, b, inner, BOOL, loc), BOOL, loc)
     at = a.type
     assert isinstance(at, Scalar)

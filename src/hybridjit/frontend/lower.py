@@ -191,12 +191,32 @@ class FunctionLowerer:
                 self.parsed.loc(self.tree),
                 hint="allocate the array in the caller and pass it in to be filled",
             )
-        params = tuple(Param(n, t) for n, t in zip(self.param_names, self.arg_types))
+        params, entry = self._params()
+        body = entry + body
         check_int_constants_in(body)
         return Function(
             self.tree.name, self.symbol, params, tuple(body),
             tuple(sorted(self.var_types.items())), ret, self.parsed.loc(self.tree),
         )
+
+    def _params(self) -> tuple[tuple[Param, ...], list[Stmt]]:
+        """The parameters, and the statements converting those whose
+        variable holds a wider type than the argument (``x = 2.5`` later in
+        a function given an int): the argument arrives under a name of its
+        own, of its own type, and is converted as an assignment would be."""
+        params: list[Param] = []
+        entry: list[Stmt] = []
+        loc = self.parsed.loc(self.tree)
+        for name, t in zip(self.param_names, self.arg_types):
+            local = self.var_types[name]
+            if local == t or not isinstance(t, Scalar):
+                params.append(Param(name, t))
+                continue
+            arg = ".p_" + name
+            self.var_types[arg] = t
+            params.append(Param(arg, t))
+            entry.append(Assign(name, cast(Var(arg, t, loc), local), loc))
+        return tuple(params), entry
 
     def _reset_round(self) -> None:
         for name, t in zip(self.param_names, self.arg_types):

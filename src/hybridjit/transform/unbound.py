@@ -85,9 +85,16 @@ class _Rewriter:
         pre = self.array_checks(s)
         new = rewrite(s, self.check_read)
         out = [*pre, new]
-        if isinstance(s, Assign) and s.target in self.names:
+        if isinstance(s, Assign) and s.target in self.names and not self.checks_itself(new):
             out.append(Assign(flag_of(s.target), Const(True, BOOL), s.loc))
         return out
+
+    @staticmethod
+    def checks_itself(s: Stmt) -> bool:
+        """``x = x + 1`` reading ``x`` through a check: once it passes the flag
+        is already set (and a loop accumulating ``x`` stays a reduction)."""
+        assert isinstance(s, Assign)
+        return any(isinstance(n, BoundCheck) and n.name == s.target for n in walk(s.value))
 
     def expr(self, e: Expr) -> tuple[list[Stmt], Expr]:
         return self.array_checks(e), rewrite(e, self.check_read)
