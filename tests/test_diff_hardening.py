@@ -831,3 +831,15 @@ def _widen(x):
 def test_parameters_whose_variables_hold_wider_types():
     check(param_widened, np.zeros((2, 2)), np.float32(2))
     check(param_widened_helper, 3)
+
+
+def comb_of_uint64(x):
+    return math.comb(10, x), int(x)
+
+
+def test_uint64_beyond_int64_becoming_a_python_int_is_an_overflow_error():
+    from hybridjit import jit
+
+    check(comb_of_uint64, np.uint64(3))
+    with pytest.raises(OverflowError, match="does not fit in 64 bits"):
+        jit(comb_of_uint64)(np.uint64(2**63 + 5))

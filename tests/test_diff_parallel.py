@@ -353,3 +353,24 @@ def test_float64_helpers_in_kernels_without_float64_arrays(target, dtype):
     a = (np.arange(40) % 13).astype(dtype)
     check(double_helpers_in_narrow_kernel, a, np.zeros(40, np.float32),
           jit_options=opts(target))
+
+
+def empty_inner_loop_store(a):
+    for i in range(1):
+        for j in range(0, 0):
+            a[i, 0] %= 0
+    return a
+
+
+def constant_infinity_floordiv(a):
+    for i in range(1):
+        a[i, i, 0] = np.exp2(-np.uint32(1)) // 1
+    return a
+
+
+def test_store_under_an_empty_inner_loop_writes_nothing(target):
+    check(empty_inner_loop_store, np.ones((5, 5)), jit_options=opts(target))
+
+
+def test_floor_division_of_a_constant_infinity(target):
+    check(constant_infinity_floordiv, np.zeros((2, 2, 2)), jit_options=opts(target))

@@ -219,6 +219,8 @@ class CFamilyRenderer:
     def e_Cast(self, e: Cast) -> str:
         inner = self.expr(e.value)
         src, dst = e.value.type, e.type
+        if e.check == "u64":
+            return f"hj_ck_u64({inner}, &hj_st)"
         if e.check:
             assert isinstance(dst, Scalar)
             fn = "hj_ck" if e.check == "pyint" else "hj_f2i"

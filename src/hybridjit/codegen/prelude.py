@@ -114,6 +114,7 @@ def _float(name: str, c: str, sfx: str) -> str:
     return f"""
 HJ_FN {c} hj_mod_{name}({c} a, {c} b) {{
     if (b == 0) return fmod{sfx}(a, b);
+    if (isinf(a)) return NAN;  /* (fmod of an infinity: PoCL folds it wrongly) */
     {c} m = fmod{sfx}(a, b);
     if (m != 0) {{ if ((b < 0) != (m < 0)) m += b; }}
     else m = copysign{sfx}(({c})0, b);
@@ -121,6 +122,7 @@ HJ_FN {c} hj_mod_{name}({c} a, {c} b) {{
 }}
 HJ_FN {c} hj_floordiv_{name}({c} a, {c} b) {{
     if (b == 0) return a / b;
+    if (isinf(a)) return NAN;
     {c} m = fmod{sfx}(a, b);
     {c} d = (a - m) / b;
     if (m != 0 && ((b < 0) != (m < 0))) d -= 1;
@@ -339,6 +341,14 @@ static uint64_t hj_f2i_uint64(double x, int *st) {
         return 0;
     }
     return (uint64_t)t;
+}
+static int64_t hj_ck_u64(uint64_t v, int *st) {
+    if (v > (uint64_t)INT64_MAX) {
+        hj_fail_msg(st, HJ_E_OVERFLOWERROR, "the Python int %llu does not fit in 64 bits",
+                    (unsigned long long)v);
+        return 0;
+    }
+    return (int64_t)v;
 }
 static uint64_t hj_ck_uint64(int64_t v, int *st) {
     if (v < 0) {

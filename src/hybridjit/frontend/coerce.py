@@ -47,12 +47,22 @@ def narrows_python_int(src: Type, dst: Type) -> bool:
             and not dst.weak and dst.is_int and dst.name != "int64")
 
 
+def _uint64_to_python(src: Type, dst: Type) -> bool:
+    return (isinstance(src, Scalar) and isinstance(dst, Scalar) and src.name == "uint64"
+            and not src.weak and dst.weak and dst.is_int)
+
+
 def cast(expr: Expr, to: Type) -> Expr:
     if expr.type == to:
         return expr
     if isinstance(to, Tuple) and isinstance(expr.type, Tuple):
         return _cast_tuple(expr, to)
     checked = narrows_python_int(expr.type, to)
+    if _uint64_to_python(expr.type, to):
+        # a Python int beyond 2**63 - 1 would not fit hybridjit's 64-bit ints
+        if isinstance(expr, Const) and int(expr.value) < 2**63:
+            return Const(int(expr.value), to, expr.loc)
+        return Cast(expr, to, "u64", expr.loc)
     if isinstance(expr, Const) and isinstance(to, Scalar) and isinstance(expr.type, Scalar) \
             and not (checked and not fits(int(expr.value), to)):
         folded = convert_const(expr.value, to)

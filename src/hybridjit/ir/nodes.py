@@ -140,7 +140,9 @@ class Cast(Expr):
     ``"pyint"`` a Python int narrowed to a NumPy integer type raises
     OverflowError when it does not fit (NEP 50);
     ``"int"`` a float converted as Python's ``int()`` raises ValueError for
-    NaN and OverflowError for infinities and values the type cannot hold.
+    NaN and OverflowError for infinities and values the type cannot hold;
+    ``"u64"`` a NumPy uint64 becoming a Python int raises OverflowError
+    beyond 2**63 - 1 (hybridjit's Python ints are 64-bit).
     """
 
     value: Expr

@@ -210,9 +210,12 @@ class OffloadSession:
             dev.launch(program, region.kernel_name, shape, args, local)
             for name, a in hosts.items():
                 fp = concrete.get(name)
-                if name in region.iface.written:
-                    box = fp.write if fp is not None else None
-                    mgr.after_write(a, box_region(a, box, exact=True) if box else None)
+                if name not in region.iface.written:
+                    continue
+                if fp is None:  # no footprint: the kernel may have written all of it
+                    mgr.after_write(a, None)
+                elif fp.write is not None:  # (None: its stores did not run)
+                    mgr.after_write(a, box_region(a, fp.write, exact=True))
             results = []
             for buf, dt in partials:
                 host = np.empty(nparts, dt)
