@@ -126,7 +126,7 @@ def uses_dict_literal(n):
 
 
 def uses_method_call(a):
-    return a.sum()  # ERR
+    return a.tolist()  # ERR
 
 
 def uses_matmul(a):
@@ -199,7 +199,8 @@ CASES = [
 
 #: what each message must say (and AST class names it must not)
 WORDING = {
-    uses_method_call: "method calls such as a.sum()", uses_matmul: "matrix product operator @",
+    uses_method_call: "method calls such as a.tolist()",
+    uses_matmul: "matrix product operator @",
     uses_is: "'is' comparisons", uses_star_params: "*args",
     uses_closure: "enclosing function (a closure)", uses_try: "'try' statements",
     uses_listcomp: "list comprehensions", uses_lambda: "lambdas",

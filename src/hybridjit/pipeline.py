@@ -20,6 +20,7 @@ from .frontend.lower import Options, lower_program
 from .ir.nodes import Call, Program
 from .ir.printer import format_program
 from .ir.visit import walk_all
+from .transform.arrays import loop_id_source, lower_arrays
 from .transform.parallelize import LoopDecision, parallelize
 from .transform.regions import Region, outline_regions
 from .transform.unbound import insert_unbound_checks
@@ -43,7 +44,9 @@ def analyse(pyfunc: Any, arg_types: tuple[Type, ...], opts: CompileOptions) -> t
     _dump(pyfunc, "1-lowered.ir", format_program(program))
     decisions: list[LoopDecision] = []
     fns = []
+    new_loop_id = loop_id_source(program.functions())
     for fn in program.functions():
+        fn = lower_arrays(fn, new_loop_id)
         fn = insert_unbound_checks(fn)
         fn = clear_nonneg_wraps(fn)
         fn, d = parallelize(fn, opts.parallel, opts.fastmath)

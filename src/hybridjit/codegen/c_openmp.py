@@ -168,6 +168,21 @@ static int hj_views_overlap(const char *da, int na, const int64_t *sha, const in
     hj_span(db, nb, shb, stb, ib, &blo, &bhi);
     return alo < ahi && blo < bhi && alo < bhi && blo < ahi;
 }
+/* A NumPy view of owner's memory (same dtype, writeable as owner is). */
+static PyObject *hj_view_object(PyObject *owner, void *data, int nd, const int64_t *n,
+                                const int64_t *s) {
+    PyArrayObject *o = (PyArrayObject *)owner;
+    npy_intp dims[NPY_MAXDIMS], strides[NPY_MAXDIMS];
+    for (int k = 0; k < nd; k++) { dims[k] = n[k]; strides[k] = s[k] * PyArray_ITEMSIZE(o); }
+    PyArray_Descr *d = PyArray_DESCR(o);
+    Py_INCREF(d);
+    PyObject *v = PyArray_NewFromDescr(&PyArray_Type, d, nd, dims, strides, data,
+                                       PyArray_FLAGS(o) & NPY_ARRAY_WRITEABLE, NULL);
+    if (!v) return NULL;
+    Py_INCREF(owner);
+    if (PyArray_SetBaseObject((PyArrayObject *)v, owner) < 0) { Py_DECREF(v); return NULL; }
+    return v;
+}
 static PyObject *hj_box_scalar(void *data, int typenum) {
     PyArray_Descr *d = PyArray_DescrFromType(typenum);
     PyObject *r = PyArray_Scalar(data, d, NULL);
@@ -291,7 +306,7 @@ class OpenMPRenderer(CFamilyRenderer):
         last = {scalar_name(n) for n in info.lastprivate}
         if _assigns(s.body, s.var):
             last.add(var)  # Python keeps the value the last iteration assigned
-        private = sorted(({scalar_name(n) for n in info.private} | {var}) - last)
+        private = sorted(({p for n in info.private for p in self.c_names(n)} | {var}) - last)
         clauses = ["schedule(static)"]
         if private:
             clauses.append(f"private({', '.join(private)})")
@@ -366,6 +381,14 @@ class OpenMPRenderer(CFamilyRenderer):
                 "goto hj_fail; } }")
         return [*lines, f"{ind}}}"]
 
+    def c_names(self, name: str) -> list[str]:
+        """The C variables of an IR variable (an array view's data pointer,
+        extents and strides)."""
+        t = self.types.get(name)
+        if isinstance(t, Array):
+            return self.array_fields(name, t)
+        return [scalar_name(name)]
+
     def value_guard(self, g: ValueGuard) -> str:
         """C test of a guard: false (run serially) when it fails or when an
         element it reads is out of bounds, which is then left unread."""
@@ -390,18 +413,6 @@ class OpenMPRenderer(CFamilyRenderer):
             f"{array_part(a, f'{p}{d}')} == {array_part(b, f'{p}{d}')}"
             for d in range(self.types[a].ndim) for p in ("n", "s")])  # type: ignore[attr-defined]
         return f"({self.overlap_expr(a, b)} && !({same}))"
-
-    def overlap_expr(self, a: str, b: str) -> str:
-        """C test that array variables ``a`` and ``b`` share memory now."""
-        args = []
-        for name in (a, b):
-            t = self.types[name]
-            assert isinstance(t, Array)
-            ns = ", ".join(array_part(name, f"n{d}") for d in range(t.ndim))
-            ss = ", ".join(array_part(name, f"s{d}") for d in range(t.ndim))
-            args.append(f"(const char *){array_part(name, 'd')}, {t.ndim}, (int64_t[]){{{ns}}}, "
-                        f"(int64_t[]){{{ss}}}, sizeof({t.dtype.c_name})")
-        return f"hj_views_overlap({args[0]}, {args[1]})"
 
     def trip_expr(self, s: For, k: int) -> str:
         step = int(s.step.value) if isinstance(s.step, Const) else None
@@ -451,6 +462,25 @@ class OpenMPRenderer(CFamilyRenderer):
             return []
         src, dst = array_part(source, "o"), array_part(target, "o")
         return [f"{ind}Py_XINCREF({src}); Py_XDECREF({dst}); {dst} = {src};"]
+
+    def view_object(self, target: str, value: Expr, ind: str) -> list[str]:
+        """In the entry's serial code a view gets a NumPy object of its own
+        (based on its base's object), so it can be returned or handed to a
+        device region as the array it is.  Inside a parallel loop (no GIL)
+        it has none; nothing there needs one."""
+        if not self.is_entry or self.parallel_depth:
+            return []
+        t = self.types[target]
+        assert isinstance(t, Array)
+        base = getattr(value, "base", None)
+        assert isinstance(base, Var)
+        obj, owner = array_part(target, "o"), array_part(base.name, "o")
+        ns = ", ".join(array_part(target, f"n{d}") for d in range(t.ndim)) or "0"
+        ss = ", ".join(array_part(target, f"s{d}") for d in range(t.ndim)) or "0"
+        return [f"{ind}{{ PyObject *hj_v = {owner} ? hj_view_object({owner}, "
+                f"{array_part(target, 'd')}, {t.ndim}, (int64_t[]){{{ns}}}, (int64_t[]){{{ss}}}) "
+                f": NULL; if ({owner} && !hj_v) {{ hj_st |= HJ_PYERR; goto hj_fail; }} "
+                f"Py_XDECREF({obj}); {obj} = hj_v; }}"]
 
     def alloc_array(self, target: str, value: Alloc, ind: str) -> list[str]:
         if not self.is_entry:

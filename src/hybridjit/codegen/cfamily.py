@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 
 from ..errors import InternalError
+from ..ir.arrays import VIEWS
 from ..ir.nodes import (
     Alloc,
     Assign,
@@ -63,7 +64,7 @@ _C_MATH = {
 
 
 #: host helpers with one version per float type (of their first argument)
-_TYPED_HOST = frozenset({"host.round_np"})
+_TYPED_HOST = frozenset({"host.round_np", "host.arange_length"})
 
 #: hj_cmp_if's result (-1, 0, 1; 2 for NaN) tested for each comparison
 _PYCMP = {"<": "{r} == -1", "<=": "{r} <= 0", ">": "{r} == 1", ">=": "(unsigned)({r}) <= 1u",
@@ -325,6 +326,14 @@ class CFamilyRenderer:
     checked_math = True
 
     def e_Intrinsic(self, e: Intrinsic) -> str:
+        if e.name == "views_overlap":  # of two array variables
+            a, b = e.args
+            assert isinstance(a, Var) and isinstance(b, Var)
+            return f"({self.overlap_expr(a.name, b.name)})"
+        if e.name == "is_contiguous":  # of an array variable
+            (a,) = e.args
+            assert isinstance(a, Var) and isinstance(a.type, Array)
+            return f"({self.contiguous_expr(a.name, a.type)})"
         args = [self.expr(a) for a in e.args]
         t = e.args[0].type if e.args else e.type
         assert isinstance(t, Scalar)
@@ -463,7 +472,38 @@ class CFamilyRenderer:
             return self.retain_array(target, value.name, ind) + lines
         if isinstance(value, Alloc):
             return self.alloc_array(target, value, ind)
+        if isinstance(value, VIEWS):
+            from .views import view_lines
+
+            return view_lines(self, target, t, value, ind) + self.view_object(target, value, ind)
         raise InternalError(f"cannot assign {type(value).__name__} to an array variable")
+
+    def overlap_expr(self, a: str, b: str) -> str:
+        """C test that array variables ``a`` and ``b`` share memory now."""
+        args = []
+        for name in (a, b):
+            t = self.types[name]
+            assert isinstance(t, Array)
+            ns = ", ".join(array_part(name, f"n{d}") for d in range(t.ndim))
+            ss = ", ".join(array_part(name, f"s{d}") for d in range(t.ndim))
+            args.append(f"(const char *){array_part(name, 'd')}, {t.ndim}, (int64_t[]){{{ns}}}, "
+                        f"(int64_t[]){{{ss}}}, sizeof({t.dtype.c_name})")
+        return f"hj_views_overlap({args[0]}, {args[1]})"
+
+    def contiguous_expr(self, name: str, t: Array) -> str:
+        """C test that array variable ``name`` is C-contiguous now (extent-1
+        dimensions' strides do not matter)."""
+        conds = []
+        stride = "1"
+        for d in reversed(range(t.ndim)):
+            n, s = array_part(name, f"n{d}"), array_part(name, f"s{d}")
+            conds.append(f"({n} <= 1 || {s} == {stride})")
+            stride = f"{stride} * {n}"
+        return " && ".join(conds) or "1"
+
+    def view_object(self, target: str, value: Expr, ind: str) -> list[str]:
+        """Hook: the host entry gives a view a NumPy object of its own."""
+        return []
 
     def retain_array(self, target: str, source: str, ind: str) -> list[str]:
         """Hook: the host entry keeps PyObject references; devices do not."""

@@ -276,6 +276,97 @@ static void hj_unbound(int *st, const char *name) {
                 "cannot access local variable '%s' where it is not associated with a value",
                 name);
 }
+/* Python's slice normalisation (PySlice_AdjustIndices): the first index
+   and the length of start:stop:step over n elements. */
+static void hj_slice(int64_t n, int has_start, int64_t start, int has_stop, int64_t stop,
+                     int64_t step, int64_t *lo, int64_t *len, int *st) {
+    if (step == 0) {
+        hj_fail_msg(st, HJ_E_VALUEERROR, "slice step cannot be zero");
+        *lo = 0; *len = 0; return;
+    }
+    if (!has_start) start = step < 0 ? n - 1 : 0;
+    else if (start < 0) { start += n; if (start < 0) start = step < 0 ? -1 : 0; }
+    else if (start >= n) start = step < 0 ? n - 1 : n;
+    if (!has_stop) stop = step < 0 ? -1 : n;
+    else if (stop < 0) { stop += n; if (stop < 0) stop = step < 0 ? -1 : 0; }
+    else if (stop >= n) stop = step < 0 ? n - 1 : n;
+    if (step < 0) *len = stop < start ? (start - stop - 1) / (-step) + 1 : 0;
+    else *len = start < stop ? (stop - start - 1) / step + 1 : 0;
+    *lo = *len > 0 ? start : 0;
+}
+/* a.reshape(e): resolve one -1 extent, check the number of elements */
+static void hj_reshape(int nd, int64_t *e, int64_t size, int *st) {
+    int unknown = -1;
+    int64_t known = 1;
+    for (int k = 0; k < nd; k++) {
+        if (e[k] == -1 && unknown < 0) { unknown = k; continue; }
+        if (e[k] < 0) {
+            hj_fail_msg(st, HJ_E_VALUEERROR, e[k] == -1 ? "can only specify one unknown "
+                        "dimension" : "negative dimensions not allowed");
+            return;
+        }
+        known *= e[k];
+    }
+    if (unknown >= 0) {
+        if (known == 0 || size % known) {
+            hj_fail_msg(st, HJ_E_VALUEERROR, "cannot reshape array of size %lld into that shape",
+                        (long long)size);
+            return;
+        }
+        e[unknown] = size / known;
+        known = size;
+    }
+    if (known != size)
+        hj_fail_msg(st, HJ_E_VALUEERROR, "cannot reshape array of size %lld into that shape",
+                    (long long)size);
+}
+/* broadcasting: the extent two operands' extents make (NumPy's rules) */
+static int64_t hj_broadcast(int64_t a, int64_t b, int *st) {
+    if (a == b || b == 1) return a;
+    if (a == 1) return b;
+    hj_fail_msg(st, HJ_E_VALUEERROR, "operands could not be broadcast together (extents %lld "
+                "and %lld)", (long long)a, (long long)b);
+    return a;
+}
+static int64_t hj_broadcast_into(int64_t a, int64_t b, int *st) {
+    if (a == b || a == 1) return b;
+    hj_fail_msg(st, HJ_E_VALUEERROR, "could not broadcast input array from extent %lld into "
+                "extent %lld", (long long)a, (long long)b);
+    return b;
+}
+static int64_t hj_concat_check(int64_t a, int64_t b, int *st) {
+    if (a != b)
+        hj_fail_msg(st, HJ_E_VALUEERROR, "all the input array dimensions except for the "
+                    "concatenation axis must match exactly (extents %lld and %lld)",
+                    (long long)a, (long long)b);
+    return a;
+}
+/* len(np.arange(start, stop, step)) */
+static int64_t hj_arange_length_int64(int64_t start, int64_t stop, int64_t step, int *st) {
+    if (step == 0) { hj_fail_msg(st, HJ_E_ZERODIVISIONERROR, "division by zero"); return 0; }
+    if (step > 0) return stop > start ? (stop - start - 1) / step + 1 : 0;
+    return start > stop ? (start - stop - 1) / (-step) + 1 : 0;
+}
+static int64_t hj_arange_length_float64(double start, double stop, double step, int *st) {
+    if (step == 0) { hj_fail_msg(st, HJ_E_ZERODIVISIONERROR, "division by zero"); return 0; }
+    double n = ceil((stop - start) / step);
+    if (n != n || n > 9.2e18) {
+        hj_fail_msg(st, HJ_E_VALUEERROR, "arange: cannot compute length"); return 0;
+    }
+    return n > 0 ? (int64_t)n : 0;
+}
+static int64_t hj_empty_reduction(int64_t size, int64_t kind, int *st) {
+    static const char *const names[] = {"minimum", "maximum", "argmin", "argmax"};
+    if (size == 0) {
+        if (kind < 2)
+            hj_fail_msg(st, HJ_E_VALUEERROR, "zero-size array to reduction operation %s which "
+                        "has no identity", names[kind]);
+        else
+            hj_fail_msg(st, HJ_E_VALUEERROR, "attempt to get %s of an empty sequence",
+                        names[kind]);
+    }
+    return size;
+}
 /* Python's float ** float (ints ** ints where the result may be a float) */
 static double hj_pypow_float64(double a, double b, int *st) {
     if (a == 0.0 && b < 0.0) {

@@ -20,11 +20,10 @@ from typing import Any
 import numpy as np
 
 from ..errors import SourceLoc, TypingError, UnsupportedError
-from ..ir.nodes import Alloc, BinOp, Const, Expr, IfExp, Intrinsic, Let, MakeTuple, Shape, Var
+from ..ir.nodes import BinOp, Const, Expr, IfExp, Intrinsic, Let, Shape, Var
 from ..types import (
     FLOAT32,
     FLOAT64,
-    INT64,
     PY_BOOL,
     PY_FLOAT,
     PY_INT,
@@ -32,9 +31,9 @@ from ..types import (
     Scalar,
     Tuple,
     promote,
-    scalar_of_dtype,
     select_type,
 )
+from .arrayfuncs import HANDLERS as ARRAY_HANDLERS
 from .coerce import cast, fits_selection, int_of_float, truth
 from .npscalar import HANDLERS as NUMPY_HANDLERS
 from .pymath import HANDLERS as MATH_HANDLERS
@@ -313,98 +312,12 @@ HANDLERS[builtins.bool] = _bool
 HANDLERS[builtins.round] = _round
 HANDLERS[builtins.len] = _len
 
-# -------------------------------------------------------- array allocation
-
-
-def _resolve_dtype(site: CallSite, node: ast.expr | None, default: Scalar) -> Scalar:
-    if node is None:
-        return default
-    value = site.static(node)
-    try:
-        dt = np.dtype(value)
-        return scalar_of_dtype(dt)
-    except TypeError as exc:
-        raise TypingError(
-            f"unsupported dtype {value!r}", site.loc,
-            hint="use a NumPy dtype such as np.float64, np.float32, np.int64",
-        ) from exc
-
-
-def _shape_exprs(site: CallSite, shape: Expr) -> tuple[Expr, ...]:
-    if isinstance(shape, MakeTuple):
-        items = shape.items
-    elif isinstance(shape.type, Tuple):
-        raise UnsupportedError("array shapes must be written as a tuple here", site.loc)
-    else:
-        items = (shape,)
-    for it in items:
-        if not (isinstance(it.type, Scalar) and (it.type.is_int or it.type.is_bool)):
-            raise TypingError(f"array dimensions must be integers, got {it.type}", site.loc)
-    return tuple(cast(it, INT64) for it in items)
-
-
-def _check_alloc_context(site: CallSite) -> None:
-    if not site.in_entry:
-        raise UnsupportedError(
-            f"np.{site.name}() in a helper function is not supported",
-            site.loc,
-            hint="allocate the array in the jitted function and pass it to the helper to fill",
-        )
-    if site.in_parallel_loop:
-        raise UnsupportedError(
-            f"np.{site.name}() inside a parallel loop is not supported",
-            site.loc,
-            hint="allocate the array before the loop and index it inside",
-        )
-
-
-def _alloc(kind: str) -> Handler:
-    def handler(site: CallSite) -> Expr:
-        _check_alloc_context(site)
-        nfill = 1 if kind == "full" else 0
-        site.expect_args(1 + nfill, 2 + nfill)
-        shape = _shape_exprs(site, site.args[0])
-        fill = site.args[1] if kind == "full" else None
-        dnode = site.keywords.get("dtype")
-        default = FLOAT64
-        if fill is not None and isinstance(fill.type, Scalar):
-            default = fill.type.strong() if not fill.type.weak else scalar_of_dtype(
-                np.dtype(float) if fill.type.is_float else (
-                    np.dtype(bool) if fill.type.is_bool else np.dtype(np.int64))
-            )
-        if len(site.args) == 2 + nfill:
-            raise UnsupportedError(
-                "pass dtype as a keyword argument", site.loc, hint="np.zeros(n, dtype=np.float32)"
-            )
-        dtype = _resolve_dtype(site, dnode, default)
-        value = cast(fill, dtype) if fill is not None else None
-        return Alloc(kind, shape, value, Array(dtype, len(shape), "C"), site.loc)
-
-    return handler
-
-
-def _alloc_like(kind: str) -> Handler:
-    def handler(site: CallSite) -> Expr:
-        _check_alloc_context(site)
-        nfill = 1 if kind == "full" else 0
-        site.expect_args(1 + nfill)
-        proto = site.args[0]
-        if not isinstance(proto.type, Array):
-            raise TypingError(f"np.{site.name}() expects an array, got {proto.type}", site.loc)
-        shape = tuple(Shape(proto, d, INT64, site.loc) for d in range(proto.type.ndim))  # type: ignore[arg-type]
-        dtype = _resolve_dtype(site, site.keywords.get("dtype"), proto.type.dtype)
-        fill = cast(site.args[1], dtype) if kind == "full" else None
-        return Alloc(kind, shape, fill, Array(dtype, proto.type.ndim, "C"), site.loc)
-
-    return handler
-
-
-for _k in ("empty", "zeros", "ones", "full"):
-    HANDLERS[getattr(np, _k)] = _alloc(_k)
-    HANDLERS[getattr(np, _k + "_like")] = _alloc_like(_k)
-
 HANDLERS.update(MATH_HANDLERS)
 HANDLERS.update(NUMPY_HANDLERS)
+HANDLERS.update(ARRAY_HANDLERS)
+
+#: functions that apply element by element to arrays (NumPy's ufuncs, abs)
+ELEMENTWISE = frozenset(NUMPY_HANDLERS) | {builtins.abs}
 
 #: Compile-time constants reachable as attributes of math and numpy.
 CONSTANTS: dict[tuple[str, str], float] = {

@@ -28,7 +28,6 @@ from ..ir.nodes import (
     IfExp,
     Intrinsic,
     Let,
-    Load,
     MakeTuple,
     Shape,
     TupleItem,
@@ -54,7 +53,8 @@ from ..types import (
     true_divide_type,
     unify,
 )
-from . import words
+from . import views, words
+from .arrayops import lift
 from .coerce import cast, convert_const, fits_selection, fold_python, truth
 
 if TYPE_CHECKING:
@@ -147,14 +147,19 @@ def _array_attribute(fl: FunctionLowerer, base: Expr, attr: str, loc: SourceLoc)
         return fl.lower_shape_attr(base, loc)
     if attr == "ndim":
         return Const(base.type.ndim, PY_INT, loc)
-    if attr == "size":
-        size: Expr = Const(1, PY_INT, loc)
+    if attr in ("size", "nbytes"):
+        size: Expr = Const(1 if attr == "size" else base.type.dtype.dtype.itemsize, PY_INT, loc)
         for d in range(base.type.ndim):
             size = BinOp("*", size, Shape(base, d, PY_INT, loc), PY_INT, False, loc)  # type: ignore[arg-type]
         return size
+    if attr == "itemsize":
+        return Const(base.type.dtype.dtype.itemsize, PY_INT, loc)
+    if attr == "T":
+        return views.transpose(base, None, loc)
     raise UnsupportedError(
         f"array attribute '{attr}' is not supported", loc,
-        hint="supported array attributes: shape, ndim, size",
+        hint="supported array attributes: shape, ndim, size, itemsize, nbytes, T, and dtype "
+        "where a dtype is expected (np.zeros(n, dtype=a.dtype))",
     )
 
 
@@ -176,12 +181,15 @@ def _subscript(fl: FunctionLowerer, node: ast.Subscript) -> Expr:
         if isinstance(base, MakeTuple):
             return base.items[k]
         return TupleItem(base, k, base.type.items[k], loc)
-    array, indices = fl.subscript_parts(node)
-    return Load(array, indices, array.type.dtype, (True,) * len(indices), loc)  # type: ignore[attr-defined]
+    if not isinstance(base.type, Array):
+        raise TypingError(f"a {base.type} cannot be indexed", loc)
+    return views.index(fl, base, node)
 
 
 def binop(op: str, left: Expr, right: Expr, loc: SourceLoc) -> Expr:
     lt, rt = left.type, right.type
+    if isinstance(lt, Array) or isinstance(rt, Array):
+        return lift(lambda a, b: binop(op, a, b, loc), [left, right], loc)
     if not isinstance(lt, Scalar) or not isinstance(rt, Scalar):
         raise TypingError(
             f"unsupported operand types for {op}: {lt} and {rt}", loc,
@@ -241,12 +249,22 @@ def _binop(fl: FunctionLowerer, node: ast.BinOp) -> Expr:
 def _unaryop(fl: FunctionLowerer, node: ast.UnaryOp) -> Expr:
     loc = fl.loc(node)
     operand = fl.lower_expr(node.operand)
+    if isinstance(operand.type, Array) and not isinstance(node.op, ast.Not):
+        return lift(lambda x: unary(node.op, x, loc), [operand], loc)
+    return unary(node.op, operand, loc)
+
+
+def unary(opnode: ast.unaryop, operand: Expr, loc: SourceLoc) -> Expr:
+    """``-x``, ``+x``, ``~x``, ``not x`` of a scalar."""
     t = operand.type
-    if isinstance(node.op, ast.Not):
+    if isinstance(opnode, ast.Not):
         return UnaryOp("not", truth(operand, loc), PY_BOOL, loc)  # Python's not gives a bool
     if not isinstance(t, Scalar):
-        raise TypingError(f"bad operand type for unary operator: {t}", loc)
-    if isinstance(node.op, ast.Invert):
+        raise TypingError(
+            f"the truth value of an array ({t}) is ambiguous" if isinstance(t, Array)
+            else f"bad operand type for unary operator: {t}", loc,
+            hint="use np.any(a) or np.all(a)" if isinstance(t, Array) else None)
+    if isinstance(opnode, ast.Invert):
         if t.is_float:
             raise TypingError("operator ~ needs an integer", loc)
         if t.is_bool and t.weak:
@@ -254,7 +272,7 @@ def _unaryop(fl: FunctionLowerer, node: ast.UnaryOp) -> Expr:
             operand = cast(operand, t)
         return UnaryOp("invert", operand, t, loc)
     if t.is_bool and not t.weak:
-        sign = "-" if isinstance(node.op, ast.USub) else "+"
+        sign = "-" if isinstance(opnode, ast.USub) else "+"
         raise TypingError(
             f"unary {sign} of a NumPy bool is a TypeError in NumPy", loc,
             hint="use ~ or np.logical_not for a bool, or convert with int(...) first",
@@ -262,12 +280,12 @@ def _unaryop(fl: FunctionLowerer, node: ast.UnaryOp) -> Expr:
     if t.is_bool:
         t = PY_INT  # Python: -True == -1
         operand = cast(operand, t)
-    if isinstance(operand, Const) and isinstance(node.op, ast.USub):
+    if isinstance(operand, Const) and isinstance(opnode, ast.USub):
         # a Python int negates exactly; a NumPy integer wraps (-np.uint8(199) == 57)
         value = -operand.value if t.weak else convert_const(-operand.value, t)
         if value is not None:
             return Const(value, t, loc)
-    return UnaryOp("neg" if isinstance(node.op, ast.USub) else "pos", operand, t, loc)
+    return UnaryOp("neg" if isinstance(opnode, ast.USub) else "pos", operand, t, loc)
 
 
 def _boolop(fl: FunctionLowerer, node: ast.BoolOp) -> Expr:
@@ -339,8 +357,11 @@ def _compare(fl: FunctionLowerer, node: ast.Compare) -> Expr:
         finally:
             fl.conditional -= int(k >= 1)
     ops = [CMPOPS[type(opnode)] for opnode in node.ops]
+    if len(operands) > 2 and any(isinstance(e.type, Array) for e in operands):
+        raise TypingError("a chained comparison of arrays is ambiguous", loc,
+                          hint="write (a < b) & (b < c)")
     for e in operands:
-        if not isinstance(e.type, Scalar):
+        if not isinstance(e.type, (Scalar, Array)):
             raise TypingError(
                 f"cannot compare {' and '.join(str(o.type) for o in operands)}", loc,
                 hint="compare numbers (index arrays element by element)",
@@ -390,7 +411,10 @@ def compare(new_let: Callable[[], str], op: str, a: Expr, b: Expr, loc: SourceLo
     """One comparison by value, as CPython and NumPy 2 compare: a Python
     number compared with a NumPy integer is never converted to (and wrapped
     into) the NumPy type; Python ints and floats compare exactly.  The result
-    is a Python bool when both operands are Python numbers."""
+    is a Python bool when both operands are Python numbers; of arrays, an
+    array of NumPy bools."""
+    if isinstance(a.type, Array) or isinstance(b.type, Array):
+        return lift(lambda x, y: cast(compare(new_let, op, x, y, loc), BOOL), [a, b], loc)
     at, bt = a.type, b.type
     assert isinstance(at, Scalar) and isinstance(bt, Scalar)
     rt = PY_BOOL if at.weak and bt.weak else BOOL

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import dataclasses
 import types as pytypes
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,11 +24,13 @@ import numpy as np
 
 from ..cache_key import fingerprint
 from ..errors import (
+    HybridJitError,
     NameResolutionError,
     SourceLoc,
     TypingError,
     UnsupportedError,
 )
+from ..ir.arrays import ArrayStore
 from ..ir.nodes import (
     Assign,
     Break,
@@ -45,6 +48,7 @@ from ..ir.nodes import (
     Program,
     Return,
     Shape,
+    Static,
     Stmt,
     Store,
     TupleItem,
@@ -65,8 +69,10 @@ from ..types import (
     scalar_of_dtype,
     unify,
 )
-from . import exprs, words
-from .builtins import CONSTANTS, HANDLERS, CallSite
+from . import exprs, views, words
+from .arrayfuncs import METHODS
+from .arrayops import has_array, lift
+from .builtins import CONSTANTS, ELEMENTWISE, HANDLERS, CallSite
 from .coerce import INT64_MAX, INT64_MIN, cast, fits, int_of_float, truth
 from .source import ParsedFunction, parse_function, signature_error
 
@@ -312,6 +318,12 @@ class FunctionLowerer:
     def stmt_Expr(self, s: ast.Expr) -> list[Stmt]:
         if isinstance(s.value, ast.Constant) and isinstance(s.value.value, str):
             return []  # docstring
+        v = s.value
+        if isinstance(v, ast.Call) and isinstance(v.func, ast.Attribute) \
+                and v.func.attr == "fill" and exprs.is_local_chain(self, v.func.value):
+            target = self.lower_expr(v.func.value)
+            if isinstance(target.type, Array) and len(v.args) == 1 and not v.keywords:
+                return [self.array_store(target, self.lower_expr(v.args[0]), self.loc(s))]
         value = self.lower_expr(s.value)
         return [ExprStmt(value, self.loc(s))]
 
@@ -360,15 +372,19 @@ class FunctionLowerer:
             t = self.assign_type(target.id, value.type, loc)
             return [Assign(target.id, cast(value, t), loc)]
         if isinstance(target, ast.Subscript):
-            array, indices = self.subscript_parts(target)
-            elem = array.type.dtype  # type: ignore[attr-defined]
-            if not isinstance(value.type, Scalar):
-                raise TypingError(
-                    f"cannot store a {value.type} into an element of {array.type}", loc,
-                    hint="slices and whole-array assignment are not supported; write a loop",
-                )
-            return [Store(array, indices, store_value(value, elem, loc), (True,) * len(indices),
-                          loc)]
+            dest = self.subscript_target(target)
+            if isinstance(dest, Load):
+                if not isinstance(value.type, Scalar):
+                    raise TypingError(
+                        f"cannot store a {value.type} into one element of "
+                        f"{dest.array.type}", loc,
+                        hint="index fewer dimensions (a row a[i] or a slice a[i, :]) to store "
+                        "an array")
+                elem = dest.type
+                assert isinstance(elem, Scalar)
+                return [Store(dest.array, dest.indices, store_value(value, elem, loc),
+                              dest.wrap, loc)]
+            return [self.array_store(dest, value, loc)]
         if isinstance(target, ast.Tuple):
             return self.unpack(target, value, loc)
         raise UnsupportedError(
@@ -414,16 +430,55 @@ class FunctionLowerer:
         rhs = self.lower_expr(s.value)
         if isinstance(s.target, ast.Name):
             cur = self.read_var(s.target.id, loc)
+            if isinstance(cur.type, Array):
+                # NumPy updates the array in place (a += b is not a = a + b)
+                return [self.array_store(cur, exprs.binop(op, cur, rhs, loc), loc, inplace=True)]
             return self.assign_value(s.target, exprs.binop(op, cur, rhs, loc), loc)
         if isinstance(s.target, ast.Subscript):
-            array, indices = self.subscript_parts(s.target)
-            cur_load = Load(array, indices, array.type.dtype,  # type: ignore[attr-defined]
-                            (True,) * len(indices), loc)
-            new = exprs.binop(op, cur_load, rhs, loc)
-            elem = array.type.dtype  # type: ignore[attr-defined]
-            return [Store(array, indices, store_value(new, elem, loc), (True,) * len(indices),
-                          loc)]
+            dest = self.subscript_target(s.target)
+            if isinstance(dest, Load):
+                new = exprs.binop(op, dest, rhs, loc)
+                elem = dest.type
+                assert isinstance(elem, Scalar)
+                return [Store(dest.array, dest.indices, store_value(new, elem, loc),
+                              dest.wrap, loc)]
+            # the view is made once: it is both what is read and what is written
+            temp = self.new_temp()
+            view = Var(temp, self.assign_type(temp, dest.type, loc), loc)
+            return [Assign(temp, dest, loc),
+                    self.array_store(view, exprs.binop(op, view, rhs, loc), loc, inplace=True)]
         raise UnsupportedError("unsupported augmented assignment target", loc)
+
+    def subscript_target(self, node: ast.Subscript) -> Expr:
+        """The element (a Load) or the view a subscripted target denotes."""
+        base = self.lower_expr(node.value)
+        if not isinstance(base.type, Array):
+            raise TypingError(f"a {base.type} does not support item assignment",
+                              self.loc(node))
+        return views.index(self, base, node)
+
+    def array_store(self, target: Expr, value: Expr, loc: SourceLoc,
+                    inplace: bool = False) -> Stmt:
+        """``target[...] = value`` (or ``target op= value``): the value is
+        converted to the target's dtype as NumPy converts it (an in-place
+        operation only within the same kind, as NumPy's same_kind rule)."""
+        tt = target.type
+        assert isinstance(tt, Array)
+        vt = value.type
+        if not isinstance(vt, (Scalar, Array)):
+            raise TypingError(f"cannot store a {vt} into an array", loc)
+        vd = vt.dtype if isinstance(vt, Array) else vt
+        if inplace and not np.can_cast(vd.dtype, tt.dtype.dtype, "same_kind"):
+            raise TypingError(
+                f"cannot cast the {vd.strong()} result to the array's dtype {tt.dtype} in "
+                "place (NumPy's same_kind rule)", loc,
+                hint="write a = a ... to get a new array, or convert with .astype(...)")
+        if isinstance(vt, Array) and vt.ndim > tt.ndim:
+            raise TypingError(
+                f"cannot store an array of {vt.ndim} dimensions into one of {tt.ndim}", loc)
+        if isinstance(vt, Scalar):
+            value = store_value(value, tt.dtype, loc)
+        return ArrayStore(target, value, loc)
 
     def stmt_If(self, s: ast.If) -> list[Stmt]:
         test = truth(self.lower_expr(s.test), self.loc(s.test))
@@ -555,35 +610,6 @@ class FunctionLowerer:
     def lower_expr(self, node: ast.expr) -> Expr:
         return exprs.lower_expr(self, node)
 
-    def subscript_parts(self, node: ast.Subscript) -> tuple[Var, tuple[Expr, ...]]:
-        base = self.lower_expr(node.value)
-        loc = self.loc(node)
-        if not isinstance(base, Var) or not isinstance(base.type, Array):
-            raise TypingError(
-                f"only arrays held in variables can be indexed, not {base.type}", loc
-            )
-        idx_nodes = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
-        if any(isinstance(i, ast.Slice) for i in idx_nodes):
-            raise UnsupportedError(
-                "slicing is not supported inside compiled functions", loc,
-                hint="index single elements in a loop, or pass the slice as an argument",
-            )
-        if len(idx_nodes) != base.type.ndim:
-            raise UnsupportedError(
-                f"array of {base.type.ndim} dimensions indexed with {len(idx_nodes)} indices",
-                loc, hint="index every dimension, e.g. a[i, j] for a 2-D array",
-            )
-        indices = []
-        for i in idx_nodes:
-            e = self.lower_expr(i)
-            if not (isinstance(e.type, Scalar) and e.type.is_int):
-                raise TypingError(
-                    f"array indices must be integers, got {e.type}", self.loc(i),
-                    hint="convert with int(...)",
-                )
-            indices.append(cast(e, INT64))
-        return base, tuple(indices)
-
     # ------------------------------------------------------------ globals
 
     def resolve_global(self, name: str, loc: SourceLoc) -> Any:
@@ -634,12 +660,6 @@ class FunctionLowerer:
             raise UnsupportedError(
                 f"'{f.id}' is a variable, not a function", self.loc(f),
             )
-        if isinstance(f, ast.Attribute) and exprs.is_local_chain(self, f.value):
-            raise UnsupportedError(
-                f"method calls such as {ast.unparse(f)}() are not supported yet", self.loc(f),
-                hint="write the loop (s = 0.0; for i in range(a.shape[0]): s += a[i]), or "
-                "call a module-level function with the value as an argument",
-            )
         if isinstance(f, (ast.Name, ast.Attribute)):
             try:
                 return self.static_value(f)
@@ -652,6 +672,9 @@ class FunctionLowerer:
 
     def call(self, node: ast.Call) -> Expr:
         loc = self.loc(node)
+        f = node.func
+        if isinstance(f, ast.Attribute) and exprs.is_local_chain(self, f.value):
+            return self.method_call(node, f)
         func = self.static_callee(node)
         func = getattr(func, "py_func", func)  # a @jit-decorated helper
         if any(isinstance(a, ast.Starred) for a in node.args):
@@ -667,7 +690,7 @@ class FunctionLowerer:
         if handler is not None:
             site = CallSite(
                 name=getattr(func, "__name__", str(func)),
-                args=[self.lower_expr(a) for a in node.args],
+                args=[self.call_arg(a) for a in node.args],
                 keywords={k.arg: k.value for k in node.keywords if k.arg},
                 loc=loc, fastmath=self.ctx.options.fastmath,
                 lower=self.lower_expr, static=self.static_value,
@@ -675,6 +698,10 @@ class FunctionLowerer:
                 in_entry=self.is_entry,
                 new_let=self.new_let,
             )
+            if func in ELEMENTWISE and has_array(site.args):
+                # a NumPy ufunc (or abs) of arrays: the scalar function per element
+                return lift(lambda *xs: handler(dataclasses.replace(site, args=list(xs))),
+                            site.args, loc)
             return handler(site)
         if isinstance(func, pytypes.FunctionType):
             return self.call_user(func, node, loc)
@@ -686,6 +713,42 @@ class FunctionLowerer:
             hint="supported: math.*, element-wise np.* functions, np.zeros/empty/ones/full, "
             "abs/min/max/int/float/bool/round/len, and plain Python functions",
         )
+
+    def call_arg(self, node: ast.expr) -> Expr:
+        """An argument of a built-in function: a value, or a compile-time
+        object some functions take (a dtype such as ``np.float32``, a string)."""
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return Static(node.value, loc=self.loc(node))
+        if isinstance(node, (ast.Name, ast.Attribute)) and not exprs.is_local_chain(self, node):
+            try:
+                value = self.static_value(node)
+            except HybridJitError:
+                value = None
+            if isinstance(value, (type, np.dtype)) and not isinstance(value, pytypes.ModuleType):
+                return Static(value, loc=self.loc(node))
+        return self.lower_expr(node)
+
+    def method_call(self, node: ast.Call, f: ast.Attribute) -> Expr:
+        """``a.sum(axis=0)``, ``a.copy()`` ...: an array method."""
+        loc = self.loc(node)
+        obj = self.lower_expr(f.value)
+        handler = METHODS.get(f.attr) if isinstance(obj.type, Array) else None
+        if handler is None:
+            raise UnsupportedError(
+                f"method calls such as {ast.unparse(f)}() are not supported"
+                + (" yet" if isinstance(obj.type, Array) else f" on a {obj.type}"), self.loc(f),
+                hint="write the loop (s = 0.0; for i in range(a.shape[0]): s += a[i]), or "
+                "call a module-level function with the value as an argument",
+            )
+        site = CallSite(
+            name=f.attr, args=[obj, *(self.call_arg(a) for a in node.args)],
+            keywords={k.arg: k.value for k in node.keywords if k.arg},
+            loc=loc, fastmath=self.ctx.options.fastmath,
+            lower=self.lower_expr, static=self.static_value,
+            in_parallel_loop=self.parallel_depth > 0, in_entry=self.is_entry,
+            new_let=self.new_let,
+        )
+        return handler(site)
 
     def call_user(self, func: pytypes.FunctionType, node: ast.Call, loc: SourceLoc) -> Expr:
         args = self.helper_arguments(func, node, loc)

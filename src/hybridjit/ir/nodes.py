@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..errors import UNKNOWN_LOC, SourceLoc
-from ..types import BOOL, PY_INT, Array, Scalar, Type
+from ..types import BOOL, NONE, PY_INT, Array, Scalar, Type
 
 
 class Node:
@@ -239,6 +239,17 @@ class BoundCheck(Expr):
     name: str
     value: Expr
     type: Type
+    loc: SourceLoc = field(default=UNKNOWN_LOC, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Static(Expr):
+    """A compile-time Python object given to a function that takes one (a
+    dtype such as ``np.float32``, a string): handlers consume it; one left in
+    the IR is an error at its line."""
+
+    value: object
+    type: Type = NONE
     loc: SourceLoc = field(default=UNKNOWN_LOC, compare=False)
 
 
