@@ -25,8 +25,12 @@ import numpy as np
 
 #: categories, worst first (a program's category is its worst configuration's)
 CATEGORIES = ("invalid", "crash", "internal", "mismatch", "timeout", "refused", "fallback",
-              "departure", "ok")
+              "departure", "ok-typeerror", "ok")
 FAILURES = ("crash", "internal", "mismatch", "timeout", "refused", "fallback")
+#: outcomes that are not failures: "ok-typeerror" is a compile-time
+#: HybridJitError at the very line where CPython raises a TypeError (README:
+#: NumPy's and Python's type errors are compile-time errors)
+PASSING = ("ok", "ok-typeerror", "departure")
 
 #: exceptions CPython may legitimately raise in a generated program; any other
 #: one means the generator left the subset (category "invalid")
@@ -42,12 +46,17 @@ class Outcome:
     message: str = ""
     arrays: list[np.ndarray] = field(default_factory=list)
     outside_intact: bool = True
+    line: int = 0  # the program line an exception was raised (or refused) at
 
     @classmethod
-    def from_exception(cls, status: str, exc: BaseException) -> Outcome:
+    def from_exception(cls, status: str, exc: BaseException, line: int = 0) -> Outcome:
         return cls(status, exc_type=type(exc).__name__,
                    exc_mro=tuple(c.__name__ for c in type(exc).__mro__),
-                   message=str(exc))
+                   message=str(exc), line=line)
+
+    @property
+    def type_error(self) -> bool:
+        return self.status == "raise" and "TypeError" in self.exc_mro
 
     def describe(self, limit: int = 400) -> str:
         if self.status == "return":
@@ -74,6 +83,7 @@ class Verdict:
 def normalise(text: str) -> str:
     text = text.strip().splitlines()[0] if text.strip() else ""
     text = re.sub(r"\S+\.py:\d+:\d+: ", "", text)
+    text = re.sub(r"(/[\w.+-]+)+", "PATH", text)  # cache files, modules
     text = re.sub(r"np\.\w+\(([^()]*)\)", r"np.T(\1)", text)
     text = re.sub(r"-?\d+(\.\d+)?(e[-+]?\d+)?", "N", text)
     text = re.sub(r"'[^']*'", "'X'", text)
@@ -185,11 +195,18 @@ def verdict(expected: Outcome, got: Outcome, config: str,
     ``device_ulps``: the program calls NumPy transcendental functions, which
     kernels compute with the device's library (README): a few ulps on a
     device configuration are a departure."""
+    if got.status == "refused" and expected.type_error:
+        if got.line and got.line == expected.line:
+            return Verdict("ok-typeerror", got.exc_type,
+                           f"CPython raises {_raised(expected)} at line {expected.line}")
+        return Verdict("refused", got.exc_type,
+                       f"{got.message.strip()}\n(CPython raises {_raised(expected)} at line "
+                       f"{expected.line}, the refusal is at line {got.line})")
     if got.status in ("refused", "internal"):
         return Verdict(got.status, got.exc_type, got.message)
     if expected.status == "raise":
         if got.status == "raise":
-            if expected.exc_type in got.exc_mro:
+            if expected.exc_type in got.exc_mro or (expected.type_error and got.type_error):
                 return Verdict("ok")
             return Verdict("mismatch", "exception type",
                            f"CPython raises {_raised(expected)}, compiled raises {_raised(got)}")

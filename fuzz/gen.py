@@ -35,13 +35,17 @@ from typing import Any
 
 import numpy as np
 
+from .consts import NotConst, const_value
 from .tables import (
     BIN_BY,
     BITS,
     CALL_BY,
     CMP_BY,
-    DOCGAP_BY,
     DOMAIN_LIMITED,
+    NP_UFUNC1,
+    NP_UFUNC2,
+    TYPEERROR,
+    UFUNC_OPERATOR,
     UN_BY,
     fits_join,
     np_bool_arith,
@@ -58,7 +62,10 @@ from .typesys import (
     TupleT,
     binop_type,
     call_type,
+    fits_selection,
+    int_range,
     join,
+    select,
 )
 
 ENTRY = "f"
@@ -219,7 +226,8 @@ class FnGen:
                     code = self.pick(["math.pi", "math.e"])
             return E(code if t.py else f"{t.spelling()}({code})", t, True)
         lo, hi = -12, 12
-        rng_t = fit if fit is not None and fit.is_int and not fit.py else t
+        # a Python int made to fit the NumPy integer it meets (NEP 50)
+        rng_t = fit if t.py and fit is not None and fit.is_int and not fit.py else t
         if not rng_t.py:
             info = np.iinfo(rng_t.dtype)
             lo, hi = max(int(info.min), lo), min(int(info.max), hi)
@@ -490,48 +498,87 @@ class FnGen:
             self.feat("mixed_join")
         return ts
 
+    def const_of(self, ctx: Ctx, e: E) -> tuple[bool, Any]:
+        """(is a compile-time constant for hybridjit, its value): see
+        :mod:`fuzz.consts`."""
+        import ast
+
+        local = set(ctx.defined) | set(ctx.arrays) | {lp.var for lp in ctx.loops}
+        try:
+            v = const_value(ast.parse(e.code, mode="eval").body, self.g.const_values, local,
+                            lambda name: ctx.arrays[name].t.ndim)
+        except NotConst:
+            return False, None
+        return True, v
+
+    def selection(self, ctx: Ctx, want: ScalarT, n: int, depth: int, pure: bool) -> list[E]:
+        """``n`` operands of a value chosen among them (min/max, and/or, a
+        conditional expression) whose selected type (typesys.select) is
+        ``want``: a Python int among NumPy integers keeps their type only
+        as a constant that fits them all, so such operands are often made
+        fitting constants."""
+        ts = self.mixed_types(want, n)
+        strong_ints = [t for t in ts if not t.py and t.is_int]
+        int_ctx = bool(strong_ints) and not any(t.is_float for t in ts)
+        parts = []
+        for t in ts:
+            if int_ctx and t == PY_INT and self.on("fitting_const") and self.chance(0.6):
+                lo = max(int_range(u)[0] for u in strong_ints)
+                hi = min(int_range(u)[1] for u in strong_ints)
+                if not self.chance(0.2):
+                    lo, hi = max(lo, -12), min(hi, 12)
+                parts.append(E(repr(self.rng.randint(lo, hi)), PY_INT, True))
+                self.feat("fitting_const")
+            else:
+                parts.append(self.sub(ctx, t, depth, pure))
+        consts = [self.const_of(ctx, p) for p in parts]
+        fits = [fits_selection(v, c, ts) for c, v in consts]
+        if select(ts, fits) != want:
+            raise Retry
+        return parts
+
     def e_boolop(self, ctx: Ctx, want: ScalarT, depth: int, pure: bool, fit: Any) -> E:
         n = self.pick([2, 2, 3])
-        ts = self.mixed_types(want, n)
-        parts = [self.sub(ctx, t, depth, True) for t in ts]
+        parts = self.selection(ctx, want, n, depth, True)
         op = self.pick(["and", "or"])
         self.feat("boolop")
         return E("(" + f" {op} ".join(p.code for p in parts) + ")", want, pure=True)
 
     def e_ifexp(self, ctx: Ctx, want: ScalarT, depth: int, pure: bool, fit: Any) -> E:
-        t1, t2 = self.mixed_types(want, 2)
-        a = self.sub(ctx, t1, depth, True)
-        b = self.sub(ctx, t2, depth, True)
+        a, b = self.selection(ctx, want, 2, depth, True)
         c = self.sub(ctx, self.pick([PY_BOOL, ScalarT("bool"), self.any_type(ctx)]), depth,
                      pure)
         self.feat("ifexp")
         return E(f"({a.code} if {c.code} else {b.code})", want, pure=c.pure)
 
     def e_minmax(self, ctx: Ctx, want: ScalarT, depth: int, pure: bool, fit: Any) -> E:
-        ts = self.mixed_types(want, self.pick([2, 2, 3]))
-        parts = [self.sub(ctx, t, depth, pure) for t in ts]
+        parts = self.selection(ctx, want, self.pick([2, 2, 3]), depth, pure)
         fn = self.pick(["min", "max"])
         self.feat("minmax")
         return E(f"{fn}({', '.join(p.code for p in parts)})", want,
                  pure=all(p.pure for p in parts))
 
     def e_call(self, ctx: Ctx, want: ScalarT, depth: int, pure: bool, fit: Any) -> E:
-        table = CALL_BY
-        if self.on("docgap") and self.chance(0.015):
-            table = DOCGAP_BY
-        cands = table.get(want, [])
+        cands = CALL_BY.get(want, [])
+        if not self.on("np_ufuncs"):
+            cands = [c for c in cands if c[0][3:] not in NP_UFUNC1 + NP_UFUNC2]
         if not self.on("np_int_args"):
             cands = [c for c in cands if not np_int_args(*c)]
         if not cands:
             raise Retry
         fname = self.pick(sorted({c[0] for c in cands}))  # each function alike
         name, ts = self.pick([c for c in cands if c[0] == fname])
-        if table is DOCGAP_BY:
-            self.feat("docgap")
+        if name[3:] in NP_UFUNC1 + NP_UFUNC2:
+            self.feat("np_ufuncs")
         if np_int_args(name, ts):
             self.feat("np_int_args")
         args = [self.sub(ctx, t, depth, pure) for t in ts]
         short = name.split(".")[-1]
+        op = UFUNC_OPERATOR.get(short) if name.startswith("np.") else None
+        if op is not None and op != "**":
+            # a divisor, a shift count: as the operator's (NumPy defines
+            # division by zero and wide shifts; this keeps them occasional)
+            args[1] = self.right_operand(ctx, op, ts[0], ts[1], depth, pure)
         if name == "np.power" and not ts[1].is_float:
             # NumPy refuses negative integer powers of integers
             c = self.rng.randint(0, 3)
@@ -619,6 +666,28 @@ class FnGen:
             args.append(chosen)
         self.feat("helper_call")
         return E(f"{h.name}({', '.join(args)})", want, pure=False)
+
+    def typeerror_stmt(self, ctx: Ctx) -> str:
+        """``t = <a construct CPython refuses with a TypeError>`` on
+        parameters or constants, to be the first statement (so CPython
+        surely raises there): hybridjit must refuse it at compile time, at
+        this line, or raise TypeError."""
+        groups = sorted({(k, op) for k, op, _ in TYPEERROR})
+        kind, op = self.pick(groups)
+        ts = self.pick([e[2] for e in TYPEERROR if (e[0], e[1]) == (kind, op)])
+        args = []
+        for t in ts:
+            names = [n for n, u in ctx.defined.items() if u == t]
+            args.append(self.pick(names) if names and self.chance(0.7) else self.const(t).code)
+        if kind == "unop":
+            code = f"{op}{args[0]}"
+        elif kind == "op":
+            code = f"{args[0]} {op} {args[1]}"
+        else:
+            code = f"{op}({', '.join(args)})"
+        self.feat("typeerror")
+        self.feat(f"typeerror:{kind}{op}")
+        return f"{self.fresh('t')} = {code}"
 
     # statements ---------------------------------------------------------
     def block(self, ctx: Ctx, n: int) -> list[str]:
@@ -1120,7 +1189,8 @@ STMT_RULES: list[tuple[float, str, Callable[..., list[str]]]] = [
 
 #: every feature name a rule or a constant choice can be switched off by
 FEATURES = sorted({f for (_, f, _) in EXPR_RULES + LEAF_RULES + STMT_RULES}
-                  | {"bitops", "mixed_join", "docgap", "bool_arith", "np_int_args",
+                  | {"bitops", "mixed_join", "np_ufuncs", "typeerror", "fitting_const",
+                     "bool_arith", "np_int_args",
                      "special_floats", "big_ints", "maybe_unbound", "float_minmax_reduction",
                      "views", "aliasing", "size_param", "module_constants", "wide_values"})
 
@@ -1132,6 +1202,7 @@ class ProgramGen:
         self.disabled = disabled
         self.features: set[str] = set()
         self.constants: dict[str, ScalarT] = {}
+        self.const_values: dict[str, Any] = {}  # module constants' values
         self.size_param: dict[str, int] = {}  # "n" -> its value (never reassigned)
 
     def enabled(self, feature: str) -> bool:
@@ -1232,6 +1303,7 @@ class ProgramGen:
                 val = {"py_int": repr(r.randint(-9, 50)), "py_float": repr(r.choice(
                     [0.25, 1.5, -3.0, 2.5e-3])), "py_bool": repr(r.random() < 0.5)}[t.name]
                 self.constants[name] = t
+                self.const_values[name] = eval(val)
                 lines.append(f"{name} = {val}")
                 self.features.add("module_constants")
         helpers: list[Helper] = []
@@ -1255,6 +1327,8 @@ class ProgramGen:
         if r.random() < 0.1:
             body.append('"""A generated function."""')
             self.features.add("docstring")
+        if self.enabled("typeerror") and r.random() < 0.02:
+            body.append(fg.typeerror_stmt(ctx))
         if not isinstance(entry_ret, ScalarT) and "@alloc" in entry_ret:
             alloc_lines, arr = fg.alloc(ctx)
             ctx.arrays[arr.name] = arr

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .compare import normalise
+from .compare import PASSING, normalise
 
 Evaluate = Callable[[str, list[dict[str, Any]]], dict[str, Any]]
 Mutation = Callable[[], bool]
@@ -39,7 +39,7 @@ PREFERRED = ("serial", "prange", "auto", "opencl")
 def primary_config(result: dict[str, Any]) -> str | None:
     """The configuration to minimise against: the simplest one that fails."""
     bad = [c for c, v in result.get("configs", {}).items()
-           if v["category"] not in ("ok", "departure")]
+           if v["category"] not in PASSING]
     for c in PREFERRED:
         if c in bad:
             return c
@@ -52,13 +52,13 @@ def _types_in(text: str) -> tuple[str, ...]:
 
 def failure_key(result: dict[str, Any], config: str) -> tuple[str, ...] | None:
     """What "failing the same way" means (None: not failing)."""
-    if result.get("category") in ("ok", "departure", "invalid", None):
+    if result.get("category") in (*PASSING, "invalid", None):
         return None
     c = result.get("configs", {}).get(config)
     if c is None:
         return None
     cat, kind, detail = c["category"], c["kind"], c.get("detail", "")
-    if cat in ("ok", "departure"):
+    if cat in PASSING:
         return None
     oracle = result.get("oracle", "")
     exc = oracle.split(": ")[1] if result.get("oracle_status") == "raise" \

@@ -48,7 +48,16 @@ from typing import Any
 
 import numpy as np
 
-from .typesys import INT64_MAX, INT64_MIN, convert, join_values, typeof
+from .consts import is_const, local_names, module_constants
+from .typesys import (
+    INT64_MAX,
+    INT64_MIN,
+    ScalarT,
+    convert,
+    fits_selection,
+    select,
+    typeof,
+)
 
 
 class Departure(Exception):
@@ -78,6 +87,7 @@ def _hj_i(v: Any) -> Any:
 def _hj_bigmath(fn: Callable[..., Any], *args: Any) -> Any:
     """math.factorial/comb/perm: refuse (as beyond int64) before computing
     results so big that CPython would take ages."""
+    _u64_to_py(*args)
     ints = [int(a) for a in args if isinstance(a, (int, np.integer))]
     name = fn.__name__
     if len(ints) == len(args) and all(i >= 0 for i in ints):
@@ -107,24 +117,43 @@ def _hj_c(v: Any) -> Any:
     return v
 
 
+def _u64_to_py(*args: Any) -> None:
+    """A NumPy uint64 beyond 2**63 - 1 becoming a Python int (``int(x)``,
+    ``math.comb(n, x)``) is an OverflowError in hybridjit (64-bit Python
+    ints, README): a departure."""
+    for a in args:
+        if isinstance(a, np.unsignedinteger) and int(a) > INT64_MAX:
+            raise Departure(f"NumPy {a!r} becomes a Python int beyond int64")
+
+
 def _hj_int(v: Any) -> Any:
     """``int()``: nan/inf raise as in CPython (README); beyond int64 departs."""
+    _u64_to_py(v)
     return _hj_i(int(v))
 
 
 def _hj_round(v: Any) -> Any:
+    _u64_to_py(v)
     return _hj_i(round(v))
 
 
 def _hj_fl(fn: Callable[[Any], Any], v: Any) -> Any:
     """math.floor/ceil/trunc."""
+    _u64_to_py(v)
     return _hj_i(fn(v))
+
+
+def _hj_pyint(fn: Callable[..., Any], *args: Any) -> Any:
+    """math functions taking Python ints (gcd, lcm, isqrt, ldexp)."""
+    _u64_to_py(*args)
+    return _hj_i(fn(*args))
 
 
 def _hj_cast(cls: Any, v: Any) -> Any:
     """``np.int8(v)`` and friends: a NumPy float converts as C does (README),
     undefined when it does not fit; a Python float raises as in NumPy."""
     dt = np.dtype(cls)
+    _hj_c(v)  # np.uint32(2**64): the constant is beyond 64 bits (README)
     if dt.kind in "iu" and isinstance(v, np.floating):
         info = np.iinfo(dt)
         if not _float_to_int_ok(v, int(info.min), int(info.max)):
@@ -190,28 +219,33 @@ def _hj_np(fn: Any, *args: Any) -> Any:
     return r.dtype.type(cfn(*vals))
 
 
-def _as_join(value: Any, others: list[Any]) -> Any:
-    """``value`` in the promoted type of itself and ``others``."""
-    t = join_values([value, *others])
-    if t is None:
+def _as_selected(value: Any, values: list[Any], consts: tuple[bool, ...]) -> Any:
+    """``value``, chosen among ``values`` (min/max, and/or, a conditional
+    expression), in the one type compiled code gives the choice
+    (:func:`fuzz.typesys.select`); ``consts[k]``: operand k is a
+    compile-time constant (:mod:`fuzz.consts`)."""
+    ts = [typeof(v) for v in values]
+    if not all(isinstance(t, ScalarT) for t in ts):
         raise Departure("operand outside the type model")
+    sts: list[ScalarT] = ts  # type: ignore[assignment]
+    t = select(sts, [fits_selection(v, c, sts) for v, c in zip(values, consts)])
     if typeof(value) == t:
         return value
     try:
         out = convert(value, t)
     except (OverflowError, ValueError) as exc:
-        raise Departure(f"{value!r} does not fit the promoted type {t}") from exc
+        raise Departure(f"{value!r} does not fit the selected type {t}") from exc
     if isinstance(value, (int, np.integer)) and t.is_float and int(value) != out:
-        raise Departure(f"{value!r} is not exact in the promoted type {t}")
+        raise Departure(f"{value!r} is not exact in the selected type {t}")
     return out
 
 
-def _hj_mm(fn: Callable[..., Any], *args: Any) -> Any:
-    """min/max: CPython's winner, in the promoted type of all the arguments."""
+def _hj_mm(fn: Callable[..., Any], consts: tuple[bool, ...], *args: Any) -> Any:
+    """min/max: CPython's winner (compared by value), in the selected type."""
     r = fn(*args)
     if len({type(a) for a in args}) == 1:
         return r
-    return _as_join(r, list(args))
+    return _as_selected(r, list(args), consts)
 
 
 def _speculate(thunk: Callable[[], Any]) -> Any:
@@ -222,7 +256,7 @@ def _speculate(thunk: Callable[[], Any]) -> Any:
             raise Departure("cannot learn the type of an operand not evaluated") from exc
 
 
-def _hj_bool(is_and: bool, *thunks: Callable[[], Any]) -> Any:
+def _hj_bool(is_and: bool, consts: tuple[bool, ...], *thunks: Callable[[], Any]) -> Any:
     """``a and b ...`` / ``a or b ...`` with Python's value semantics."""
     values: list[Any] = []
     result = None
@@ -234,13 +268,16 @@ def _hj_bool(is_and: bool, *thunks: Callable[[], Any]) -> Any:
             result = v
             break
     rest = [_speculate(th) for th in thunks[len(values):]]
-    return _as_join(result, values[:-1] + rest)
+    return _as_selected(result, values + rest, consts)
 
 
-def _hj_ifexp(test: Any, body: Callable[[], Any], orelse: Callable[[], Any]) -> Any:
+def _hj_ifexp(test: Any, body: Callable[[], Any], orelse: Callable[[], Any],
+              consts: tuple[bool, ...]) -> Any:
     if test:
-        return _as_join(body(), [_speculate(orelse)])
-    return _as_join(orelse(), [_speculate(body)])
+        v = body()
+        return _as_selected(v, [v, _speculate(orelse)], consts)
+    v = orelse()
+    return _as_selected(v, [_speculate(body), v], consts)
 
 
 RUNTIME: dict[str, Any] = {
@@ -285,8 +322,15 @@ def _dotted(node: ast.expr) -> str | None:
 
 
 class _Rewriter:
-    def __init__(self, helpers: set[str]):
+    def __init__(self, helpers: set[str], module: dict[str, Any]):
         self.helpers = helpers
+        self.module = module  # module-level numeric constants
+        self.local: set[str] = set()  # the current function's local names
+
+    def consts(self, nodes: list[ast.expr]) -> ast.Tuple:
+        """Which operands are compile-time constants (before rewriting)."""
+        return ast.Tuple([ast.Constant(is_const(n, self.module, self.local)) for n in nodes],
+                         ast.Load())
 
     # expressions ---------------------------------------------------------
     def ex(self, node: ast.expr, exempt: bool) -> ast.expr:
@@ -305,11 +349,13 @@ class _Rewriter:
                                [self.ex(c, True) for c in node.comparators])
         if isinstance(node, ast.BoolOp):
             return _call("_hj_bool", ast.Constant(isinstance(node.op, ast.And)),
+                         self.consts(node.values),
                          *(_lambda(self.ex(v, False)) for v in node.values))
         if isinstance(node, ast.IfExp):
             return _call("_hj_ifexp", self.ex(node.test, True),
                          _lambda(self.ex(node.body, False)),
-                         _lambda(self.ex(node.orelse, False)))
+                         _lambda(self.ex(node.orelse, False)),
+                         self.consts([node.body, node.orelse]))
         if isinstance(node, ast.Call):
             return self.call(node)
         if isinstance(node, ast.Subscript):
@@ -328,7 +374,8 @@ class _Rewriter:
             return ast.Call(node.func, [_call("_hj_i", self.ex(a, False)) for a in node.args],
                             kw)
         if name in ("min", "max"):
-            return _call("_hj_mm", node.func, *(self.ex(a, False) for a in node.args))
+            return _call("_hj_mm", node.func, self.consts(node.args),
+                         *(self.ex(a, False) for a in node.args))
         args = [self.ex(a, True) for a in node.args]
         if name == "int" and len(args) == 1:
             return _call("_hj_int", *args)
@@ -338,6 +385,8 @@ class _Rewriter:
             return _call("_hj_fl", node.func, *args)
         if name in ("math.factorial", "math.comb", "math.perm"):
             return _call("_hj_bigmath", node.func, *args)
+        if name in ("math.gcd", "math.lcm", "math.isqrt", "math.ldexp"):
+            return _call("_hj_pyint", node.func, *args)
         if name is not None and name.startswith("np.") and name[3:] in _INT_CASTS \
                 and len(args) == 1:
             return _call("_hj_cast", node.func, *args)
@@ -358,7 +407,17 @@ class _Rewriter:
         return value
 
     def stmt(self, s: ast.stmt) -> list[ast.stmt]:
+        """The rewritten statement(s), at the original's line (so that an
+        exception's line is the program's)."""
+        out = self._stmt(s)
+        for n in out:
+            if getattr(n, "lineno", None) is None:
+                ast.copy_location(n, s)
+        return out
+
+    def _stmt(self, s: ast.stmt) -> list[ast.stmt]:
         if isinstance(s, ast.FunctionDef):
+            self.local = local_names(s)
             s.body = self.block(s.body)
             return [s]
         if isinstance(s, ast.Assign):
@@ -411,23 +470,45 @@ class _Rewriter:
         return t
 
 
-def instrument(source: str) -> str:
-    """The oracle copy of a program module (see the module docstring)."""
+ORACLE_FILE = "<oracle {}>"
+
+
+def instrument_tree(source: str) -> ast.Module:
+    """The oracle copy of a program module (see the module docstring), its
+    statements at the original lines."""
     tree = ast.parse(source)
     helpers = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
-    rw = _Rewriter(helpers)
+    rw = _Rewriter(helpers, module_constants(tree))
     body: list[ast.stmt] = []
     for node in tree.body:
         body.extend(rw.stmt(node) if isinstance(node, ast.FunctionDef) else [node])
     tree.body = body
     ast.fix_missing_locations(tree)
-    return ast.unparse(tree)
+    return tree
+
+
+def instrument(source: str) -> str:
+    """The oracle copy as source text (for reading)."""
+    return ast.unparse(instrument_tree(source))
 
 
 def load_oracle(source: str, name: str = "oracle") -> types.ModuleType:
-    """Execute the oracle copy of ``source``; returns the module."""
+    """Execute the oracle copy of ``source``; returns the module.  Its code
+    objects have the file name ``ORACLE_FILE.format(name)``."""
     mod = types.ModuleType(name)
     mod.__dict__.update(RUNTIME)
-    code = compile(instrument(source), f"<oracle {name}>", "exec")
+    code = compile(instrument_tree(source), ORACLE_FILE.format(name), "exec")
     exec(code, mod.__dict__)
     return mod
+
+
+def raise_line(exc: BaseException, name: str = "oracle") -> int:
+    """The program line an exception of the oracle copy was raised at (the
+    innermost frame in the program, not in the run-time helpers); 0: none."""
+    line = 0
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == ORACLE_FILE.format(name):
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line

@@ -60,6 +60,7 @@ class Worker:
         self.proc: subprocess.Popen[bytes] | None = None
         self.buf = b""
         self.jobs = 0
+        self.compiler = ""  # where the worker imported hybridjit from
         self.workdir = opts.out / "work" / f"w{index}"
         self.log = opts.out / "logs" / f"worker{index}.log"
 
@@ -77,6 +78,7 @@ class Worker:
         msg = self._read(120.0)
         if msg is None or msg.get("event") != "ready":
             raise RuntimeError(f"worker {self.index} did not start; see {self.log}")
+        self.compiler = str(msg.get("hybridjit", ""))
 
     def _read(self, timeout: float) -> dict[str, Any] | None:
         """The next message, None on EOF; raises TimeoutError."""

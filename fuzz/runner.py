@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .compare import CATEGORIES, FAILURES
+from .compare import CATEGORIES, FAILURES, PASSING
 from .gen import Program, generate
 from .minimise import Minimiser, failure_key, primary_config
 from .pool import PoolOptions, Worker
@@ -139,7 +139,7 @@ class Runner:
         source, specs = m.run()
         final = self.evaluate(f"m{prog.seed}-final", source, specs,
                               list(result.get("configs", {})) or self.opts.configs)
-        if final["category"] in ("ok", "departure", "invalid"):
+        if final["category"] in (*PASSING, "invalid"):
             final = dict(result)  # flaky: keep the original verdicts
         path = self.write(prog, source, specs, final, minimised=True)
         return path, final
@@ -201,7 +201,7 @@ class Runner:
                             if cat != "invalid" else None
                         bad = [f"{n}={c['category']}({c['kind']})"
                                for n, c in result.get("configs", {}).items()
-                               if c["category"] not in ("ok", "departure")]
+                               if c["category"] not in PASSING]
                         print(f"[{done}/{o.programs}] seed {prog.seed}: {cat} "
                               f"{' '.join(bad)} {path or result.get('invalid', '')[:200]}",
                               flush=True)
@@ -240,6 +240,7 @@ class Runner:
             "seconds": round(elapsed, 1),
             "failures": [p.seed for p, r in failures if r["category"] in FAILURES],
             "minimised": minimised,
+            "compiler": sorted({w.compiler for w in self.workers if w.compiler}),
         }
         (self.out / "summary.json").write_text(json.dumps(summary, indent=1))
         print_summary(summary)
@@ -251,7 +252,10 @@ def print_summary(s: dict[str, Any]) -> None:
     print("\n==== hybridjit fuzz summary ====")
     print(f"programs {s['programs']} (seed {s['seed']}, configs {','.join(s['configs'])}) in "
           f"{s['seconds']:.0f} s")
-    print(f"ok {c['ok']}  departures {c['departure']}  mismatches {c['mismatch']}  "
+    if s.get("compiler"):
+        print(f"compiler: {', '.join(s['compiler'])}")
+    print(f"ok {c['ok']}  ok-typeerror {c['ok-typeerror']}  departures {c['departure']}  "
+          f"mismatches {c['mismatch']}  "
           f"crashes {c['crash']}  refused {c['refused']}  internal errors {c['internal']}  "
           f"timeouts {c['timeout']}  device fallbacks {c['fallback']}  "
           f"invalid (generator) {c['invalid']}")

@@ -3,9 +3,9 @@
 Contract: importing this module computes, by running CPython/NumPy on sample
 values (:mod:`fuzz.typesys`), for every result type the (operator, operand
 types) and (function, argument types) combinations that produce it:
-:data:`BIN_BY`, :data:`CMP_BY`, :data:`UN_BY`, :data:`CALL_BY` (and
-:data:`DOCGAP_BY`: functions the README's wording covers that hybridjit did
-not implement when this was written).  The lists of functions are the
+:data:`BIN_BY`, :data:`CMP_BY`, :data:`UN_BY`, :data:`CALL_BY`; and the
+constructs CPython or NumPy refuse with a TypeError (:data:`TYPEERROR`,
+hybridjit refuses them at compile time).  The lists of functions are the
 subset's: the ``math`` module, NumPy's element-wise functions on scalars.
 """
 
@@ -42,10 +42,19 @@ NP_FUNC1 = ("sqrt", "exp", "exp2", "log", "log2", "log10", "log1p", "expm1", "si
             "square", "isnan", "isinf", "isfinite")
 NP_FUNC2 = ("arctan2", "hypot", "copysign", "fmod", "power", "fmin", "fmax", "minimum",
             "maximum")
-#: documented ("the math module's functions", "NumPy's element-wise functions")
-#: but absent from hybridjit's tables when this was written: feature "docgap"
-DOCGAP_FUNC1 = ("np.sign", "np.negative", "np.positive", "np.reciprocal")
-DOCGAP_FUNC2 = ("np.add", "np.multiply", "np.true_divide", "np.subtract")
+#: NumPy's further scalar functions (feature "np_ufuncs"): sign, the
+#: operators' ufuncs, comparisons, logical functions, degree conversions
+NP_UFUNC1 = ("sign", "negative", "positive", "reciprocal", "invert", "logical_not",
+             "deg2rad", "rad2deg", "degrees", "radians")
+NP_UFUNC2 = ("add", "subtract", "multiply", "divide", "true_divide", "floor_divide",
+             "remainder", "mod", "bitwise_and", "bitwise_or", "bitwise_xor", "left_shift",
+             "right_shift", "equal", "not_equal", "less", "less_equal", "greater",
+             "greater_equal", "logical_and", "logical_or", "logical_xor")
+#: a ufunc whose second operand needs an operator's care (divisor, shift
+#: count, exponent): the operator
+UFUNC_OPERATOR = {"divide": "/", "true_divide": "/", "floor_divide": "//", "remainder": "%",
+                  "mod": "%", "fmod": "%", "left_shift": "<<", "right_shift": ">>",
+                  "power": "**"}
 #: math functions whose domain excludes some reals (arguments are made safe
 #: most of the time so programs get past them)
 DOMAIN_LIMITED = {"sqrt", "log", "log2", "log10", "log1p", "asin", "acos", "acosh", "atanh",
@@ -75,8 +84,8 @@ def _build_tables() -> tuple[dict[ScalarT, list[Any]], ...]:
             r = unop_type(op, a)
             if r is not None:
                 un_by.setdefault(r, []).append((op, a))
-    funcs1 = [f"np.{n}" for n in NP_FUNC1] + ["abs", "round"]
-    funcs2 = [f"np.{n}" for n in NP_FUNC2]
+    funcs1 = [f"np.{n}" for n in NP_FUNC1 + NP_UFUNC1] + ["abs", "round"]
+    funcs2 = [f"np.{n}" for n in NP_FUNC2 + NP_UFUNC2]
     for name in funcs1:
         for a in ALL_SCALARS:
             r = call_type(name, (a,))
@@ -130,19 +139,59 @@ def _math_accepts(name: str, ts: tuple[ScalarT, ...], res: ScalarT) -> bool:
 
 
 BIN_BY, CMP_BY, UN_BY, CALL_BY = _build_tables()
-DOCGAP_BY: dict[ScalarT, list[tuple[str, tuple[ScalarT, ...]]]] = {}
-for _name in DOCGAP_FUNC1:
-    for _a in (PY_FLOAT, ScalarT("float64"), ScalarT("float32"), ScalarT("int64")):
-        _r = call_type(_name, (_a,))
-        if _r is not None:
-            DOCGAP_BY.setdefault(_r, []).append((_name, (_a,)))
-for _name in DOCGAP_FUNC2:
-    for _a in (PY_FLOAT, PY_INT, ScalarT("float64"), ScalarT("int32")):
-        _r = call_type(_name, (_a, _a))
-        if _r is not None:
-            DOCGAP_BY.setdefault(_r, []).append((_name, (_a, _a)))
 
 
+def _type_error(fn: Any, *args: Any) -> bool:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            fn(*args)
+        except TypeError:
+            return True
+        except Exception:
+            return False
+    return False
+
+
+def _build_typeerror() -> list[tuple[str, str, tuple[ScalarT, ...]]]:
+    """("op"|"unop"|"call", operator or function, operand types) of every
+    construct that raises TypeError on two sets of sample values."""
+    from .typesys import UNOPS, resolve, sample
+
+    def raises(fn: Any, ts: tuple[ScalarT, ...]) -> bool:
+        return all(_type_error(fn, *(sample(t, k + w) for k, t in enumerate(ts)))
+                   for w in (0, 1))
+
+    out: list[tuple[str, str, tuple[ScalarT, ...]]] = []
+    for a in ALL_SCALARS:
+        for op in ("-", "+", "~"):
+            if raises(UNOPS[op], (a,)):
+                out.append(("unop", op, (a,)))
+        for b in ALL_SCALARS:
+            for op, fn in BINOPS.items():
+                if raises(fn, (a, b)):
+                    out.append(("op", op, (a, b)))
+    for n in NP_FUNC1 + NP_UFUNC1:
+        for a in ALL_SCALARS:
+            if raises(resolve(f"np.{n}"), (a,)):
+                out.append(("call", f"np.{n}", (a,)))
+    for n in NP_FUNC2 + NP_UFUNC2:
+        for a in ALL_SCALARS:
+            for b in ALL_SCALARS:
+                if raises(resolve(f"np.{n}"), (a, b)):
+                    out.append(("call", f"np.{n}", (a, b)))
+    for n, arity in MATH_MORE.items():
+        for a in ALL_SCALARS:
+            ts = (a,) if arity == 1 else (a, PY_INT) if n != "ldexp" else (PY_FLOAT, a)
+            if raises(resolve(f"math.{n}"), ts):
+                out.append(("call", f"math.{n}", ts))
+    return out
+
+
+#: constructs that raise TypeError in CPython/NumPy (feature "typeerror")
+TYPEERROR = _build_typeerror()
 def np_bool_arith(op: str, a: ScalarT, b: ScalarT) -> bool:
     """Arithmetic (not bitwise) with a NumPy bool operand."""
     return op in ARITH and "bool" in (a.name, b.name)

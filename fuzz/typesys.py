@@ -206,6 +206,41 @@ def join(types: list[ScalarT] | tuple[ScalarT, ...]) -> ScalarT:
     return ScalarT(dt.name)
 
 
+def int_fits(v: int, t: ScalarT) -> bool:
+    lo, hi = int_range(t)
+    return lo <= v <= hi
+
+
+def select(types: list[ScalarT] | tuple[ScalarT, ...],
+           fits: list[bool] | None = None) -> ScalarT:
+    """The one static type of a value *chosen* among values of ``types``
+    (``min``/``max``, ``a or b``, ``x if c else y``), as hybridjit's
+    ``types.select_type`` decides it: bools chosen among bools stay bools
+    (Python's when all are Python's); otherwise NumPy's promotion
+    (:func:`join`), except that with NumPy integers and no float among the
+    types a Python int counts as int64 unless ``fits[k]``: it is a
+    compile-time constant that every NumPy integer type among ``types`` can
+    hold (``max(535, np.int8(2))`` is ``np.int64(535)``, ``max(5,
+    np.int8(2))`` is ``np.int8(5)``)."""
+    if all(t.is_bool for t in types):
+        return PY_BOOL if all(t.py for t in types) else ScalarT("bool")
+    flags = list(fits) if fits is not None else [False] * len(types)
+    strong_ints = [t for t in types if not t.py and t.is_int]
+    if strong_ints and not any(t.is_float for t in types):
+        types = [ScalarT("int64") if t.py and t.is_int and not ok else t
+                 for t, ok in zip(types, flags)]
+    return join(types)
+
+
+def fits_selection(value: Any, is_const: bool, types: list[ScalarT] | tuple[ScalarT, ...]
+                   ) -> bool:
+    """``value`` (of a selection among ``types``) is a Python int constant
+    that every NumPy integer type among ``types`` can hold."""
+    if not is_const or type(value) is not int:
+        return False
+    return all(int_fits(value, t) for t in types if not t.py and t.is_int)
+
+
 def join_values(values: list[Any]) -> ScalarT | None:
     ts = [_scalar_typeof(v) for v in values]
     if any(t is None for t in ts):

@@ -87,7 +87,7 @@ def run_oracle(source: str, entry: str, args: tuple[Any, ...]) -> tuple[Any, Any
     from difftest import Clone
 
     from .compare import Outcome
-    from .oracle import Departure, OutsideSubset, load_oracle
+    from .oracle import Departure, OutsideSubset, load_oracle, raise_line
 
     mod = load_oracle(source)
     clone = Clone(args)
@@ -99,7 +99,7 @@ def run_oracle(source: str, entry: str, args: tuple[Any, ...]) -> tuple[Any, Any
         except OutsideSubset as exc:
             return Outcome.from_exception("raise", exc), clone
         except Exception as exc:
-            return Outcome.from_exception("raise", exc), clone
+            return Outcome.from_exception("raise", exc, raise_line(exc)), clone
     return Outcome("return", value, arrays=clone.arrays()), clone
 
 
@@ -129,7 +129,8 @@ def run_compiled(fn: Any, args: tuple[Any, ...]) -> Any:
             value = fn(*clone.args)
         except Exception as exc:
             status = classify_compiled(fn, exc)
-            out = Outcome.from_exception(status, exc)
+            loc = getattr(exc, "loc", None)
+            out = Outcome.from_exception(status, exc, getattr(loc, "line", 0) or 0)
             if status == "internal" and type(exc).__module__.split(".")[0] != "hybridjit":
                 # a Python error escaping the compiler: where it came from
                 tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
@@ -162,7 +163,8 @@ def run_job(job: dict[str, Any], directory: Path, emit: Any) -> dict[str, Any]:
         result["departure"] = expected.message
         result["time"] = time.time() - t0
         return result
-    if (expected.status == "raise" and expected.exc_type not in EXPECTED_RAISES) \
+    if (expected.status == "raise" and expected.exc_type not in EXPECTED_RAISES
+            and not expected.type_error) \
             or "negative integer powers" in expected.message:
         result["category"] = "invalid"
         result["invalid"] = f"CPython raises {expected.exc_type}: {expected.message}"
@@ -215,7 +217,9 @@ def main() -> None:
         proto.write(json.dumps(msg) + "\n")
         proto.flush()
 
-    emit({"event": "ready", "pid": os.getpid()})
+    import hybridjit
+
+    emit({"event": "ready", "pid": os.getpid(), "hybridjit": hybridjit.__file__})
     for line in sys.stdin:
         if not line.strip():
             continue
