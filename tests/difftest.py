@@ -416,7 +416,16 @@ def check(pyfunc: Callable[..., Any], *args: Any, jit_options: dict[str, Any] | 
     for i, (e, g) in enumerate(zip(py.arrays(), cj.arrays(), strict=True)):
         assert_same(e, g, rtol=rtol, atol=atol, path=f"array argument #{i} after the call")
     assert cj.outside_bytes_intact(), "compiled code wrote outside the views it was given"
+    assert _sharing(expected, py.arrays()) == _sharing(got, cj.arrays()), (
+        "view-or-copy differs: which returned arrays share memory with which arguments "
+        f"(CPython {_sharing(expected, py.arrays())}, compiled {_sharing(got, cj.arrays())})")
     return got
+
+
+def _sharing(result: Any, args: list[np.ndarray]) -> list[list[bool]]:
+    """For each returned array, whether it shares memory with each argument."""
+    return [[bool(np.shares_memory(r, a)) for a in args] for r in _iter_arrays(
+        result if isinstance(result, tuple) else (result,))]
 
 
 def run_jit(pyfunc: Callable[..., Any], *args: Any,

@@ -209,10 +209,17 @@ class Dispatcher:
         cache_key = self._cache_key(types, offload)
         try:
             entry = _load_or_build(self, types, cache_key, offload)
+        except InternalError:
+            raise
         except HybridJitError as exc:
             # The user's error is at their line; frames inside the compiler
             # would only hide it.
             raise exc.with_traceback(None) from None
+        except (KeyboardInterrupt, MemoryError):
+            raise
+        except Exception as exc:  # anything else from inside the compiler is its bug
+            raise InternalError(f"compiling {self.py_func.__qualname__} failed: "
+                                f"{type(exc).__name__}: {exc}") from exc
         if any(_is_resident(a, k) for a, k in zip(args, key, strict=True)):
             entry = _resident_adapter(self, entry)
         self._entries[key] = entry

@@ -9,6 +9,8 @@ need).  It does not build or load anything; the dispatcher does that.  With
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -41,7 +43,7 @@ def analyse(pyfunc: Any, arg_types: tuple[Type, ...], opts: CompileOptions) -> t
 ]:
     program, ctx = lower_program(pyfunc, arg_types, Options(opts.fastmath, opts.boundscheck))
     program = _prune_callees(program)
-    _dump(pyfunc, "1-lowered.ir", format_program(program))
+    _dump(pyfunc, "1-lowered.ir", lambda: format_program(program))
     decisions: list[LoopDecision] = []
     fns = []
     new_loop_id = loop_id_source(program.functions())
@@ -53,7 +55,7 @@ def analyse(pyfunc: Any, arg_types: tuple[Type, ...], opts: CompileOptions) -> t
         decisions += d
         fns.append(fn)
     program = Program(fns[-1], tuple(fns[:-1]))
-    _dump(pyfunc, "2-parallel.ir", format_program(program))
+    _dump(pyfunc, "2-parallel.ir", lambda: format_program(program))
     assumptions = [[m, n, fp] for (m, n), fp in sorted(ctx.assumptions.items())]
     return program, assumptions, decisions
 
@@ -68,9 +70,9 @@ def compile_to_c(pyfunc: Any, arg_types: tuple[Type, ...], opts: CompileOptions,
         program = replace(program, entry=entry)
         for r in regions:
             for dialect, text in r.kernels.items():
-                _dump(pyfunc, f"4-region{r.rid}.{dialect}", text)
+                _dump(pyfunc, f"4-region{r.rid}.{dialect}", functools.partial(str, text))
     source = render_module(program, module_name, opts.boundscheck, opts.fastmath, regions)
-    _dump(pyfunc, "3-module.c", source)
+    _dump(pyfunc, "3-module.c", lambda: source)
     return CompiledSource(program, source, assumptions, decisions, regions)
 
 
@@ -89,9 +91,10 @@ def _prune_callees(program: Program) -> Program:
     return replace(program, callees=tuple(f for f in program.callees if f.symbol in reachable))
 
 
-def _dump(pyfunc: Any, stage: str, text: str) -> None:
+def _dump(pyfunc: Any, stage: str, text: Callable[[], str]) -> None:
+    """With HYBRIDJIT_DUMP, write a stage's output (only formatted then)."""
     d = config.dump_dir()
     if d is None:
         return
     d.mkdir(parents=True, exist_ok=True)
-    (d / f"{pyfunc.__module__}.{pyfunc.__qualname__}.{stage}").write_text(text)
+    (d / f"{pyfunc.__module__}.{pyfunc.__qualname__}.{stage}").write_text(text())

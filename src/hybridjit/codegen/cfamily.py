@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 
 from ..errors import InternalError
-from ..ir.arrays import VIEWS
+from ..ir.arrays import VIEWS, ArrayView, ReshapeView
 from ..ir.nodes import (
     Alloc,
     Assign,
@@ -121,6 +121,8 @@ def _raises(n: object, boundscheck: bool) -> bool:
         return bool(n.check)
     if isinstance(n, BoundCheck):
         return True
+    if isinstance(n, (ArrayView, ReshapeView)):
+        return True  # a zero slice step, an impossible shape
     if isinstance(n, Intrinsic):
         return n.name.startswith(("math.", "host.")) and n.name != "math.fabs"
     if isinstance(n, (Load, Store)):

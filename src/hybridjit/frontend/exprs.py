@@ -118,7 +118,7 @@ def _attribute(fl: FunctionLowerer, node: ast.Attribute) -> Expr:
     from .lower import global_constant, module_constant
 
     loc = fl.loc(node)
-    if is_local_chain(fl, node.value):
+    if not is_static_chain(fl, node.value):
         base = fl.lower_expr(node.value)
         if isinstance(base.type, Array):
             return _array_attribute(fl, base, node.attr, loc)
@@ -133,6 +133,14 @@ def _attribute(fl: FunctionLowerer, node: ast.Attribute) -> Expr:
     if const is not None:
         return const
     raise UnsupportedError(f"'{ast.unparse(node)}' cannot be used as a value here", loc)
+
+
+def is_static_chain(fl: FunctionLowerer, node: ast.expr) -> bool:
+    """``np``, ``np.linalg``, ``math.pi``: names and attributes of globals,
+    known at compile time (not a local variable, a call, a subscript ...)."""
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return isinstance(node, ast.Name) and node.id not in fl.local_names
 
 
 def is_local_chain(fl: FunctionLowerer, node: ast.expr) -> bool:

@@ -320,7 +320,7 @@ class FunctionLowerer:
             return []  # docstring
         v = s.value
         if isinstance(v, ast.Call) and isinstance(v.func, ast.Attribute) \
-                and v.func.attr == "fill" and exprs.is_local_chain(self, v.func.value):
+                and v.func.attr == "fill" and not exprs.is_static_chain(self, v.func.value):
             target = self.lower_expr(v.func.value)
             if isinstance(target.type, Array) and len(v.args) == 1 and not v.keywords:
                 return [self.array_store(target, self.lower_expr(v.args[0]), self.loc(s))]
@@ -673,7 +673,7 @@ class FunctionLowerer:
     def call(self, node: ast.Call) -> Expr:
         loc = self.loc(node)
         f = node.func
-        if isinstance(f, ast.Attribute) and exprs.is_local_chain(self, f.value):
+        if isinstance(f, ast.Attribute) and not exprs.is_static_chain(self, f.value):
             return self.method_call(node, f)
         func = self.static_callee(node)
         func = getattr(func, "py_func", func)  # a @jit-decorated helper
@@ -795,8 +795,9 @@ class FunctionLowerer:
         return out
 
     def lower_shape_attr(self, base: Expr, loc: SourceLoc) -> Expr:
-        assert isinstance(base.type, Array) and isinstance(base, Var)
-        items = tuple(Shape(base, d, PY_INT, loc) for d in range(base.type.ndim))
+        assert isinstance(base.type, Array)
+        # (an array expression as base is computed into a variable when lowered)
+        items = tuple(Shape(base, d, PY_INT, loc) for d in range(base.type.ndim))  # type: ignore[arg-type]
         return MakeTuple(items, Tuple(tuple(PY_INT for _ in items)), loc)
 
 

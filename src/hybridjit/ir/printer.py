@@ -63,9 +63,11 @@ def _stmt(s: Stmt, ind: str) -> list[str]:
     if isinstance(s, Assign):
         return [f"{ind}{s.target} = {fmt(s.value)}"]
     if isinstance(s, Store):
-        return [f"{ind}{s.array.name}[{', '.join(fmt(i) for i in s.indices)}] = {fmt(s.value)}"]
+        return [f"{ind}{fmt(s.array)}[{', '.join(fmt(i) for i in s.indices)}] = {fmt(s.value)}"]
     if isinstance(s, ExprStmt):
         return [ind + fmt(s.value)]
+    if hasattr(s, "target") and hasattr(s, "value") and isinstance(s.target, Expr):
+        return [f"{ind}{fmt(s.target)}[...] = {fmt(s.value)}"]  # ArrayStore
     if isinstance(s, If):
         out = [f"{ind}if {fmt(s.test)}:", *_body(s.body, ind + "    ")]
         if s.orelse:
@@ -114,9 +116,9 @@ def fmt(e: Expr) -> str:
     if isinstance(e, BoundCheck):
         return f"bound[{e.flag.name}]({fmt(e.value)})"
     if isinstance(e, Load):
-        return f"{e.array.name}[{', '.join(fmt(i) for i in e.indices)}]"
+        return f"{fmt(e.array)}[{', '.join(fmt(i) for i in e.indices)}]"
     if isinstance(e, Shape):
-        return f"{e.array.name}.shape[{e.dim}]"
+        return f"{fmt(e.array)}.shape[{e.dim}]"
     if isinstance(e, (Intrinsic, Call)):
         name = e.name if isinstance(e, Intrinsic) else e.func
         return f"{name}({', '.join(fmt(a) for a in e.args)})"
@@ -124,4 +126,31 @@ def fmt(e: Expr) -> str:
         return "(" + ", ".join(fmt(i) for i in e.items) + ",)"
     if isinstance(e, TupleItem):
         return f"{fmt(e.value)}[{e.index}]"
-    return f"<{type(e).__name__}: {e.type}>"
+    return _array_fmt(e)
+
+
+def _array_fmt(e: Expr) -> str:
+    """The array nodes (ir/arrays.py), as NumPy-like text."""
+    from .arrays import ArrayView, IndexDim, Map, NewAxisDim, SliceDim
+
+    if isinstance(e, ArrayView):
+        parts = []
+        for d in e.dims:
+            if isinstance(d, IndexDim):
+                parts.append(fmt(d.index))
+            elif isinstance(d, NewAxisDim):
+                parts.append("None")
+            elif isinstance(d, SliceDim):
+                parts.append(":".join("" if x is None else fmt(x)
+                                      for x in (d.start, d.stop, d.step)))
+        return f"{fmt(e.base)}[{', '.join(parts)}]"
+    if isinstance(e, Map):
+        return f"map({fmt(e.template)}; {', '.join(fmt(a) for a in e.args)})"
+    fields = [fmt(v) for v in vars_of(e) if isinstance(v, Expr)]
+    return f"{type(e).__name__}({', '.join(fields)}: {e.type})"
+
+
+def vars_of(e: Expr) -> list[object]:
+    import dataclasses
+
+    return [getattr(e, f.name) for f in dataclasses.fields(e)]  # type: ignore[arg-type]

@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 from ..analysis.dependence import array_alias_roots
-from ..errors import SourceLoc
+from ..errors import InternalError, SourceLoc
 from ..ir.arrays import (
     VIEWS,
     ArrayReduce,
@@ -168,15 +168,18 @@ class _Lowerer:
             return self.assign(s)
         if isinstance(s, ArrayStore):
             return self.array_store(s)
+        # (each new statement is built before `pre`, which building it fills, is read)
         if isinstance(s, Store):
             array = self.array_var(s.array, pre)
             idx = tuple(self.scalar(i, pre) for i in s.indices)
-            return [*pre, replace(s, array=array, indices=idx,
-                                  value=self.scalar(s.value, pre))]
+            new: Stmt = replace(s, array=array, indices=idx, value=self.scalar(s.value, pre))
+            return [*pre, new]
         if isinstance(s, Return) and s.value is not None:
-            return [*pre, replace(s, value=self.returned(s.value, pre))]
+            new = replace(s, value=self.returned(s.value, pre))
+            return [*pre, new]
         if isinstance(s, ExprStmt):
-            return [*pre, replace(s, value=self.scalar(s.value, pre))]
+            new = replace(s, value=self.scalar(s.value, pre))
+            return [*pre, new]
         return [s]
 
     def while_loop(self, s: While) -> list[Stmt]:
@@ -194,15 +197,18 @@ class _Lowerer:
         t = self.types[s.target]
         value = s.value
         if not isinstance(t, Array):
-            return [*pre, replace(s, value=self.scalar(value, pre))]
+            new = replace(s, value=self.scalar(value, pre))
+            return [*pre, new]
         value = _strip_layout_cast(value)
         if isinstance(value, Var):
             self.extents.pop(s.target, None)
             return [replace(s, value=value)]
         if isinstance(value, IfExp):  # x = a if c else b binds x to a or b
             test = self.scalar(value.test, pre)
-            return [*pre, If(test, tuple(self.assign(replace(s, value=value.body))),
-                             tuple(self.assign(replace(s, value=value.orelse))), s.loc)]
+            branch = If(test, tuple(self.assign(replace(s, value=value.body))),
+                        tuple(self.assign(replace(s, value=value.orelse))), s.loc)
+            self.extents.pop(s.target, None)
+            return [*pre, branch]
         if isinstance(value, VIEWS):
             view = self.view(value, pre)
             self.extents.pop(s.target, None)
@@ -212,7 +218,8 @@ class _Lowerer:
             shape = tuple(self.scalar(e, pre) for e in value.shape)
             self.extents.pop(s.target, None)
             self.root[s.target] = s.target
-            return [*pre, replace(s, value=replace(value, shape=shape))]
+            alloc = replace(value, shape=shape)
+            return [*pre, replace(s, value=alloc)]
         # a new array: computed straight into the variable unless it reads it
         reads_target = any(isinstance(n, Var) and n.name == s.target for n in walk(value))
         dest = self.temp(t) if reads_target else s.target
@@ -275,7 +282,12 @@ class _Lowerer:
             self.root[name] = name
             return self.var(name, e.loc)
         name = self.temp(Array(t.dtype, t.ndim, "C"))
-        pre += self.materialize(e, name, e.loc)
+        if isinstance(e, Alloc):
+            pre += self.assign(Assign(name, e, e.loc))
+        elif isinstance(e, (Map, ArrayReduce, Fresh, Sequence, Concat, Cumulative, Cast)):
+            pre += self.materialize(e, name, e.loc)
+        else:
+            raise InternalError(f"no array can be made of {type(e).__name__} here")
         self.root[name] = name
         return self.var(name, e.loc)
 

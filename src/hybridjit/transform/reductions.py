@@ -91,13 +91,20 @@ def _combine(kind: str, acc: Expr, x: Expr, t: Scalar, loc: SourceLoc) -> Expr:
         if t.is_bool:
             op = "|" if kind == "sum" else "&"
         return BinOp(op, acc, _cast(x, t), t, False, loc)
-    if kind in ("any", "all"):
+    if kind in ("any", "all"):  # max/min of truth values: a reduction OpenMP knows
         truth = Compare("!=", x, Const(0, x.type, loc), BOOL, loc) \
             if not (isinstance(x.type, Scalar) and x.type.is_bool) else x
-        return BinOp("|" if kind == "any" else "&", acc, truth, BOOL, False, loc)
+        return Intrinsic("max" if kind == "any" else "min", (acc, truth), BOOL, loc)
     # min/max: NaN propagates (NumPy's minimum/maximum)
     name = ("np_" if t.is_float else "") + kind
     return Intrinsic(name, (acc, _cast(x, t)), t, loc)
+
+
+def _parallel_combine(kind: str, t: Scalar) -> bool:
+    """Whether the accumulation is a reduction the parallel loop can
+    combine: a NaN-propagating float min/max is not (OpenMP's min/max drop
+    NaNs), so it runs serially."""
+    return not (kind in ("min", "max") and t.is_float)
 
 
 def _no_identity_check(kind: str, size: Expr, loc: SourceLoc) -> Stmt:
@@ -148,7 +155,8 @@ def _accumulate(lw: _Lowerer, e: ArrayReduce, vshape: Shape_, axes: tuple[int, .
         stmts.append(_no_identity_check(kind, count, loc))
     stmts.append(Assign(acc, _const(_identity(kind, t), t, loc), loc))
     stmts.append(lw.nest(red_shape, lambda ridx: [Assign(acc, _combine(
-        kind, av, lw.element(value, full(ridx), vshape, pre), t, loc), loc)], loc, prange))
+        kind, av, lw.element(value, full(ridx), vshape, pre), t, loc), loc)], loc,
+        prange and _parallel_combine(kind, t)))
     return stmts, av
 
 
