@@ -518,11 +518,22 @@ class FnGen:
         as a constant that fits them all, so such operands are often made
         fitting constants."""
         ts = self.mixed_types(want, n)
+        if self.on("mixed_join") and self.chance(0.15):
+            # no operand of the selected type itself: a Python int and an
+            # np.int8 select np.int64, a Python int and an np.uint64 float64
+            pool = [*self.joinable(want), PY_INT, PY_BOOL]
+            for _ in range(10):
+                cand = [self.pick(pool) for _ in range(n)]
+                if want not in cand and select(cand) == want:
+                    ts = cand
+                    self.feat("select_without_want")
+                    break
         strong_ints = [t for t in ts if not t.py and t.is_int]
         int_ctx = bool(strong_ints) and not any(t.is_float for t in ts)
         parts = []
         for t in ts:
-            if int_ctx and t == PY_INT and self.on("fitting_const") and self.chance(0.6):
+            if int_ctx and t == PY_INT and self.on("fitting_const") and want in ts \
+                    and self.chance(0.6):
                 lo = max(int_range(u)[0] for u in strong_ints)
                 hi = min(int_range(u)[1] for u in strong_ints)
                 if not self.chance(0.2):
