@@ -381,6 +381,12 @@ class OpenMPRenderer(CFamilyRenderer):
                 "goto hj_fail; } }")
         return [*lines, f"{ind}}}"]
 
+    def simd_pragma(self, s: For, ind: str) -> list[str]:
+        if not s.simd or _has_loop(s.body):
+            return []
+        clauses = " ".join(f"reduction({r.op}:{scalar_name(r.var)})" for r in s.simd)
+        return [f"{ind}#pragma omp simd {clauses}"]
+
     def c_names(self, name: str) -> list[str]:
         """The C variables of an IR variable (an array view's data pointer,
         extents and strides)."""

@@ -612,6 +612,7 @@ class CFamilyRenderer:
                     f"{inner}if ({trip} > 0) {var} = {lo} + ({trip} - 1) * {step_expr};"
                 )
         else:
+            lines += self.simd_pragma(s, inner)
             lines.append(f"{inner}{header} {{")
             lines.append(f"{inner}    {var} = {first};")
             if _has_loop(s.body):  # an innermost loop runs its bounded course
@@ -625,6 +626,11 @@ class CFamilyRenderer:
 
     #: whether loops poll for Ctrl-C (host code; device kernels cannot)
     interruptible = False
+
+    def simd_pragma(self, s: For, ind: str) -> list[str]:
+        """Hook: a vectorising pragma for a loop whose reductions may be
+        reassociated (``For.simd``); none by default."""
+        return []
 
     def poll(self, ind: str, when: str = "", leave: str = "") -> list[str]:
         """Lines at the top of a loop iteration that stop the call on Ctrl-C:

@@ -374,6 +374,9 @@ class For(Stmt):
     loop_id: int
     parallel: ParallelInfo | None = None
     loc: SourceLoc = field(default=UNKNOWN_LOC, compare=False)
+    #: reductions the loop may reassociate to use vector instructions (NumPy's
+    #: own sums are pairwise: no order is the program's); set by array lowering
+    simd: tuple[Reduction, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -71,6 +71,7 @@ from ..ir.nodes import (
     Load,
     MakeTuple,
     Node,
+    Reduction,
     Return,
     Shape,
     Stmt,
@@ -125,6 +126,8 @@ class _Lowerer:
         self.root = {n: (common if r in params else r) for n, r in roots.items()}
         #: the extents of array variables made here, as expressions
         self.extents: dict[str, Shape_] = {}
+        #: (expression, variable) computed for the statement being lowered
+        self.made: dict[int, tuple[Expr, Var]] = {}
 
     # ------------------------------------------------------------ names
 
@@ -153,6 +156,16 @@ class _Lowerer:
         return tuple(out)
 
     def stmt(self, s: Stmt) -> list[Stmt]:
+        # what one statement computes into variables, by expression node:
+        # a sub-expression needed twice (its shape, then its elements) is
+        # computed once
+        saved, self.made = self.made, {}
+        try:
+            return self.stmt_lowered(s)
+        finally:
+            self.made = saved
+
+    def stmt_lowered(self, s: Stmt) -> list[Stmt]:
         pre: list[Stmt] = []
         if isinstance(s, If):
             test = self.scalar(s.test, pre)
@@ -266,6 +279,14 @@ class _Lowerer:
         e = _strip_layout_cast(e)
         if isinstance(e, Var):
             return e
+        known = self.made.get(id(e))
+        if known is not None and known[0] is e:
+            return known[1]
+        v = self.new_array_var(e, pre)
+        self.made[id(e)] = (e, v)
+        return v
+
+    def new_array_var(self, e: Expr, pre: list[Stmt]) -> Var:
         t = e.type
         assert isinstance(t, Array)
         if isinstance(e, VIEWS):
@@ -361,16 +382,18 @@ class _Lowerer:
         return pre
 
     def nest(self, shape: Shape_, body: Callable[[tuple[Expr, ...]], list[Stmt]],
-             loc: SourceLoc, prange: bool = False) -> Stmt:
+             loc: SourceLoc, prange: bool = False, simd: tuple[Reduction, ...] = ()) -> Stmt:
         """``for i0 in range(n0): for i1 ...: body(i)`` (C order); a 0-d
-        shape runs ``body(())`` once."""
+        shape runs ``body(())`` once.  ``simd``: reductions the innermost
+        loop may reassociate (see For.simd)."""
         names = [self.temp(PY_INT, "i") for _ in shape]
         idx = tuple(self.var(n, loc) for n in names)
         stmts: tuple[Stmt, ...] = tuple(body(idx))
         for k in reversed(range(len(shape))):
+            inner = simd if k == len(shape) - 1 else ()
             stmts = (For(names[k], Const(0, INT64, loc), _as_int(shape[k], INT64),
                          Const(1, INT64, loc), stmts, prange and k == 0,
-                         self.new_loop_id(), None, loc),)
+                         self.new_loop_id(), None, loc, inner),)
         if len(stmts) == 1:
             return stmts[0]
         return If(Const(True, BOOL, loc), stmts, (), loc)
