@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from difftest import check, make_view, random_array
-from hybridjit import HybridJitError, UnsupportedError, jit
+from hybridjit import HybridJitError, jit
 
 SCALE = 2.5
 N_TERMS = 4
@@ -88,7 +88,7 @@ def test_helper_mutates_array_argument(kind):
 
 
 def make_ramp(n, step):
-    r = np.zeros(n)  # ALLOC
+    r = np.zeros(n)
     for i in range(n):
         r[i] = i * step
     return r
@@ -100,13 +100,11 @@ def use_allocating_helper(n):
     return a, b[n], sq(a.shape[0])
 
 
-def test_helper_allocating_an_array_is_a_clear_compile_error():
-    """Documented limitation: helpers fill arrays the jitted function allocates."""
-    with pytest.raises(UnsupportedError) as info:
-        jit(use_allocating_helper)(3)
-    msg = str(info.value)
-    assert "helper function" in msg and "hint:" in msg, msg
-    assert f":{_marker_line(make_ramp, '# ALLOC')}:" in msg.splitlines()[0], msg
+@pytest.mark.parametrize("n", [0, 1, 3])
+def test_helper_allocating_an_array_is_inlined(n):
+    """A helper that allocates and returns an array is lowered into its
+    caller (frontend/inline.py); the result is NumPy's."""
+    check(use_allocating_helper, n)
 
 
 # --------------------------------------------------------------------------

@@ -204,7 +204,7 @@ WORDING = {
     uses_is: "'is' comparisons", uses_star_params: "*args",
     uses_closure: "enclosing function (a closure)", uses_try: "'try' statements",
     uses_listcomp: "list comprehensions", uses_lambda: "lambdas",
-    uses_genexp: "calling sum()", uses_dict_literal: "dicts",
+    uses_genexp: "generator expressions", uses_dict_literal: "dicts",
 }
 _AST_NAMES = re.compile(r"\b(ListComp|DictComp|GeneratorExp|MatMult|Lambda|With|Try|Dict|"
                         r"IsNot|Is|Starred|NamedExpr|JoinedStr|Attribute|Subscript)\b")

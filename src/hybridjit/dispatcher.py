@@ -83,7 +83,9 @@ class Dispatcher:
         self._last: Any = _never_matches
         functools.update_wrapper(self, pyfunc)
 
-    def __call__(self, *args: Any) -> Any:
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if kwargs:  # f(a, steps=10): bound by Python's rules, then positional
+            args = self._bind(args, kwargs)
         # Hot path: the last specialisation checks its own argument types in C
         # and answers NotImplemented when they differ.
         result = self._last(*args)
@@ -133,11 +135,13 @@ class Dispatcher:
             self._host = Dispatcher(self.py_func, replace(self.options, target="cpu"))
         return self._host
 
-    def explain(self, *args: Any) -> Any:
+    def explain(self, *args: Any, **kwargs: Any) -> Any:
         """Per loop: parallel or not, and why; where each region may run."""
         from .explain import explain
 
         try:
+            if kwargs:
+                args = self._bind(args, kwargs)
             return explain(self, self.arg_types(self._complete(args)))
         except HybridJitError as exc:
             raise exc.with_traceback(None) from None
@@ -186,6 +190,19 @@ class Dispatcher:
     def _param_names(self) -> list[str]:
         code = self.py_func.__code__
         return list(code.co_varnames[: code.co_argcount])
+
+    def _bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+        """Keyword arguments put in their places (Python's TypeError for an
+        unknown, repeated or missing one); defaults are filled later."""
+        import inspect
+
+        sig = inspect.signature(self.py_func)
+        try:
+            bound = sig.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise TypeError(f"{self.py_func.__qualname__}(): {exc}") from None
+        bound.apply_defaults()
+        return tuple(bound.args)
 
     def _complete(self, args: tuple[Any, ...]) -> tuple[Any, ...]:
         """Every parameter's argument: omitted trailing ones from the

@@ -356,9 +356,11 @@ static int64_t hj_arange_length_float64(double start, double stop, double step, 
     return n > 0 ? (int64_t)n : 0;
 }
 static int64_t hj_empty_reduction(int64_t size, int64_t kind, int *st) {
-    static const char *const names[] = {"minimum", "maximum", "argmin", "argmax"};
+    static const char *const names[] = {"minimum", "maximum", "argmin", "argmax", "min", "max"};
     if (size == 0) {
-        if (kind < 2)
+        if (kind >= 4)
+            hj_fail_msg(st, HJ_E_VALUEERROR, "%s() arg is an empty sequence", names[kind]);
+        else if (kind < 2)
             hj_fail_msg(st, HJ_E_VALUEERROR, "zero-size array to reduction operation %s which "
                         "has no identity", names[kind]);
         else

@@ -166,11 +166,7 @@ def shape_exprs(site: CallSite, shape: Expr) -> tuple[Expr, ...]:
 
 
 def _check_alloc_context(site: CallSite) -> None:
-    if not site.in_entry:
-        raise UnsupportedError(
-            f"np.{site.name}() in a helper function is not supported yet", site.loc,
-            hint="allocate the array in the jitted function and pass it to the helper to fill",
-        )
+    # (a helper that allocates is inlined into its caller: see inline.py)
     if site.in_parallel_loop:
         raise UnsupportedError(
             f"np.{site.name}() inside a parallel loop is not supported", site.loc,
@@ -397,10 +393,10 @@ def _reduction(kind: str) -> Handler:
                                                                                 "argmax")):
             if keep:
                 return ArrayReduce(kind, a, tuple(range(at.ndim)), True, Array(rt, at.ndim, "C"),
-                                   int(ddof), site.loc)
-            return ArrayReduce(kind, a, None, False, rt, int(ddof), site.loc)
+                                   int(ddof), loc=site.loc)
+            return ArrayReduce(kind, a, None, False, rt, int(ddof), loc=site.loc)
         ndim = at.ndim if keep else at.ndim - len(axes)
-        return ArrayReduce(kind, a, axes, keep, Array(rt, ndim, "C"), int(ddof), site.loc)
+        return ArrayReduce(kind, a, axes, keep, Array(rt, ndim, "C"), int(ddof), loc=site.loc)
 
     return handler
 
@@ -519,6 +515,49 @@ def _clip(site: CallSite) -> Expr:
     return lift(clipped, list(site.args), site.loc)
 
 
+# ------------------------------------------------------ Python's builtins
+
+
+def python_sum(site: CallSite) -> Expr:
+    """``sum(a)``, ``sum(a, start)`` of a 1-D array: Python adds the
+    elements to ``start`` (0) in order, as NumPy scalars."""
+    starts = site.args[1:] + [site.lower(v) for k, v in site.keywords.items() if k == "start"]
+    if not site.args or len(starts) > 1 or any(k != "start" for k in site.keywords):
+        raise TypingError("sum() takes an iterable and an optional start", site.loc)
+    a = _one_d_iterable(site, "sum")
+    start = starts[0] if starts else Const(0, PY_INT, site.loc)
+    if not isinstance(start.type, Scalar):
+        raise TypingError(f"sum() of an array cannot start from a {start.type}", site.loc)
+    at = a.type
+    assert isinstance(at, Array)
+    t = promote_all([start.type, at.dtype]).strong()
+    return ArrayReduce("pysum", a, None, False, t, 0, start, site.loc)
+
+
+def python_extremum(kind: str, site: CallSite) -> Expr:
+    """``min(a)``/``max(a)`` of a 1-D array: the first element not beaten
+    by a later one under Python's ``<`` (``>``), so NaN handling is
+    Python's, not NumPy's; an empty array raises Python's ValueError."""
+    if len(site.args) != 1 or site.keywords:
+        raise UnsupportedError(f"{kind}() of an array takes the array alone here", site.loc,
+                               hint="key= and default= are not supported")
+    a = _one_d_iterable(site, kind)
+    at = a.type
+    assert isinstance(at, Array)
+    return ArrayReduce("py" + kind, a, None, False, at.dtype, 0, None, site.loc)
+
+
+def _one_d_iterable(site: CallSite, name: str) -> Expr:
+    a = site.args[0]
+    if not isinstance(a.type, Array):
+        raise TypingError(f"'{a.type}' object is not iterable", site.loc)
+    if a.type.ndim != 1:
+        raise UnsupportedError(
+            f"{name}() of a {a.type.ndim}-D array (over its rows) is not supported", site.loc,
+            hint=f"use np.{name}(a, axis=0) for NumPy's element-wise result")
+    return a
+
+
 # ------------------------------------------------------------------ tables
 
 for _k in ("empty", "zeros", "ones", "full"):
@@ -548,6 +587,7 @@ HANDLERS[np.ravel] = _ravel(False)
 HANDLERS[np.flip] = _flip
 HANDLERS[np.where] = _where
 HANDLERS[np.clip] = _clip
+HANDLERS[builtins.sum] = python_sum
 METHODS["copy"] = _copy
 METHODS["astype"] = _astype
 METHODS["transpose"] = _transpose
@@ -555,5 +595,3 @@ METHODS["reshape"] = _reshape
 METHODS["ravel"] = _ravel(False)
 METHODS["flatten"] = _ravel(True)
 METHODS["clip"] = _clip
-
-_ = builtins

@@ -205,6 +205,10 @@ def _abs(site: CallSite) -> Expr:
 
 def _minmax(name: str) -> Handler:
     def handler(site: CallSite) -> Expr:
+        if site.args and isinstance(site.args[0].type, Array):
+            from .arrayfuncs import python_extremum
+
+            return python_extremum(name, site)
         if len(site.args) < 2:
             raise UnsupportedError(
                 f"{name}() needs two or more numbers here",

@@ -103,7 +103,7 @@ def _name(fl: FunctionLowerer, node: ast.Name) -> Expr:
 
     loc = fl.loc(node)
     if node.id in fl.local_names:
-        return fl.read_var(node.id, loc)
+        return fl.read_name(node.id, loc)
     value = fl.resolve_global(node.id, loc)
     const = global_constant(value, loc)
     if const is not None:
@@ -174,6 +174,8 @@ def _array_attribute(fl: FunctionLowerer, base: Expr, attr: str, loc: SourceLoc)
 def _subscript(fl: FunctionLowerer, node: ast.Subscript) -> Expr:
     loc = fl.loc(node)
     base = fl.lower_expr(node.value)
+    if isinstance(base.type, Tuple) and isinstance(node.slice, ast.Slice):
+        return _tuple_slice(fl, base, node.slice, loc)
     if isinstance(base.type, Tuple):
         idx = fl.lower_expr(node.slice)
         if not isinstance(idx, Const) or not isinstance(idx.value, int):
@@ -192,6 +194,34 @@ def _subscript(fl: FunctionLowerer, node: ast.Subscript) -> Expr:
     if not isinstance(base.type, Array):
         raise TypingError(f"a {base.type} cannot be indexed", loc)
     return views.index(fl, base, node)
+
+
+def _tuple_slice(fl: FunctionLowerer, base: Expr, sl: ast.Slice, loc: SourceLoc) -> Expr:
+    """``t[1:]``, ``a.shape[:-1]``: a tuple slice with constant bounds."""
+    bounds = []
+    for part in (sl.lower, sl.upper, sl.step):
+        v = None if part is None else fl.lower_expr(part)
+        if v is not None and not (isinstance(v, Const) and isinstance(v.value, int)):
+            raise UnsupportedError("tuples can only be sliced with constants", loc,
+                                   hint="e.g. a.shape[1:]")
+        bounds.append(None if v is None else int(v.value))
+    assert isinstance(base.type, Tuple)
+    try:
+        picked = range(len(base.type.items))[slice(*bounds)]
+    except ValueError as exc:  # a zero step
+        raise TypingError(str(exc), loc) from None
+    if not isinstance(base, (MakeTuple, Var)):
+        held = fl.hoist(base, loc)
+        if held is None:
+            raise UnsupportedError("a tuple computed here cannot be sliced", loc,
+                                   hint="assign it to a variable first")
+        base = held
+    bt = base.type
+    assert isinstance(bt, Tuple)
+    items = tuple(base.items[k] if isinstance(base, MakeTuple) else TupleItem(base, k, bt.items[k],
+                                                                              loc)
+                  for k in picked)
+    return MakeTuple(items, Tuple(tuple(i.type for i in items)), loc)
 
 
 def binop(op: str, left: Expr, right: Expr, loc: SourceLoc) -> Expr:

@@ -69,7 +69,7 @@ from ..types import (
     scalar_of_dtype,
     unify,
 )
-from . import exprs, views, words
+from . import exprs, inline, iterate, views, words
 from .arrayfuncs import METHODS
 from .arrayops import has_array, lift
 from .builtins import CONSTANTS, ELEMENTWISE, HANDLERS, CallSite
@@ -96,6 +96,8 @@ class Context:
     order: list[Function] = field(default_factory=list)
     active: list[Any] = field(default_factory=list)
     assumptions: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: helpers lowered into their callers (inline.py), not compiled on their own
+    inlined: set[str] = field(default_factory=set)
     loop_counter: int = 0
     symbol_counter: int = 0
 
@@ -109,7 +111,8 @@ def lower_program(pyfunc: Any, arg_types: tuple[Type, ...], options: Options) ->
 ]:
     ctx = Context(options)
     entry = _lower_function(ctx, pyfunc, arg_types, is_entry=True)
-    return Program(entry, tuple(f for f in ctx.order if f is not entry)), ctx
+    helpers = tuple(f for f in ctx.order if f is not entry and f.symbol not in ctx.inlined)
+    return Program(entry, helpers), ctx
 
 
 def _lower_function(ctx: Context, pyfunc: Any, arg_types: tuple[Type, ...], is_entry: bool,
@@ -163,6 +166,28 @@ class FunctionLowerer:
         #: >0 while lowering an expression that may not be evaluated at all,
         #: or more than once (short-circuit operands, a while test)
         self.conditional = 0
+        #: set when this lowers a helper's body into its caller (inline.py)
+        self.inline_prefix = ""
+        self.return_shape: object = None
+        #: variables holding tuples of arrays: name -> number of items
+        self.tuple_vars: dict[str, int] = {}
+        #: an inlined helper's parameters given compile-time values (dtypes)
+        self.static_args: dict[str, Any] = {}
+
+    def share_state(self, caller: FunctionLowerer, prefix: str) -> None:
+        """Lower into ``caller``: its variables, temporaries and loop context."""
+        self.var_types = caller.var_types
+        self.tuple_vars = caller.tuple_vars
+        self.temp_counter = caller.temp_counter
+        self.final = caller.final
+        self.parallel_depth = caller.parallel_depth
+        self.loop_depth = caller.loop_depth
+        self.inline_prefix = prefix
+
+    def take_state(self, child: FunctionLowerer) -> None:
+        """Back from lowering an inlined body."""
+        self.temp_counter = child.temp_counter
+        self.pending = self.pending or child.pending
 
     # ------------------------------------------------------------ driver
 
@@ -191,12 +216,6 @@ class FunctionLowerer:
         self.final = True
         body = self.lower_body(self.tree.body)
         ret = self.return_type if self.return_type is not None else NONE
-        if not self.is_entry and isinstance(ret, Array):
-            raise UnsupportedError(
-                "helper functions cannot return arrays",
-                self.parsed.loc(self.tree),
-                hint="allocate the array in the caller and pass it in to be filled",
-            )
         params, entry = self._params()
         body = entry + body
         check_int_constants_in(body)
@@ -251,13 +270,15 @@ class FunctionLowerer:
             new = unify(old, t)
         if new is None:
             raise TypingError(
-                f"variable '{name}' is assigned a {t} here but holds a {old} elsewhere",
+                f"variable '{inline.shown_name(name)}' is assigned a {t} here but holds a "
+                f"{old} elsewhere",
                 loc,
                 hint="use a different variable name for values of different kinds",
             )
         if isinstance(new, Tuple) and any(isinstance(i, (Array, Tuple)) for i in new.items):
             raise UnsupportedError(
-                f"variable '{name}' would hold a tuple containing arrays or tuples",
+                f"variable '{inline.shown_name(name)}' would hold a tuple containing arrays or "
+                "tuples",
                 loc,
                 hint="unpack the tuple into separate variables: a, b = ...",
             )
@@ -271,7 +292,7 @@ class FunctionLowerer:
                 self.pending = True
                 raise _Pending(name)
             raise NameResolutionError(
-                f"variable '{name}' is used before it is assigned", loc,
+                f"variable '{inline.shown_name(name)}' is used before it is assigned", loc,
                 hint="assign it on every path before this line",
             )
         return Var(name, t, loc)
@@ -325,6 +346,8 @@ class FunctionLowerer:
             if isinstance(target.type, Array) and len(v.args) == 1 and not v.keywords:
                 return [self.array_store(target, self.lower_expr(v.args[0]), self.loc(s))]
         value = self.lower_expr(s.value)
+        if isinstance(value, Static) and value.value is None:
+            return []  # an inlined helper returning None: its body is the statement
         return [ExprStmt(value, self.loc(s))]
 
     def stmt_Assign(self, s: ast.Assign) -> list[Stmt]:
@@ -363,6 +386,9 @@ class FunctionLowerer:
         return self.assign_value(target, self.lower_expr(value_node), loc)
 
     def assign_value(self, target: ast.expr, value: Expr, loc: SourceLoc) -> list[Stmt]:
+        if isinstance(target, ast.Name) and isinstance(value, MakeTuple) \
+                and any(isinstance(i.type, Array) for i in value.items):
+            return self.assign_tuple_of_arrays(target.id, value, loc)
         if isinstance(target, ast.Name):
             if isinstance(value.type, Array) and self.parallel_depth:
                 raise UnsupportedError(
@@ -391,6 +417,32 @@ class FunctionLowerer:
             f"cannot assign to {type(target).__name__}", self.loc(target),
             hint="assign to a variable, an array element a[i, j], or a tuple of those",
         )
+
+    def assign_tuple_of_arrays(self, name: str, value: MakeTuple, loc: SourceLoc) -> list[Stmt]:
+        """``r = f(a)`` where f returns arrays: one variable per item
+        (``.r_k0``, ``.r_k1`` ...), read back as a tuple display."""
+        n = len(value.items)
+        if self.tuple_vars.setdefault(name, n) != n or name in self.var_types:
+            raise TypingError(
+                f"variable '{inline.shown_name(name)}' holds tuples of different lengths or "
+                "kinds", loc, hint="use a different variable name for each")
+        temps = [self.new_temp() for _ in value.items]
+        out: list[Stmt] = []
+        for temp, item in zip(temps, value.items):  # every item before any is assigned
+            out.append(Assign(temp, item, loc))
+            self.assign_type(temp, item.type, loc)
+        for k, (temp, item) in enumerate(zip(temps, value.items)):
+            out += self.assign_value(ast.Name(f".{name}_k{k}", ast.Store()),
+                                     Var(temp, item.type, loc), loc)
+        return out
+
+    def read_name(self, name: str, loc: SourceLoc) -> Expr:
+        """A local variable's value (a tuple of arrays is read item by item)."""
+        n = self.tuple_vars.get(name)
+        if n is None:
+            return self.read_var(name, loc)
+        items = tuple(self.read_var(f".{name}_k{k}", loc) for k in range(n))
+        return MakeTuple(items, Tuple(tuple(i.type for i in items)), loc)
 
     def unpack(self, target: ast.Tuple, value: Expr, loc: SourceLoc) -> list[Stmt]:
         if not isinstance(value.type, Tuple):
@@ -504,9 +556,12 @@ class FunctionLowerer:
         loc = self.loc(s)
         if s.orelse:
             raise UnsupportedError("'for ... else' is not supported", loc)
+        if not self.is_range_call(s.iter):
+            return self.for_over_items(s)
         if not isinstance(s.target, ast.Name):
             raise UnsupportedError(
-                "only 'for name in range(...)' loops are supported", self.loc(s.target)
+                "a loop over range(...) has one loop variable", self.loc(s.target),
+                hint="for i in range(n): ...",
             )
         is_prange, bounds = self.range_call(s.iter)
         var = s.target.id
@@ -521,6 +576,30 @@ class FunctionLowerer:
             self.parallel_depth -= int(is_prange)
         start, stop, step = bounds
         return [For(var, start, stop, step, tuple(body), is_prange, loop_id, None, loc)]
+
+    def is_range_call(self, node: ast.expr) -> bool:
+        if not isinstance(node, ast.Call) or not isinstance(node.func, (ast.Name, ast.Attribute)) \
+                or not exprs.is_static_chain(self, node.func):
+            return False
+        func = self.static_callee(node)
+        return func is builtins.range or _is_prange(func)
+
+    def for_over_items(self, s: ast.For) -> list[Stmt]:
+        """``for x in a``, ``for i, x in enumerate(a)``, ``for x, y in zip(a, b)``:
+        a counted loop whose body first assigns the item (iterate.py)."""
+        loc = self.loc(s)
+        it = iterate.iteration(self, s.iter)
+        k = self.new_temp()
+        self.assign_type(k, INT64, loc)
+        loop_id = self.ctx.new_loop_id()
+        self.loop_depth += 1
+        try:
+            body = self.assign_value(s.target, it.item(Var(k, INT64, loc)), loc)
+            body += self.lower_body(s.body)
+        finally:
+            self.loop_depth -= 1
+        return [For(k, Const(0, INT64, loc), it.length, Const(1, INT64, loc), tuple(body),
+                    False, loop_id, None, loc)]
 
     def range_call(self, node: ast.expr) -> tuple[bool, tuple[Expr, Expr, Expr]]:
         loc = self.loc(node)
@@ -586,6 +665,8 @@ class FunctionLowerer:
                     loc, hint="return values of one kind from every return statement",
                 )
             self.return_type = u
+        if self.inline_prefix:
+            return inline.result_of_return(self, value, loc)
         if value is not None and self.final:
             value = cast(value, self.return_type)
         pre: list[Stmt] = []
@@ -613,6 +694,8 @@ class FunctionLowerer:
     # ------------------------------------------------------------ globals
 
     def resolve_global(self, name: str, loc: SourceLoc) -> Any:
+        if name in self.static_args:
+            return self.static_args[name]
         if name in self.parsed.pyfunc.__code__.co_freevars:
             raise UnsupportedError(
                 f"'{name}' is a variable of an enclosing function (a closure), which compiled "
@@ -752,11 +835,18 @@ class FunctionLowerer:
 
     def call_user(self, func: pytypes.FunctionType, node: ast.Call, loc: SourceLoc) -> Expr:
         args = self.helper_arguments(func, node, loc)
+        if any(isinstance(a, Static) for a in args):
+            # a dtype or string argument is a compile-time value: only an
+            # inlined body can use it (as NumPy functions take it)
+            return inline.inline_call(self, func, args, node, loc)
         arg_types = tuple(a.type for a in args)
         callee = _lower_function(self.ctx, func, arg_types, is_entry=False, call_loc=loc)
         self.ctx.assumptions[(func.__module__ or "__main__", "<code>" + func.__qualname__)] = (
             fingerprint(func)
         )
+        if inline.needs_inline(callee):
+            self.ctx.inlined.add(callee.symbol)
+            return inline.inline_call(self, func, args, node, loc)
         return Call(callee.symbol, tuple(args), callee.return_type, loc)
 
     def helper_arguments(self, func: pytypes.FunctionType, node: ast.Call,
@@ -771,12 +861,12 @@ class FunctionLowerer:
                               f"{len(node.args)} were given", loc)
         given: dict[str, Expr] = {}
         for name, a in zip(names, node.args):
-            given[name] = self.lower_expr(a)
+            given[name] = self.call_arg(a)
         for k in node.keywords:
             if k.arg is None or k.arg not in names or k.arg in given:
                 what = "**kwargs" if k.arg is None else f"keyword argument '{k.arg}'"
                 raise TypingError(f"{func.__name__}() got an unexpected {what}", loc)
-            given[k.arg] = self.lower_expr(k.value)
+            given[k.arg] = self.call_arg(k.value)
         defaults = dict(zip(names[len(names) - len(func.__defaults__ or ()):],
                             func.__defaults__ or ()))
         out = []
@@ -786,11 +876,15 @@ class FunctionLowerer:
                 continue
             if name not in defaults:
                 raise TypingError(f"{func.__name__}() missing required argument '{name}'", loc)
-            const = global_constant(defaults[name], loc)
+            value = defaults[name]
+            if isinstance(value, (str, type, np.dtype)):
+                out.append(Static(value, loc=loc))
+                continue
+            const = global_constant(value, loc)
             if const is None:
                 raise UnsupportedError(
                     f"the default value of {func.__name__}()'s parameter '{name}' is not a "
-                    "number", loc, hint="pass the value explicitly")
+                    "number, a dtype or a string", loc, hint="pass the value explicitly")
             out.append(const)
         return out
 

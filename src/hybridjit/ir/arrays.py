@@ -132,7 +132,7 @@ def element_name(k: int) -> str:
 @dataclass(frozen=True, slots=True)
 class ArrayReduce(Expr):
     """A reduction of ``value``: ``kind`` one of sum, prod, min, max, mean,
-    var, std, argmin, argmax, any, all; over ``axes`` (None: all of them,
+    var, std, argmin, argmax, any, all, pysum, pymin, pymax; over ``axes`` (None: all of them,
     giving a scalar), keeping reduced dimensions as extent 1 when
     ``keepdims``; ``ddof`` for var/std."""
 
@@ -142,6 +142,9 @@ class ArrayReduce(Expr):
     keepdims: bool
     type: Type
     ddof: int = 0
+    #: the start of Python's sum() (kinds pysum, pymin, pymax are Python's
+    #: builtins over a 1-D array: in order, with Python's comparisons)
+    start: Expr | None = None
     loc: SourceLoc = field(default=UNKNOWN_LOC, compare=False)
 
 

@@ -37,6 +37,7 @@ from ..ir.nodes import (
     ExprStmt,
     If,
     Intrinsic,
+    Reduction,
     Stmt,
     Store,
     Var,
@@ -100,6 +101,16 @@ def _combine(kind: str, acc: Expr, x: Expr, t: Scalar, loc: SourceLoc) -> Expr:
     return Intrinsic(name, (acc, _cast(x, t)), t, loc)
 
 
+def _simd(kind: str, acc: str, t: Scalar) -> tuple[Reduction, ...]:
+    """The reduction the innermost loop may vectorise (sums and products in
+    any order, as NumPy's own are pairwise; integer min/max)."""
+    if kind in ("sum", "prod") and not t.is_bool:
+        return (Reduction(acc, "+" if kind == "sum" else "*"),)
+    if kind in ("min", "max") and t.is_int:
+        return (Reduction(acc, kind),)
+    return ()
+
+
 def _parallel_combine(kind: str, t: Scalar) -> bool:
     """Whether the accumulation is a reduction the parallel loop can
     combine: a NaN-propagating float min/max is not (OpenMP's min/max drop
@@ -114,7 +125,7 @@ def _no_identity_check(kind: str, size: Expr, loc: SourceLoc) -> Stmt:
 
 
 #: kinds named in the empty-reduction message, in this order (prelude)
-_KINDS = ("min", "max", "argmin", "argmax")
+_KINDS = ("min", "max", "argmin", "argmax", "pymin", "pymax")
 
 
 def _flat_index(idx: tuple[Expr, ...], shape: Shape_, loc: SourceLoc) -> Expr:
@@ -143,6 +154,8 @@ def _accumulate(lw: _Lowerer, e: ArrayReduce, vshape: Shape_, axes: tuple[int, .
         return tuple(out)
 
     count = _size(red_shape, loc)
+    if kind.startswith("py"):
+        return _python_builtin(lw, e, vshape, t, pre, loc)
     if kind in ("argmin", "argmax"):
         return _arg_reduce(lw, kind, value, vshape, red_shape, full, pre, loc)
     if kind in ("mean", "var", "std"):
@@ -156,8 +169,40 @@ def _accumulate(lw: _Lowerer, e: ArrayReduce, vshape: Shape_, axes: tuple[int, .
     stmts.append(Assign(acc, _const(_identity(kind, t), t, loc), loc))
     stmts.append(lw.nest(red_shape, lambda ridx: [Assign(acc, _combine(
         kind, av, lw.element(value, full(ridx), vshape, pre), t, loc), loc)], loc,
-        prange and _parallel_combine(kind, t)))
+        prange and _parallel_combine(kind, t), _simd(kind, acc, t)))
     return stmts, av
+
+
+def _python_builtin(lw: _Lowerer, e: ArrayReduce, vshape: Shape_, t: Scalar,
+                    pre: list[Stmt], loc: SourceLoc) -> tuple[list[Stmt], Expr]:
+    """Python's sum/min/max over a 1-D array: one element after the other,
+    in order (a serial loop: Python's result, rounding included)."""
+    acc = lw.temp(t, "r")
+    av = Var(acc, t, loc)
+    if e.kind == "pysum":
+        assert e.start is not None
+        init: list[Stmt] = [Assign(acc, _cast(e.start, t), loc)]
+
+        def step(idx: tuple[Expr, ...]) -> list[Stmt]:
+            x = _cast(lw.element(e.value, idx, vshape, pre), t)
+            return [Assign(acc, BinOp("+", av, x, t, False, loc), loc)]
+
+        return [*init, lw.nest(vshape, step, loc)], av
+    first = lw.temp(BOOL, "r")
+    fv = Var(first, BOOL, loc)
+    op = "<" if e.kind == "pymin" else ">"
+
+    def better(idx: tuple[Expr, ...]) -> list[Stmt]:
+        x = lw.temp(t, "r")
+        xv = Var(x, t, loc)
+        return [Assign(x, lw.element(e.value, idx, vshape, pre), loc),
+                If(BoolOp("or", (fv, Compare(op, xv, av, BOOL, loc)), BOOL, loc),
+                   (Assign(acc, xv, loc), Assign(first, Const(False, BOOL, loc), loc)), (), loc)]
+
+    return [_no_identity_check(e.kind, vshape[0], loc),
+            Assign(first, Const(True, BOOL, loc), loc),
+            Assign(acc, _const(_identity(e.kind[2:], t), t, loc), loc),
+            lw.nest(vshape, better, loc)], av
 
 
 def _moments(lw: _Lowerer, kind: str, value: Expr, vshape: Shape_, red_shape: Shape_,
@@ -171,7 +216,7 @@ def _moments(lw: _Lowerer, kind: str, value: Expr, vshape: Shape_, red_shape: Sh
     stmts: list[Stmt] = [Assign(acc, _const(0, t, loc), loc),
                          lw.nest(red_shape, lambda ridx: [Assign(acc, BinOp(
                              "+", av, _cast(lw.element(value, full(ridx), vshape, pre), t), t,
-                             False, loc), loc)], loc, prange)]
+                             False, loc), loc)], loc, prange, _simd("sum", acc, t))]
     mean = BinOp("/", av, n, t, False, loc)
     if kind == "mean":
         return stmts, mean
@@ -185,7 +230,8 @@ def _moments(lw: _Lowerer, kind: str, value: Expr, vshape: Shape_, red_shape: Sh
         d = BinOp("-", _cast(lw.element(value, full(ridx), vshape, pre), t), mv, t, False, loc)
         return [Assign(sq, BinOp("+", sv, BinOp("*", d, d, t, False, loc), t, False, loc), loc)]
 
-    stmts += [Assign(sq, _const(0, t, loc), loc), lw.nest(red_shape, square, loc, prange)]
+    stmts += [Assign(sq, _const(0, t, loc), loc),
+              lw.nest(red_shape, square, loc, prange, _simd("sum", sq, t))]
     denom = BinOp("-", n, _const(float(ddof), t, loc), t, False, loc)
     var = BinOp("/", sv, Intrinsic("max", (denom, _const(0.0, t, loc)), t, loc), t, False, loc)
     if kind == "var":
