@@ -53,6 +53,8 @@ from .tables import (
 )
 from .typesys import (
     ALL_SCALARS,
+    INT64_MAX,
+    INT64_MIN,
     NP_DTYPES,
     PY_BOOL,
     PY_FLOAT,
@@ -338,6 +340,12 @@ class FnGen:
                 continue
             if e.t != want:
                 raise AssertionError(f"{fn.__name__} gave {e.t} for {want}: {e.code}")
+            if e.const and e.t.py and not e.t.is_float:
+                # a constant expression beyond 64 bits is a compile-time
+                # error (README) whose exact extent depends on context
+                is_c, v = self.const_of(ctx, e)
+                if is_c and type(v) is int and not INT64_MIN <= v <= INT64_MAX:
+                    continue
             return e
         return self.const(want, fit)
 
@@ -535,7 +543,7 @@ class FnGen:
             if int_ctx and t == PY_INT and self.on("fitting_const") and want in ts \
                     and self.chance(0.6):
                 lo = max(int_range(u)[0] for u in strong_ints)
-                hi = min(int_range(u)[1] for u in strong_ints)
+                hi = min(min(int_range(u)[1] for u in strong_ints), INT64_MAX)
                 if not self.chance(0.2):
                     lo, hi = max(lo, -12), min(hi, 12)
                 parts.append(E(repr(self.rng.randint(lo, hi)), PY_INT, True))

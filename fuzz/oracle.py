@@ -11,11 +11,13 @@ to the one type compiled code gives it.
 Departures recognised (README "Semantics, and where they depart"):
 
 * fixed 64-bit Python ints: every Python-int value the program computes,
-  assigns, passes or returns must lie in int64.  Expressions made only of
-  constants are folded exactly by the compiler: where they are an operand or
-  an argument of a non-helper call only their folded value is checked, and
-  only against 64 bits (``np.uint64(x) + (2**64 - 1)`` is well defined in
-  NumPy);
+  assigns, passes or returns must lie in int64, and a NumPy uint64 beyond
+  2**63 - 1 becoming a Python int (``int(x)``, ``round(x)``,
+  ``math.floor(x)``, ``math.comb(n, x)`` ...) is an OverflowError in
+  hybridjit.  Expressions made only of constants are folded exactly by the
+  compiler (:mod:`fuzz.consts`): a function holding one whose integer
+  value needs more than 64 bits does not compile (README), so it departs
+  when called, whether or not that expression runs (:func:`big_constant`);
 * wrap-around "at the array's width": a NumPy integer stored into an
   integer array element that cannot hold it (NumPy raises OverflowError;
   Python ints and floats raise in both, as the README says);
@@ -26,12 +28,18 @@ Departures recognised (README "Semantics, and where they depart"):
 * NumPy's transcendental functions are computed with the C library: the
   oracle computes ``np.exp(x)`` and friends with the C library too (via
   ctypes, in the result's precision), so the comparison stays bit-exact;
-* ``min``/``max`` of values of different types: compiled code gives the
-  promoted type; the oracle converts CPython's winner to it.  The same
-  holds, by the same reasoning, for ``a and b`` / ``a or b`` / ``x if c
-  else y`` whose operands have different types (the not-taken operands are
-  evaluated speculatively to learn their types: generated operands are
-  pure).  A value that the promoted type cannot hold is a departure.
+* a value chosen among values of different types (``min``/``max``, ``a
+  and b`` / ``a or b``, ``x if c else y``) has one type in compiled code,
+  ``types.select_type``'s (:func:`fuzz.typesys.select`): CPython's choice
+  (compared by value) is converted to it.  Whether a Python-int operand is
+  a compile-time constant matters (:mod:`fuzz.consts`); the operands not
+  chosen are evaluated speculatively to learn their types (generated
+  operands are pure).  A value that the type cannot hold exactly is a
+  departure.
+
+CPython's TypeErrors are compared by line: hybridjit refusing the program at
+compile time at the line where CPython raises TypeError is "ok-typeerror"
+(:mod:`fuzz.compare`); the oracle copy keeps the program's line numbers.
 
 Device kernels giving nan/inf instead of math domain errors is decided per
 configuration when outcomes are compared (:mod:`fuzz.compare`).
@@ -42,13 +50,14 @@ from __future__ import annotations
 import ast
 import copy
 import math
+import operator
 import types
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from .consts import is_const, local_names, module_constants
+from .consts import NotConst, const_value, is_const, local_names, module_constants
 from .typesys import (
     INT64_MAX,
     INT64_MIN,
@@ -126,6 +135,27 @@ def _u64_to_py(*args: Any) -> None:
             raise Departure(f"NumPy {a!r} becomes a Python int beyond int64")
 
 
+_BINOP_FUNCS = {
+    "Add": operator.add, "Sub": operator.sub, "Mult": operator.mul,
+    "Div": operator.truediv, "FloorDiv": operator.floordiv, "Mod": operator.mod,
+    "Pow": operator.pow, "BitAnd": operator.and_, "BitOr": operator.or_,
+    "BitXor": operator.xor, "LShift": operator.lshift, "RShift": operator.rshift,
+}
+
+
+def _hj_bigop(op: str, a: Any, b: Any) -> Any:
+    """``a op b`` where one operand is a constant beyond 64 bits: hybridjit
+    compiles it only where the constant becomes the other operand's NumPy
+    uint64 (holding it) or a float (``x_uint64 // 15923697233659874863``);
+    elsewhere it is a compile-time error (README)."""
+    big, other = (a, b) if type(a) is int and not INT64_MIN <= a <= INT64_MAX else (b, a)
+    ok = isinstance(other, (float, np.floating)) or (
+        isinstance(other, np.uint64) and 0 <= big < 2 ** 64)
+    if not ok:
+        raise Departure(f"constant {big} beyond 64 bits meets {other!r}")
+    return _BINOP_FUNCS[op](a, b)
+
+
 def _hj_int(v: Any) -> Any:
     """``int()``: nan/inf raise as in CPython (README); beyond int64 departs."""
     _u64_to_py(v)
@@ -153,7 +183,6 @@ def _hj_cast(cls: Any, v: Any) -> Any:
     """``np.int8(v)`` and friends: a NumPy float converts as C does (README),
     undefined when it does not fit; a Python float raises as in NumPy."""
     dt = np.dtype(cls)
-    _hj_c(v)  # np.uint32(2**64): the constant is beyond 64 bits (README)
     if dt.kind in "iu" and isinstance(v, np.floating):
         info = np.iinfo(dt)
         if not _float_to_int_ok(v, int(info.min), int(info.max)):
@@ -327,6 +356,24 @@ class _Rewriter:
         self.module = module  # module-level numeric constants
         self.local: set[str] = set()  # the current function's local names
 
+    def is_big(self, node: ast.expr) -> bool:
+        """A constant expression folded to an integer beyond 64 bits."""
+        try:
+            v = const_value(node, self.module, self.local)
+        except NotConst:
+            return False
+        return type(v) is int and not INT64_MIN <= v <= INT64_MAX
+
+    def binop(self, left: ast.expr, op: ast.operator, right: ast.expr, new_left: ast.expr,
+              new_right: ast.expr) -> ast.expr:
+        """``left op right`` (rewritten operands ``new_*``); a constant beyond
+        64 bits meeting a run-time value is checked at run time
+        (``_hj_bigop``)."""
+        if self.is_big(left) != self.is_big(right):
+            return _call("_hj_i", _call("_hj_bigop", ast.Constant(type(op).__name__),
+                                        new_left, new_right))
+        return _call("_hj_i", ast.BinOp(new_left, op, new_right))
+
     def consts(self, nodes: list[ast.expr]) -> ast.Tuple:
         """Which operands are compile-time constants (before rewriting)."""
         return ast.Tuple([ast.Constant(is_const(n, self.module, self.local)) for n in nodes],
@@ -335,12 +382,12 @@ class _Rewriter:
     # expressions ---------------------------------------------------------
     def ex(self, node: ast.expr, exempt: bool) -> ast.expr:
         if exempt and _is_const(node):
-            # folded exactly at compile time; beyond 64 bits a documented
-            # compile-time error
-            return _call("_hj_c", node) if not isinstance(node, ast.Constant) else node
+            # folded exactly at compile time (one beyond 64 bits is a
+            # documented compile-time error: big_constant, statically)
+            return node
         if isinstance(node, ast.BinOp):
-            return _call("_hj_i", ast.BinOp(self.ex(node.left, True), node.op,
-                                            self.ex(node.right, True)))
+            return self.binop(node.left, node.op, node.right,
+                              self.ex(node.left, True), self.ex(node.right, True))
         if isinstance(node, ast.UnaryOp):
             inner = ast.UnaryOp(node.op, self.ex(node.operand, True))
             return inner if isinstance(node.op, ast.Not) else _call("_hj_i", inner)
@@ -436,7 +483,7 @@ class _Rewriter:
             rhs = self.ex(s.value, True)
             if isinstance(s.target, ast.Name):
                 load = ast.Name(s.target.id, ast.Load())
-                return [ast.Assign([s.target], _call("_hj_i", ast.BinOp(load, s.op, rhs)))]
+                return [ast.Assign([s.target], self.binop(load, s.op, s.value, load, rhs))]
             if isinstance(s.target, ast.Subscript):
                 arr = self.ex(s.target.value, True)
                 tmp = ast.Assign([ast.Name("_hj_t", ast.Store())],
@@ -446,7 +493,7 @@ class _Rewriter:
                 store = ast.Subscript(copy.deepcopy(arr), ast.Name("_hj_t", ast.Load()),
                                       ast.Store())
                 value = _call("_hj_sv", copy.deepcopy(arr),
-                              _call("_hj_i", ast.BinOp(load, s.op, rhs)))
+                              self.binop(load, s.op, s.value, load, rhs))
                 return [tmp, ast.Assign([store], value)]
             return [s]
         if isinstance(s, ast.Return):
@@ -473,15 +520,89 @@ class _Rewriter:
 ORACLE_FILE = "<oracle {}>"
 
 
+def big_constant(fn: ast.FunctionDef, module: dict[str, Any]) -> str | None:
+    """A constant expression in ``fn`` that hybridjit folds to an integer
+    beyond 64 bits (``x + 2**63``, ``541 << 63``): a compile-time error
+    (README), whether or not it runs.  None if there is none.  (Where the
+    compiler converts such a constant to a NumPy type holding it,
+    ``x_uint64 + (2**64 - 1)``, it compiles; the generator does not make
+    these, and a program that has one is conservatively a departure.)"""
+    local = local_names(fn)
+
+    def const(node: ast.AST) -> bool:
+        return isinstance(node, ast.expr) and is_const(node, module, local)
+
+    def visit(node: ast.AST) -> str | None:
+        if isinstance(node, ast.BinOp) and const(node.left) != const(node.right):
+            # a constant meeting a run-time value: checked at run time
+            # (_hj_bigop: it depends on the value's type)
+            side = node.right if const(node.left) else node.left
+            return visit(side)
+        if isinstance(node, ast.AugAssign):
+            return visit(node.target) if const(node.value) else (
+                visit(node.target) or visit(node.value))
+        if isinstance(node, ast.expr):
+            try:
+                v = const_value(node, module, local)
+            except NotConst:
+                pass
+            else:
+                if type(v) is int and not INT64_MIN <= v <= INT64_MAX:
+                    return f"{ast.unparse(node)} = {v}"
+                return None  # a constant: nothing inside it survives
+        for child in ast.iter_child_nodes(node):
+            found = visit(child)
+            if found:
+                return found
+        return None
+
+    for stmt in fn.body:
+        found = visit(stmt)
+        if found:
+            return found
+    return None
+
+
+def _static_departures(tree: ast.Module, module: dict[str, Any]) -> dict[str, str]:
+    """Functions that cannot compile for a documented reason (a constant
+    beyond 64 bits in them or in a function they name)."""
+    fns = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    out: dict[str, str] = {}
+    for name, fn in fns.items():
+        found = big_constant(fn, module)
+        if found:
+            out[name] = f"constant expression {found} needs more than 64 bits (compile-time error)"
+    changed = True
+    while changed:
+        changed = False
+        for name, fn in fns.items():
+            if name in out:
+                continue
+            for n in ast.walk(fn):
+                if isinstance(n, ast.Name) and n.id in out and n.id != name:
+                    out[name] = out[n.id]
+                    changed = True
+                    break
+    return out
+
+
 def instrument_tree(source: str) -> ast.Module:
     """The oracle copy of a program module (see the module docstring), its
     statements at the original lines."""
     tree = ast.parse(source)
     helpers = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
-    rw = _Rewriter(helpers, module_constants(tree))
+    module = module_constants(tree)
+    static = _static_departures(tree, module)
+    rw = _Rewriter(helpers, module)
     body: list[ast.stmt] = []
     for node in tree.body:
-        body.extend(rw.stmt(node) if isinstance(node, ast.FunctionDef) else [node])
+        if isinstance(node, ast.FunctionDef):
+            node = rw.stmt(node)[0]
+            assert isinstance(node, ast.FunctionDef)
+            if node.name in static:
+                raise_it = ast.Raise(_call("Departure", ast.Constant(static[node.name])), None)
+                node.body.insert(0, ast.copy_location(raise_it, node.body[0]))
+        body.append(node)
     tree.body = body
     ast.fix_missing_locations(tree)
     return tree
