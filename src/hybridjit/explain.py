@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import os
+import re
 import sys
 import traceback
 from dataclasses import dataclass, field
@@ -21,8 +22,50 @@ from typing import Any
 
 import numpy as np
 
+from .errors import SourceLoc
 from .transform.parallelize import LoopDecision
 from .types import PY_FLOAT, PY_INT, Array, Scalar, Type
+
+#: how explain names the role of each loop nest of an array statement
+_ROLES = {
+    "nest": "",
+    "broadcast": "its version for operands of extent 1 (broadcast)",
+    "overlap": "its copy through a temporary (when memory is shared)",
+    "operand": "an operand computed first",
+}
+
+
+@dataclass
+class ArrayStatement:
+    """One statement with array operations: its loop nests (role, decision
+    of the outermost loop) and the temporaries it keeps."""
+
+    loc: SourceLoc
+    nests: list[tuple[str, LoopDecision]]
+    temporaries: list[str]
+
+    @property
+    def parallel(self) -> bool:
+        """Whether the nest computing the statement runs in parallel."""
+        return any(d.parallel for role, d in self.nests if role == "nest")
+
+    def lines(self) -> list[str]:
+        main = [d for role, d in self.nests if role == "nest"]
+        n = len(main)
+        fused = "the whole expression computed element by element in it" if n == 1 else \
+            "one per part of the computation"
+        out = [f"array statement: {n} loop nest{'s' * (n != 1)}, {fused}"
+               + ("" if self.temporaries else "; no temporary array")]
+        out += [("PARALLEL" if d.parallel else "serial") + f" - {d.why}" for d in main]
+        for role, label in _ROLES.items():  # other versions: one line per kind
+            ds = [d for r, d in self.nests if r == role]
+            if role == "nest" or not ds:
+                continue
+            verdict = "PARALLEL" if all(d.parallel for d in ds) else (
+                "serial" if not any(d.parallel for d in ds) else "partly parallel")
+            out.append(f"{label}: {verdict}")
+        out += [f"temporary: {t}" for t in self.temporaries]
+        return out
 
 
 @dataclass
@@ -30,6 +73,16 @@ class Explanation:
     function: str
     loops: list[LoopDecision]
     regions: list[tuple[int, str]] = field(default_factory=list)  # (line, verdict)
+    arrays: list[ArrayStatement] = field(default_factory=list)
+    #: every loop the array statements made (reported with their statement)
+    array_loops: set[int] = field(default_factory=set)
+
+    def array_at(self, line: int) -> ArrayStatement:
+        """The plan of the array statement on ``line`` (tests use this)."""
+        for a in self.arrays:
+            if a.loc.line == line:
+                return a
+        raise KeyError(f"no array statement at line {line}")
 
     def loop_at(self, line: int) -> LoopDecision:
         """The decision for the loop starting on ``line`` (tests use this)."""
@@ -40,12 +93,19 @@ class Explanation:
 
     def __str__(self) -> str:
         out = [f"{self.function}:"]
+        in_arrays = {id(d) for a in self.arrays for _, d in a.nests}
+        entries: list[tuple[int, list[str], SourceLoc]] = []
         for d in self.loops:
-            src = d.loc.source_line().strip() or f"{d.kind} loop"
+            if id(d) in in_arrays or d.loop_id in self.array_loops:
+                continue
             verdict = "PARALLEL" if d.parallel else "serial"
-            out.append(f"  line {d.loc.line}: {src}")
-            out.append(f"      {verdict} - {d.why}")
-        for line, text in self.regions:
+            entries.append((d.loc.line, [f"{verdict} - {d.why}"], d.loc))
+        for a in self.arrays:
+            entries.append((a.loc.line, a.lines(), a.loc))
+        for line, texts, loc in sorted(entries, key=lambda e: e[0]):
+            out.append(f"  line {line}: {loc.source_line().strip()}")
+            out += [f"      {t}" for t in texts]
+        for line, text in dict.fromkeys(self.regions):  # (an array statement's nests: once)
             out.append(f"  line {line}: device: {text}")
         if not self.loops:
             out.append("  (no loops)")
@@ -56,9 +116,16 @@ class Explanation:
 
 def explain(disp: Any, arg_types: tuple[Type, ...]) -> Explanation:
     from .pipeline import analyse
+    from .transform.arrays import ArrayPlan
     from .transform.regions import outline_regions
 
-    program, _, decisions = analyse(disp.py_func, arg_types, disp.options)
+    plans: list[ArrayPlan] = []
+    program, _, decisions = analyse(disp.py_func, arg_types, disp.options, plans)
+    by_loop = {d.loop_id: d for d in decisions}
+    arrays = [ArrayStatement(p.loc, [(role, by_loop[i]) for i, role in p.nests if i in by_loop],
+                             p.temporaries) for p in plans]
+    array_loops = {i for p in plans for i in p.loops}
+    main_nests = {i for p in plans for i, role in p.nests if role == "nest"}
     entry_loops = {d.loop_id for d in decisions}
     regions: list[tuple[int, str]] = []
     if disp.options.target != "cpu":
@@ -66,14 +133,23 @@ def explain(disp: Any, arg_types: tuple[Type, ...]) -> Explanation:
                                    disp.options.fastmath)
         where = None
         for r in found:
+            if r.loop_id in array_loops and r.loop_id not in main_nests:
+                continue  # an array statement's other versions: its main nest speaks for it
             if r.loop_id in entry_loops:
                 if r.rid >= 0:
                     where = where or where_regions_run(disp.options.target)
-                    text = f"{where}; kernel {r.grid.why}"
+                    text = f"{where}; kernel {_readable(r.grid.why)}"
                 else:
                     text = "runs on the CPU: " + "; ".join(r.blockers)
                 regions.append((r.loc.line, text))
-    return Explanation(disp.py_func.__qualname__, decisions, regions)
+    return Explanation(disp.py_func.__qualname__, decisions, regions, arrays, array_loops)
+
+
+def _readable(text: str) -> str:
+    """The compiler's own loop variables (an array statement's nest: .i3,
+    .i4) named i0, i1 ... in their order of appearance."""
+    names: dict[str, str] = {}
+    return re.sub(r"\.i\d+", lambda m: names.setdefault(m.group(0), f"i{len(names)}"), text)
 
 
 def where_regions_run(target: str) -> str:

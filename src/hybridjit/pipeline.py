@@ -22,7 +22,7 @@ from .frontend.lower import Options, lower_program
 from .ir.nodes import Call, Program
 from .ir.printer import format_program
 from .ir.visit import walk_all
-from .transform.arrays import loop_id_source, lower_arrays
+from .transform.arrays import ArrayPlan, loop_id_source, lower_arrays
 from .transform.parallelize import LoopDecision, parallelize
 from .transform.regions import Region, outline_regions
 from .transform.unbound import insert_unbound_checks
@@ -38,9 +38,12 @@ class CompiledSource:
     regions: list[Region] = field(default_factory=list)
 
 
-def analyse(pyfunc: Any, arg_types: tuple[Type, ...], opts: CompileOptions) -> tuple[
+def analyse(pyfunc: Any, arg_types: tuple[Type, ...], opts: CompileOptions,
+            plans: list[ArrayPlan] | None = None) -> tuple[
     Program, list[list[str]], list[LoopDecision]
 ]:
+    """Lowering and the IR passes; ``plans`` (when given) receives what each
+    array statement became."""
     program, ctx = lower_program(pyfunc, arg_types, Options(opts.fastmath, opts.boundscheck))
     program = _prune_callees(program)
     _dump(pyfunc, "1-lowered.ir", lambda: format_program(program))
@@ -48,7 +51,7 @@ def analyse(pyfunc: Any, arg_types: tuple[Type, ...], opts: CompileOptions) -> t
     fns = []
     new_loop_id = loop_id_source(program.functions())
     for fn in program.functions():
-        fn = lower_arrays(fn, new_loop_id)
+        fn = lower_arrays(fn, new_loop_id, opts.boundscheck, plans)
         fn = insert_unbound_checks(fn)
         fn = clear_nonneg_wraps(fn)
         fn, d = parallelize(fn, opts.parallel, opts.fastmath)

@@ -116,6 +116,18 @@ def _const_step(loop: For) -> bool:
     return isinstance(loop.step, Const) and int(loop.step.value) != 0
 
 
+#: what a host-only intrinsic is, in words
+_HOST_WORDS = {
+    "empty_reduction": "the check for a reduction of an empty array",
+    "broadcast": "the broadcasting check", "broadcast_into": "the broadcasting check",
+    "slice_step": "the slice-step check", "concat_check": "the concatenation check",
+    "arange_length": "np.arange's length", "unbound": "the unbound-variable check",
+}
+
+
 def _host_function(name: str) -> str:
-    fn = name[len("host."):].split("_")[0]
+    full = name[len("host."):]
+    if full in _HOST_WORDS:
+        return _HOST_WORDS[full]
+    fn = full.split("_")[0]
     return "round()" if fn == "round" else f"math.{fn}()"

@@ -343,12 +343,20 @@ class OpenMPRenderer(CFamilyRenderer):
             pre += self.overlap_warning(s, k, ind)
         self.parallel_depth += 1
         body_ind = ind + "        " if argred else ind + "    "
+        scratch = _allocated_in(s.body)
         try:
-            body = self.body(s.body, body_ind)
+            body = self.body(s.body, body_ind + ("    " if scratch else ""))
         finally:
             self.parallel_depth -= 1
         if _has_loop(s.body):
             body = self.poll(body_ind, leave="continue;") + body
+        if scratch:
+            # arrays allocated in the iteration are freed when it ends, also
+            # when it ends early ('continue' leaves the do-while)
+            data = [array_part(n, "d") for n in scratch]
+            body = [f"{body_ind}{' '.join(f'{d} = NULL;' for d in data)}",
+                    f"{body_ind}do {{", *body, f"{body_ind}}} while (0);",
+                    f"{body_ind}{' '.join(f'free({d});' for d in data)}"]
         if info.arg_reductions:
             lines = self.arg_reduction_loop(info, clauses, header, var, first, body, ind)
         else:
@@ -491,6 +499,8 @@ class OpenMPRenderer(CFamilyRenderer):
     def alloc_array(self, target: str, value: Alloc, ind: str) -> list[str]:
         if not self.is_entry:
             raise InternalError("allocation in a helper function reached codegen")
+        if self.parallel_depth:
+            return self.scratch_array(target, value, ind)
         t = value.type
         k = t.ndim
         dims = ", ".join(f"(npy_intp)({self.expr(d)})" for d in value.shape)
@@ -515,6 +525,38 @@ class OpenMPRenderer(CFamilyRenderer):
                 f"{i2}  for (npy_intp q = 0; q < PyArray_SIZE((PyArrayObject *)hj_new); q++)"
                 f" {data}[q] = hj_fill; }}"
             )
+        lines.append(f"{ind}}}")
+        return lines
+
+    def scratch_array(self, target: str, value: Alloc, ind: str) -> list[str]:
+        """An array allocated inside a parallel loop: private to the
+        iteration (the dependence analysis proved it never outlives it), so
+        plain memory without a NumPy object, freed when the iteration ends
+        (see parallel_loop).  No GIL is needed and no goto leaves the loop;
+        if memory runs out the array is empty and MemoryError is raised
+        after the loop."""
+        t = value.type
+        k = t.ndim
+        data = array_part(target, "d")
+        c = t.dtype.c_name
+        i2 = ind + "    "
+        lines = [f"{ind}{{", f"{i2}int64_t hj_size = 1;"]
+        for d, e in enumerate(value.shape):
+            lines.append(f"{i2}{array_part(target, f'n{d}')} = {self.expr(e)}; "
+                         f"hj_size *= {array_part(target, f'n{d}')};")
+        size = "(size_t)(hj_size > 0 ? hj_size : 1)"
+        call = f"calloc({size}, sizeof({c}))" if value.kind == "zeros" else \
+            f"malloc({size} * sizeof({c}))"
+        lines += [f"{i2}free({data}); {data} = ({c} *){call};",
+                  f"{i2}if (!{data}) {{ hj_fail_msg(&hj_st, HJ_E_MEMORYERROR, \"cannot allocate "
+                  f"an array of %lld elements\", (long long)hj_size);"]
+        lines += [f"{i2}    {array_part(target, f'n{d}')} = 0;" for d in range(k)]
+        lines.append(f"{i2}}}")
+        lines += self.c_strides(target, k, i2)
+        if value.fill is not None or value.kind == "ones":
+            fill = self.expr(value.fill) if value.fill is not None else "1"
+            lines.append(f"{i2}if ({data}) {{ const {c} hj_fill = {fill};")
+            lines.append(f"{i2}  for (int64_t q = 0; q < hj_size; q++) {data}[q] = hj_fill; }}")
         lines.append(f"{ind}}}")
         return lines
 
@@ -804,6 +846,12 @@ def _scalar_check(arg: str, t: Scalar) -> str:
             return f"PyBool_Check({arg})"
         return f"Py{'Long' if t.is_int else 'Float'}_CheckExact({arg})"
     return f"hj_scalar_is({arg}, '{t.dtype.kind}', {t.dtype.itemsize})"
+
+
+def _allocated_in(body: tuple[Stmt, ...]) -> list[str]:
+    """Array variables given a new array somewhere in ``body``."""
+    return sorted({n.target for n in walk_all(body)
+                   if isinstance(n, Assign) and isinstance(n.value, Alloc)})
 
 
 def written_arrays(fn: Function) -> set[str]:

@@ -332,6 +332,14 @@ class CFamilyRenderer:
             a, b = e.args
             assert isinstance(a, Var) and isinstance(b, Var)
             return f"({self.overlap_expr(a.name, b.name)})"
+        if e.name == "windows_overlap":  # see transform/arrays._overlap_test
+            return f"({self.windows_overlap(e.args)})"
+        if e.name == "stride":  # an array variable's element stride
+            a, d = e.args
+            assert isinstance(a, Var) and isinstance(d, Const)
+            return array_part(a.name, f"s{int(d.value)}")
+        if e.name in ("slice_lo", "slice_len"):
+            return f"hj_{e.name}({', '.join(self.expr(a) for a in e.args)})"
         if e.name == "is_contiguous":  # of an array variable
             (a,) = e.args
             assert isinstance(a, Var) and isinstance(a.type, Array)
@@ -491,6 +499,24 @@ class CFamilyRenderer:
             args.append(f"(const char *){array_part(name, 'd')}, {t.ndim}, (int64_t[]){{{ns}}}, "
                         f"(int64_t[]){{{ss}}}, sizeof({t.dtype.c_name})")
         return f"hj_views_overlap({args[0]}, {args[1]})"
+
+    def windows_overlap(self, args: tuple[Expr, ...]) -> str:
+        """C test that two windows (base, offset, ndim, extents, strides)
+        share memory now."""
+        parts = []
+        k = 0
+        for _ in range(2):
+            base, offset, nd = args[k], args[k + 1], args[k + 2]
+            assert isinstance(base, Var) and isinstance(base.type, Array)
+            assert isinstance(nd, Const)
+            n = int(nd.value)
+            exts = ", ".join(self.expr(x) for x in args[k + 3:k + 3 + n]) or "0"
+            strides = ", ".join(self.expr(x) for x in args[k + 3 + n:k + 3 + 2 * n]) or "0"
+            c = base.type.dtype.c_name
+            parts.append(f"(const char *)({array_part(base.name, 'd')} + ({self.expr(offset)})), "
+                         f"{n}, (int64_t[]){{{exts}}}, (int64_t[]){{{strides}}}, sizeof({c})")
+            k += 3 + 2 * n
+        return f"hj_views_overlap({parts[0]}, {parts[1]})"
 
     def contiguous_expr(self, name: str, t: Array) -> str:
         """C test that array variable ``name`` is C-contiguous now (extent-1

@@ -26,7 +26,7 @@ STATUS_BITS = {
 #: exception kinds of :func:`host_prelude`'s ``hj_fail_msg`` (the index into
 #: the host's exception table)
 MSG_KINDS = ("ValueError", "OverflowError", "ZeroDivisionError", "UnboundLocalError",
-             "TypeError")
+             "TypeError", "MemoryError")
 
 #: math functions whose infinite result from finite input is an
 #: OverflowError in CPython (for the others it is a domain error)
@@ -192,6 +192,30 @@ HJ_FN {c} hj_max_{name}({c} a, {c} b) {{ return b > a ? b : a; }}
 """
 
 
+#: Python's slice normalisation for a nonzero step (transform/windows.py):
+#: the first index (meaningful when the length is not 0) and the length
+_SLICE = r"""HJ_FN int64_t hj_slice_bound(int64_t n, int64_t has, int64_t v, int64_t step,
+                              int64_t omitted) {
+    if (!has) return omitted;
+    if (v < 0) { v += n; if (v < 0) v = step < 0 ? -1 : 0; }
+    else if (v >= n) v = step < 0 ? n - 1 : n;
+    return v;
+}
+HJ_FN int64_t hj_slice_lo(int64_t n, int64_t hs, int64_t start, int64_t ho, int64_t stop,
+                          int64_t step) {
+    return hj_slice_bound(n, hs, start, step, step < 0 ? n - 1 : 0);
+}
+HJ_FN int64_t hj_slice_len(int64_t n, int64_t hs, int64_t start, int64_t ho, int64_t stop,
+                           int64_t step) {
+    if (step == 0) return 0;
+    int64_t a = hj_slice_bound(n, hs, start, step, step < 0 ? n - 1 : 0);
+    int64_t b = hj_slice_bound(n, ho, stop, step, step < 0 ? -1 : n);
+    if (step < 0) return b < a ? (a - b - 1) / (-step) + 1 : 0;
+    return a < b ? (b - a - 1) / step + 1 : 0;
+}
+"""
+
+
 def prelude(float64: bool = True) -> str:
     """The helpers; ``float64=False`` leaves out double-precision ones for
     devices without fp64."""
@@ -210,6 +234,7 @@ def prelude(float64: bool = True) -> str:
         )
     parts.append(
         "HJ_FN int64_t hj_wrap(int64_t i, int64_t n) { return i < 0 ? i + n : i; }\n"
+        + _SLICE +
         "HJ_FN int hj_inb(int64_t i, int64_t n) { return (uint64_t)i < (uint64_t)n; }\n"
         "HJ_FN npy_bool hj_min_bool(npy_bool a, npy_bool b) { return b < a ? b : a; }\n"
         "HJ_FN npy_bool hj_max_bool(npy_bool a, npy_bool b) { return b > a ? b : a; }\n"
@@ -278,6 +303,10 @@ static void hj_unbound(int *st, const char *name) {
 }
 /* Python's slice normalisation (PySlice_AdjustIndices): the first index
    and the length of start:stop:step over n elements. */
+static int64_t hj_slice_step(int64_t step, int *st) {
+    if (step == 0) hj_fail_msg(st, HJ_E_VALUEERROR, "slice step cannot be zero");
+    return step;
+}
 static void hj_slice(int64_t n, int has_start, int64_t start, int has_stop, int64_t stop,
                      int64_t step, int64_t *lo, int64_t *len, int *st) {
     if (step == 0) {

@@ -166,12 +166,10 @@ def shape_exprs(site: CallSite, shape: Expr) -> tuple[Expr, ...]:
 
 
 def _check_alloc_context(site: CallSite) -> None:
-    # (a helper that allocates is inlined into its caller: see inline.py)
-    if site.in_parallel_loop:
-        raise UnsupportedError(
-            f"np.{site.name}() inside a parallel loop is not supported", site.loc,
-            hint="allocate the array before the loop and index it inside",
-        )
+    """Arrays may be allocated anywhere: a helper that allocates is inlined
+    into its caller (inline.py); one allocated in a parallel loop is private
+    to the iteration or the loop does not run in parallel (the dependence
+    analysis decides), and it lives in plain memory there (codegen)."""
 
 
 # ------------------------------------------------------------------ creation
@@ -196,7 +194,7 @@ def _alloc(kind: str) -> Handler:
             fill = site.lower(fill)
         dtype = resolve_dtype(site, _arg(site, 1 + nfill, "dtype"), _default_dtype(fill))
         assert dtype is not None
-        value = cast(fill, dtype) if fill is not None else None
+        value = _fill_value(site, fill, dtype)
         return Alloc(kind, shape, value, Array(dtype, len(shape), "C"), site.loc)
 
     return handler
@@ -214,10 +212,22 @@ def _alloc_like(kind: str) -> Handler:
             fill = site.lower(fill)
         dtype = resolve_dtype(site, _arg(site, 2 if kind == "full" else 1, "dtype"), pt.dtype)
         assert dtype is not None
-        value = cast(fill, dtype) if fill is not None else None
+        value = _fill_value(site, fill, dtype)
         return Alloc(kind, shape, value, Array(dtype, pt.ndim, "C"), site.loc)
 
     return handler
+
+
+def _fill_value(site: CallSite, fill: Expr | None, dtype: Scalar) -> Expr | None:
+    """np.full's value, converted as NumPy's copyto(casting="unsafe") does
+    (a C conversion: 2.7 becomes 2 in an integer array)."""
+    if fill is None:
+        return None
+    if not isinstance(fill.type, Scalar):
+        raise UnsupportedError(
+            f"np.{site.name}() with a fill value that is not a number is not supported",
+            site.loc, hint="allocate with np.empty(...) and assign: out[...] = value")
+    return cast(fill, dtype)
 
 
 def _scalar_arg(site: CallSite, value: Any) -> Expr:

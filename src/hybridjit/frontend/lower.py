@@ -390,11 +390,8 @@ class FunctionLowerer:
                 and any(isinstance(i.type, Array) for i in value.items):
             return self.assign_tuple_of_arrays(target.id, value, loc)
         if isinstance(target, ast.Name):
-            if isinstance(value.type, Array) and self.parallel_depth:
-                raise UnsupportedError(
-                    "array variables cannot be assigned inside a parallel loop", loc,
-                    hint="assign the array before the loop",
-                )
+            # (an array variable assigned in a parallel loop must be private
+            # to the iteration: the dependence analysis decides)
             t = self.assign_type(target.id, value.type, loc)
             return [Assign(target.id, cast(value, t), loc)]
         if isinstance(target, ast.Subscript):

@@ -31,9 +31,10 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 from ..analysis.dependence import array_alias_roots
+from ..analysis.scalars import iter_stmts
 from ..errors import InternalError, SourceLoc
 from ..ir.arrays import (
     VIEWS,
@@ -49,6 +50,7 @@ from ..ir.arrays import (
     ReshapeView,
     Sequence,
     SliceDim,
+    TransposeView,
     ViewDim,
     element_name,
 )
@@ -82,16 +84,67 @@ from ..ir.nodes import (
 )
 from ..ir.visit import rewrite, walk, walk_all
 from ..types import BOOL, INT64, PY_INT, Array, Scalar, Type
+from .windows import Window, apply_view
 
 Shape_ = tuple[Expr, ...]
 
 
-def lower_arrays(fn: Function, new_loop_id: Callable[[], int]) -> Function:
+@dataclass
+class ArrayPlan:
+    """What one statement's array operations became (explain reads it)."""
+
+    loc: SourceLoc
+    #: (outermost loop id, role) of each loop nest: "nest" computes the
+    #: statement, "broadcast" is its version for operands of extent 1,
+    #: "overlap" the copy through a temporary when memory is shared,
+    #: "operand" computes an operand into its own array first
+    nests: list[tuple[int, str]] = field(default_factory=list)
+    #: every loop id the statement made (nested loops included)
+    loops: set[int] = field(default_factory=set)
+    #: why each temporary array is kept
+    temporaries: list[str] = field(default_factory=list)
+
+
+def lower_arrays(fn: Function, new_loop_id: Callable[[], int], boundscheck: bool = False,
+                 plans: list[ArrayPlan] | None = None) -> Function:
     if not any(_is_array_op(n) for n in walk_all(fn.body)):
         return fn
-    lw = _Lowerer(fn, new_loop_id)
-    body = lw.body(fn.body)
-    return replace(fn, body=body, locals=tuple(sorted(lw.types.items())))
+    # views assigned to variables are forwarded (no variable, their uses
+    # index the base) unless some use needs the variable itself; checked
+    # bounds are those of the view, so then every view keeps its variable
+    forward = set() if boundscheck else _forwarding_candidates(fn)
+    while True:
+        lw = _Lowerer(fn, new_loop_id, forward)
+        body = lw.body(fn.body)
+        needed = {n.name for n in walk_all(body) if isinstance(n, Var) and n.name in forward}
+        if not needed:
+            if plans is not None:
+                plans += [p for p in lw.plans if p.nests or p.temporaries]
+            return replace(fn, body=body, locals=tuple(sorted(lw.types.items())))
+        forward -= needed
+
+
+def _forwarding_candidates(fn: Function) -> set[str]:
+    """Variables assigned a view exactly once, of a base never reassigned:
+    their uses read the base through the window computed at the assignment,
+    whose scalars are frozen in temporaries there, so they mean what the
+    variable meant wherever they are."""
+    counts: dict[str, int] = {p.name: 1 for p in fn.params}
+    views: dict[str, Expr] = {}
+    for st in iter_stmts(fn.body):
+        if isinstance(st, Assign):
+            counts[st.target] = counts.get(st.target, 0) + 1
+            value = _strip_layout_cast(st.value)
+            if isinstance(value, (ArrayView, TransposeView)):
+                views[st.target] = value
+    out = set()
+    for name, value in views.items():
+        root = value
+        while isinstance(root, (ArrayView, TransposeView)):
+            root = _strip_layout_cast(root.base)
+        if counts.get(name) == 1 and isinstance(root, Var) and counts.get(root.name, 0) <= 1:
+            out.add(name)
+    return out
 
 
 def loop_id_source(functions: tuple[Function, ...]) -> Callable[[], int]:
@@ -114,8 +167,12 @@ def _is_array_op(n: Node) -> bool:
 
 
 class _Lowerer:
-    def __init__(self, fn: Function, new_loop_id: Callable[[], int]):
+    def __init__(self, fn: Function, new_loop_id: Callable[[], int],
+                 forward: set[str] | None = None):
         self.fn = fn
+        #: view variables to forward, and their windows once assigned
+        self.forward = forward or set()
+        self.forwarded: dict[str, Window] = {}
         self.types: dict[str, Type] = dict(fn.locals)
         self.new_loop_id = new_loop_id
         self.counter = 0
@@ -126,8 +183,21 @@ class _Lowerer:
         self.root = {n: (common if r in params else r) for n, r in roots.items()}
         #: the extents of array variables made here, as expressions
         self.extents: dict[str, Shape_] = {}
-        #: (expression, variable) computed for the statement being lowered
-        self.made: dict[int, tuple[Expr, Var]] = {}
+        #: (expression, what it was made into) for the statement being
+        #: lowered: array variables, windows, hoisted scalars
+        self.made: dict[int, tuple[Expr, object]] = {}
+        #: extents assumed equal by the nest being built (its fast version,
+        #: see nest); None while building the general version
+        self.assumed: list[tuple[Expr, Expr]] | None = None
+        #: the windows the nest being built reads (see array_store)
+        self.reads: list[Window] | None = None
+        #: one plan per statement; the role of the nests being built and
+        #: why a temporary allocated now is needed
+        self.plans: list[ArrayPlan] = []
+        self.plan = ArrayPlan(fn.loc)
+        self.role = "nest"
+        self.temp_why = ""
+        self.nest_depth = 0
 
     # ------------------------------------------------------------ names
 
@@ -160,10 +230,13 @@ class _Lowerer:
         # a sub-expression needed twice (its shape, then its elements) is
         # computed once
         saved, self.made = self.made, {}
+        saved_plan, self.plan = self.plan, ArrayPlan(s.loc)
+        self.plans.append(self.plan)
         try:
             return self.stmt_lowered(s)
         finally:
             self.made = saved
+            self.plan = saved_plan
 
     def stmt_lowered(self, s: Stmt) -> list[Stmt]:
         pre: list[Stmt] = []
@@ -183,9 +256,14 @@ class _Lowerer:
             return self.array_store(s)
         # (each new statement is built before `pre`, which building it fills, is read)
         if isinstance(s, Store):
-            array = self.array_var(s.array, pre)
             idx = tuple(self.scalar(i, pre) for i in s.indices)
-            new: Stmt = replace(s, array=array, indices=idx, value=self.scalar(s.value, pre))
+            fw = self.forwarded.get(s.array.name) if isinstance(s.array, Var) else None
+            if fw is not None:
+                base_idx, wraps = self.through_window(fw, idx, s.wrap)
+                new: Stmt = Store(fw.base, base_idx, self.scalar(s.value, pre), wraps, s.loc)
+                return [*pre, new]
+            array = self.array_var(s.array, pre)
+            new = replace(s, array=array, indices=idx, value=self.scalar(s.value, pre))
             return [*pre, new]
         if isinstance(s, Return) and s.value is not None:
             new = replace(s, value=self.returned(s.value, pre))
@@ -222,6 +300,10 @@ class _Lowerer:
                         tuple(self.assign(replace(s, value=value.orelse))), s.loc)
             self.extents.pop(s.target, None)
             return [*pre, branch]
+        if s.target in self.forward and isinstance(value, (ArrayView, TransposeView)):
+            # the window is computed here, its scalars frozen in temporaries
+            self.forwarded[s.target] = self.window(value, pre, freeze=True)
+            return pre
         if isinstance(value, VIEWS):
             view = self.view(value, pre)
             self.extents.pop(s.target, None)
@@ -236,7 +318,11 @@ class _Lowerer:
         # a new array: computed straight into the variable unless it reads it
         reads_target = any(isinstance(n, Var) and n.name == s.target for n in walk(value))
         dest = self.temp(t) if reads_target else s.target
-        pre += self.materialize(value, dest, s.loc)
+        why, self.temp_why = self.temp_why, "-"  # (then the new array is made under a new name)
+        try:
+            pre += self.materialize(value, dest, s.loc)
+        finally:
+            self.temp_why = why
         if dest != s.target:
             pre.append(Assign(s.target, self.var(dest, s.loc), s.loc))
             self.extents.pop(s.target, None)
@@ -260,9 +346,16 @@ class _Lowerer:
         if isinstance(e, ArrayReduce) and not isinstance(e.type, Array):
             return self.reduce_to_scalar(e, pre)
         if isinstance(e, Load):
-            array = self.array_var(e.array, pre)
-            return replace(e, array=array, indices=tuple(self.scalar(i, pre) for i in e.indices))
+            idx = tuple(self.scalar(i, pre) for i in e.indices)
+            fw = self.forwarded.get(e.array.name) if isinstance(e.array, Var) else None
+            if fw is not None:
+                base_idx, wraps = self.through_window(fw, idx, e.wrap)
+                return replace(e, array=fw.base, indices=base_idx, wrap=wraps)
+            return replace(e, array=self.array_var(e.array, pre), indices=idx)
         if isinstance(e, Shape):
+            fw = self.forwarded.get(e.array.name) if isinstance(e.array, Var) else None
+            if fw is not None:
+                return _as_int(fw.shape[e.dim], e.type)  # type: ignore[arg-type]
             return replace(e, array=self.array_var(e.array, pre))
         if isinstance(e, Call):
             return replace(e, args=tuple(self.array_var(a, pre) if isinstance(a.type, Array)
@@ -280,11 +373,35 @@ class _Lowerer:
         if isinstance(e, Var):
             return e
         known = self.made.get(id(e))
-        if known is not None and known[0] is e:
+        if known is not None and known[0] is e and isinstance(known[1], Var):
             return known[1]
         v = self.new_array_var(e, pre)
         self.made[id(e)] = (e, v)
         return v
+
+    def window(self, e: Expr, pre: list[Stmt], freeze: bool = False) -> Window:
+        """``e`` as index arithmetic on an array variable (windows.py):
+        slices, integer indices, new axes and transposes of a variable are
+        composed; anything else is first made into a variable."""
+        e = _strip_layout_cast(e)
+        if isinstance(e, Var):
+            fw = self.forwarded.get(e.name)
+            return fw if fw is not None else Window.whole(e, self.shape(e))
+        known = self.made.get(id(e))
+        if known is not None and known[0] is e and isinstance(known[1], Window):
+            return known[1]
+        if isinstance(e, ArrayView):
+            inner = self.window(e.base, pre, freeze)
+            view = replace(e, dims=tuple(self.view_dim(d, pre) for d in e.dims))
+            hoist = (lambda x: self.frozen(x, pre)) if freeze else (lambda x: self.hoist(x, pre))
+            w = apply_view(inner, view, hoist, pre)
+        elif isinstance(e, TransposeView):
+            w = self.window(e.base, pre, freeze).transposed(e.perm)
+        else:
+            v = self.array_var(e, pre)
+            w = Window.whole(v, self.shape(v))
+        self.made[id(e)] = (e, w)
+        return w
 
     def new_array_var(self, e: Expr, pre: list[Stmt]) -> Var:
         t = e.type
@@ -306,7 +423,12 @@ class _Lowerer:
         if isinstance(e, Alloc):
             pre += self.assign(Assign(name, e, e.loc))
         elif isinstance(e, (Map, ArrayReduce, Fresh, Sequence, Concat, Cumulative, Cast)):
-            pre += self.materialize(e, name, e.loc)
+            role, why, self.role = self.role, self.temp_why, "operand"
+            self.temp_why = f"{_described(e)} computed into an array of its own first"
+            try:
+                pre += self.materialize(e, name, e.loc)
+            finally:
+                self.role, self.temp_why = role, why
         else:
             raise InternalError(f"no array can be made of {type(e).__name__} here")
         self.root[name] = name
@@ -365,6 +487,8 @@ class _Lowerer:
     def allocate(self, dest: str, shape: Shape_, loc: SourceLoc) -> list[Stmt]:
         t = self.types[dest]
         assert isinstance(t, Array)
+        if dest.startswith(".") and self.temp_why != "-":  # not the user's own new array
+            self.plan.temporaries.append(self.temp_why or "an intermediate array")
         pre: list[Stmt] = []
         dims = []
         for x in shape:  # extents as variables: the nest bounds and checks reuse them
@@ -385,15 +509,53 @@ class _Lowerer:
              loc: SourceLoc, prange: bool = False, simd: tuple[Reduction, ...] = ()) -> Stmt:
         """``for i0 in range(n0): for i1 ...: body(i)`` (C order); a 0-d
         shape runs ``body(())`` once.  ``simd``: reductions the innermost
-        loop may reassociate (see For.simd)."""
+        loop may reassociate (see For.simd).
+
+        Operands whose extents are not known to equal the result's (they
+        were checked to broadcast) make two versions: one indexing them as
+        if equal, run when they are (the common case: plain affine
+        subscripts), and one reading an extent of 1 at index 0."""
+        saved, self.assumed = self.assumed, []
+        try:
+            fast = self.one_nest(shape, body, loc, prange, simd)
+            assumed, self.assumed = self.assumed, None
+            if not assumed:
+                return fast
+            role, self.role = self.role, "broadcast"
+            try:
+                general = self.one_nest(shape, body, loc, prange, simd)
+            finally:
+                self.role = role
+        finally:
+            self.assumed = saved
+        equal: Expr = Const(True, BOOL, loc)
+        seen: list[tuple[Expr, Expr]] = []
+        for x, y in assumed:
+            if (x, y) in seen:
+                continue
+            seen.append((x, y))
+            test = Compare("==", _as_int(x), _as_int(y), BOOL, loc)
+            equal = test if len(seen) == 1 else BinOp("&", equal, test, BOOL, False, loc)
+        return If(equal, (fast,), (general,), loc)
+
+    def one_nest(self, shape: Shape_, body: Callable[[tuple[Expr, ...]], list[Stmt]],
+                 loc: SourceLoc, prange: bool, simd: tuple[Reduction, ...]) -> Stmt:
         names = [self.temp(PY_INT, "i") for _ in shape]
         idx = tuple(self.var(n, loc) for n in names)
-        stmts: tuple[Stmt, ...] = tuple(body(idx))
+        self.nest_depth += 1
+        try:
+            stmts: tuple[Stmt, ...] = tuple(body(idx))
+        finally:
+            self.nest_depth -= 1
         for k in reversed(range(len(shape))):
             inner = simd if k == len(shape) - 1 else ()
-            stmts = (For(names[k], Const(0, INT64, loc), _as_int(shape[k], INT64),
+            loop_id = self.new_loop_id()
+            self.plan.loops.add(loop_id)
+            stmts = (For(names[k], Const(0, INT64, loc), _as_int(_loop_bound(shape[k]), INT64),
                          Const(1, INT64, loc), stmts, prange and k == 0,
-                         self.new_loop_id(), None, loc, inner),)
+                         loop_id, None, loc, inner),)
+            if k == 0 and not self.nest_depth:  # (not one inside another's body)
+                self.plan.nests.append((loop_id, self.role))
         if len(stmts) == 1:
             return stmts[0]
         return If(Const(True, BOOL, loc), stmts, (), loc)
@@ -415,12 +577,13 @@ class _Lowerer:
         elif isinstance(e, Fresh):
             out = self.element(e.value, idx, shape, pre)
         else:
-            v = self.array_var(e, pre)
-            b = self.broadcast(v, shape, pre)
-            t = b.type
-            assert isinstance(t, Array)
-            k = len(idx) - t.ndim
-            out = Load(b, idx[k:], t.dtype, (False,) * t.ndim, e.loc)
+            w = self.window(e, pre)
+            if self.reads is not None:
+                self.reads.append(w)
+            et = w.base.type
+            assert isinstance(et, Array)
+            out = Load(w.base, w.at(self.broadcast_index(w.shape, idx, shape)), et.dtype,
+                       w.wraps, e.loc)
         if dtype is not None and out.type != dtype:
             out = Cast(out, dtype, "", e.loc)
         return out
@@ -441,7 +604,7 @@ class _Lowerer:
 
         return rewrite(e.template, put)
 
-    def hoist(self, e: Expr, pre: list[Stmt]) -> Expr:
+    def hoisted(self, e: Expr, pre: list[Stmt]) -> Expr:
         e = self.scalar(e, pre)
         if isinstance(e, (Const, Var)):
             return e
@@ -449,19 +612,64 @@ class _Lowerer:
         pre.append(Assign(name, e, e.loc))
         return self.var(name, e.loc)
 
-    def broadcast(self, v: Var, shape: Shape_, pre: list[Stmt]) -> Var:
-        """``v`` as read for a result of ``shape``: itself where its extents
-        are those of the result, else a broadcast view."""
-        vs = self.shape(v)
-        if len(vs) == len(shape) and all(_same(a, b) for a, b in zip(vs, shape)):
-            return v
-        t = v.type
-        assert isinstance(t, Array)
-        view = BroadcastView(v, shape, Array(t.dtype, len(shape), "A"), v.loc)
-        name = self.temp(view.type, "v")
-        pre.append(Assign(name, view, v.loc))
-        self.root[name] = self.root.get(v.name, v.name)
-        return self.var(name, v.loc)
+    def hoist(self, e: Expr, pre: list[Stmt]) -> Expr:
+        known = self.made.get(id(e))
+        if known is not None and known[0] is e and isinstance(known[1], Expr):
+            return known[1]
+        v = self.hoisted(e, pre)
+        self.made[id(e)] = (e, v)
+        return v
+
+    def frozen(self, e: Expr, pre: list[Stmt]) -> Expr:
+        """``e`` in a new temporary (a constant stays): its value now."""
+        e = self.scalar(e, pre)
+        if isinstance(e, Const):
+            return e
+        name = self.temp(e.type, "s")
+        pre.append(Assign(name, e, e.loc))
+        return self.var(name, e.loc)
+
+    def through_window(self, w: Window, idx: tuple[Expr, ...],
+                       wrap: tuple[bool, ...]) -> tuple[tuple[Expr, ...], tuple[bool, ...]]:
+        """Indices (and wrap flags) into a forwarded view as indices into its
+        base: a negative index is counted from the end of the view."""
+        view_idx: list[Expr] = []
+        passed: set[int] = set()
+        for d, (i, wr) in enumerate(zip(idx, wrap)):
+            if wr and w.is_identity(d):
+                passed.add(d)  # the base's extent is the view's: its wrap flag
+                view_idx.append(i)
+            elif wr:
+                n = _as_int(w.shape[d])
+                neg = Compare("<", i, Const(0, PY_INT, i.loc), BOOL, i.loc)
+                view_idx.append(IfExp(neg, BinOp("+", i, n, PY_INT, False, i.loc), i, PY_INT,
+                                      i.loc))
+            else:
+                view_idx.append(i)
+        wraps = tuple(bd.wrap or (bd.view is not None and bd.view in passed) for bd in w.dims)
+        return w.at(tuple(view_idx)), wraps
+
+    def broadcast_index(self, own: Shape_, idx: tuple[Expr, ...],
+                        shape: Shape_) -> tuple[Expr, ...]:
+        """The index into an operand of extents ``own`` of the element ``idx``
+        of a result of ``shape`` (NumPy's broadcasting: an extent of 1 is
+        read at 0).  Where the extents are not known to be equal, the fast
+        version of the nest assumes they are (see nest); the general one
+        tests for an extent of 1."""
+        k = len(idx) - len(own)
+        out: list[Expr] = []
+        for x, y, j in zip(own, shape[k:], idx[k:]):
+            if _same(x, y):
+                out.append(j)
+            elif isinstance(x, Const) and int(x.value) == 1:
+                out.append(Const(0, PY_INT, j.loc))
+            elif self.assumed is not None:
+                self.assumed.append((x, y))
+                out.append(j)
+            else:
+                one = Compare("==", _as_int(x), Const(1, PY_INT, j.loc), BOOL, j.loc)
+                out.append(IfExp(one, Const(0, PY_INT, j.loc), j, PY_INT, j.loc))
+        return tuple(out)
 
     def shape_of(self, e: Expr, pre: list[Stmt], loc: SourceLoc) -> Shape_:
         """The extents of array expression ``e``, broadcasting checked."""
@@ -471,7 +679,7 @@ class _Lowerer:
             return self.broadcast_shapes(shapes, pre, loc)
         if isinstance(e, (Fresh,)) or (isinstance(e, Cast) and isinstance(e.type, Array)):
             return self.shape_of(e.value, pre, loc)
-        return self.shape(self.array_var(e, pre))
+        return self.window(e, pre).shape
 
     def broadcast_shapes(self, shapes: list[Shape_], pre: list[Stmt],
                          loc: SourceLoc) -> Shape_:
@@ -496,21 +704,32 @@ class _Lowerer:
 
     def array_store(self, s: ArrayStore) -> list[Stmt]:
         pre: list[Stmt] = []
-        target = self.array_var(s.target, pre)
-        tt = target.type
+        target = self.window(s.target, pre)
+        tt = target.base.type
         assert isinstance(tt, Array)
-        shape = self.shape(target)
+        shape = target.shape
         value = _strip_layout_cast(s.value)
         if not isinstance(value.type, Array):
             v = self.hoist(value, pre)
             pre.append(self.nest(shape, lambda idx: [
-                Store(target, idx, _cast_to(v, tt.dtype), (False,) * len(idx), s.loc)], s.loc))
+                Store(target.base, target.at(idx), _cast_to(v, tt.dtype), target.wraps,
+                      s.loc)], s.loc))
             return pre
         vshape = self.shape_of(value, pre, s.loc)
         pre += self.check_store_shape(vshape, shape, s.loc)
-        overlapping = [v for v in self.leaves(value)
-                       if v.name != target.name and self.may_alias(v.name, target.name)]
-        direct = self.copy_nest(target, value, shape, s.loc)
+        saved, self.reads = self.reads, []
+        try:
+            direct = [self.copy_nest(target, value, shape, s.loc, pre)]
+            reads = self.reads
+        finally:
+            self.reads = saved
+        overlapping: list[Window] = []
+        for w in reads:
+            # the very same window is read element by element where it is
+            # written: no temporary needed
+            if w != target and w not in overlapping and self.may_alias(w.base.name,
+                                                                       target.base.name):
+                overlapping.append(w)
         if not overlapping:
             return [*pre, *direct]
         # NumPy computes the value before storing any of it: through a
@@ -518,23 +737,33 @@ class _Lowerer:
         vt = value.type
         assert isinstance(vt, Array)
         tmp = self.temp(Array(vt.dtype, vt.ndim, "C"))
-        staged = self.materialize(value, tmp, s.loc)
-        staged += self.copy_nest(target, self.var(tmp, s.loc), shape, s.loc)
+        names = ", ".join(sorted({f"'{w.base.name}'" for w in overlapping}))
+        role, why, self.role = self.role, self.temp_why, "overlap"
+        self.temp_why = (f"a copy of the value, made only when the destination shares memory "
+                         f"with {names} at run time (NumPy computes the whole value before "
+                         "storing any of it)")
+        try:
+            staged = self.materialize(value, tmp, s.loc)
+            staged.append(self.copy_nest(target, self.var(tmp, s.loc), shape, s.loc, staged))
+        finally:
+            self.role, self.temp_why = role, why
         apart: Expr = Const(True, BOOL, s.loc)
-        for v in overlapping:
-            test = UnaryOp("not", Intrinsic("views_overlap", (target, v), BOOL, s.loc), BOOL,
-                           s.loc)
-            apart = BinOp("&", apart, test, BOOL, False, s.loc)
+        for w in overlapping:
+            test = UnaryOp("not", _overlap_test(target, w, s.loc), BOOL, s.loc)
+            apart = test if apart == Const(True, BOOL) else BinOp("&", apart, test, BOOL, False,
+                                                                   s.loc)
         return [*pre, If(apart, tuple(direct), tuple(staged), s.loc)]
 
-    def copy_nest(self, target: Var, value: Expr, shape: Shape_, loc: SourceLoc) -> list[Stmt]:
-        tt = target.type
+    def copy_nest(self, target: Window, value: Expr, shape: Shape_, loc: SourceLoc,
+                  pre: list[Stmt]) -> Stmt:
+        """The nest storing ``value`` into ``target``; what it evaluates
+        once goes to ``pre``, the statement's (so another version of the
+        statement built later finds it computed, whichever branch runs)."""
+        tt = target.base.type
         assert isinstance(tt, Array)
-        pre: list[Stmt] = []
-        nest = self.nest(shape, lambda idx: [
-            Store(target, idx, self.element(value, idx, shape, pre, tt.dtype),
-                  (False,) * len(idx), loc)], loc)
-        return [*pre, nest]
+        return self.nest(shape, lambda idx: [
+            Store(target.base, target.at(idx), self.element(value, idx, shape, pre, tt.dtype),
+                  target.wraps, loc)], loc)
 
     def check_store_shape(self, vshape: Shape_, shape: Shape_,
                           loc: SourceLoc) -> list[Stmt]:
@@ -613,6 +842,40 @@ def _strip_layout_cast(e: Expr) -> Expr:
             and e.type.dtype == e.value.type.dtype:
         e = e.value
     return e
+
+
+def _described(e: Expr) -> str:
+    """An array operation in words (for explain)."""
+    if isinstance(e, ArrayReduce):
+        return f"the {e.kind} along an axis"
+    if isinstance(e, Cumulative):
+        return f"the cumulative {e.kind}"
+    if isinstance(e, Concat):
+        return "the concatenation"
+    if isinstance(e, Sequence):
+        return "the sequence"
+    return "an operand"
+
+
+def _overlap_test(a: Window, b: Window, loc: SourceLoc) -> Expr:
+    """Whether two windows share memory now (run-time: their spans)."""
+    args: list[Expr] = []
+    for w in (a, b):
+        offset, strides = w.offset_and_strides()
+        args += [w.base, offset, Const(len(w.shape), PY_INT, loc), *(_as_int(x) for x in w.shape),
+                 *strides]
+    return Intrinsic("windows_overlap", tuple(args), BOOL, loc)
+
+
+def _loop_bound(extent: Expr) -> Expr:
+    """An extent as the stop of the loop over it: ``max(n - 2, 0)`` (a
+    slice's length) is ``n - 2`` there, as a loop whose stop is below its
+    start runs no iteration; the affine form is what the footprint and
+    dependence analyses understand."""
+    if isinstance(extent, Intrinsic) and extent.name == "max" and len(extent.args) == 2 \
+            and isinstance(extent.args[1], Const) and int(extent.args[1].value) == 0:
+        return extent.args[0]
+    return extent
 
 
 def _as_int(e: Expr, t: Scalar = PY_INT) -> Expr:

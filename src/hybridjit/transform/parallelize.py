@@ -43,7 +43,7 @@ from ..ir.nodes import (
     While,
 )
 from ..ir.visit import walk
-from ..types import FLOAT64, Scalar, Type
+from ..types import FLOAT64, Array, Scalar, Type
 
 #: a loop parallelised automatically runs in parallel only when
 #: trip count * estimated work per iteration reaches this
@@ -176,6 +176,16 @@ class _Walker:
             return None
         analysed = self.verdicts[loop.loop_id]
         verdict = analysed.verdict
+        escaping = self.arrays_live_after(verdict)
+        if escaping and (loop.is_prange or self.mode == "auto"):
+            why = (f"the array variable '{escaping[0]}' is assigned in every iteration and used "
+                   "after the loop (each iteration's array is its own)")
+            if loop.is_prange and self.mode != "unsafe":
+                raise ParallelRaceError(
+                    f"this prange loop cannot run in parallel: {why}", loop.loc,
+                    hint="allocate the array before the loop and fill it, or use range")
+            self.note(loop, False, why)
+            return None
         if loop.is_prange:
             info = self.decide_prange(loop, verdict)
         elif self.mode != "auto":
@@ -188,6 +198,13 @@ class _Walker:
             same = _identical_ok(loop, pairs, analysed, self.types) if pairs else ()
             info = replace(info, distinct=pairs, identical_ok=same)
         return info
+
+    def arrays_live_after(self, v: LoopDependence) -> list[str]:
+        """Array variables the loop assigns whose value is read after it: a
+        parallel iteration's arrays live only as long as the iteration."""
+        if v.scalars is None:
+            return []
+        return [n for n in v.scalars.lastprivate if isinstance(self.types.get(n), Array)]
 
     def decide_prange(self, loop: For, v: LoopDependence) -> ParallelInfo | None:
         if self.mode != "unsafe":

@@ -164,8 +164,8 @@ def _accumulate(lw: _Lowerer, e: ArrayReduce, vshape: Shape_, axes: tuple[int, .
     acc = lw.temp(t, "r")
     av = Var(acc, t, loc)
     stmts: list[Stmt] = []
-    if kind in ("min", "max"):
-        stmts.append(_no_identity_check(kind, count, loc))
+    if kind in ("min", "max"):  # (once, before any nest: NumPy checks the reduced extent)
+        pre.append(_no_identity_check(kind, count, loc))
     stmts.append(Assign(acc, _const(_identity(kind, t), t, loc), loc))
     stmts.append(lw.nest(red_shape, lambda ridx: [Assign(acc, _combine(
         kind, av, lw.element(value, full(ridx), vshape, pre), t, loc), loc)], loc,
@@ -199,8 +199,8 @@ def _python_builtin(lw: _Lowerer, e: ArrayReduce, vshape: Shape_, t: Scalar,
                 If(BoolOp("or", (fv, Compare(op, xv, av, BOOL, loc)), BOOL, loc),
                    (Assign(acc, xv, loc), Assign(first, Const(False, BOOL, loc), loc)), (), loc)]
 
-    return [_no_identity_check(e.kind, vshape[0], loc),
-            Assign(first, Const(True, BOOL, loc), loc),
+    pre.append(_no_identity_check(e.kind, vshape[0], loc))
+    return [Assign(first, Const(True, BOOL, loc), loc),
             Assign(acc, _const(_identity(e.kind[2:], t), t, loc), loc),
             lw.nest(vshape, better, loc)], av
 
@@ -264,8 +264,8 @@ def _arg_reduce(lw: _Lowerer, kind: str, value: Expr, vshape: Shape_, red_shape:
                                                           loc),
                             Assign(first, Const(False, BOOL, loc), loc)), (), loc)]
 
+    pre.append(_no_identity_check(kind, _size(red_shape, loc), loc))
     stmts: list[Stmt] = [
-        _no_identity_check(kind, _size(red_shape, loc), loc),
         Assign(first, Const(True, BOOL, loc), loc), Assign(k, Const(0, PY_INT, loc), loc),
         Assign(best, _const(_identity("min" if kind == "argmin" else "max", et), et, loc), loc),
         lw.nest(red_shape, step, loc),
@@ -460,9 +460,9 @@ def concat(lw: _Lowerer, e: Concat, dest: str, loc: SourceLoc) -> list[Stmt]:
         stop = BinOp("+", offset, _cast(s[axis], INT64), INT64, False, loc)
         dims = [SliceDim(offset, stop, None, loc) if d == axis else SliceDim(None, None, None, loc)
                 for d in range(len(first))]
-        window = lw.array_var(ArrayView(lw.var(dest, loc), tuple(dims),
-                                        Array(t.dtype, t.ndim, "A"), loc), pre)
-        pre += lw.copy_nest(window, p, lw.shape(window), loc)
+        window = lw.window(ArrayView(lw.var(dest, loc), tuple(dims),
+                                     Array(t.dtype, t.ndim, "A"), loc), pre)
+        pre.append(lw.copy_nest(window, p, window.shape, loc, pre))
         offset = stop
     return pre
 

@@ -1,0 +1,210 @@
+"""NumPy-style statements inside parallel loops, and the plans of array
+statements (issue 11): row-wise ufuncs in prange, arrays allocated per
+iteration (private scratch memory), view variables inside parallel loops,
+and what explain reports.  NumPy/CPython running the same code is the
+oracle; the plans are asserted through explain, never through time."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import hybridjit as hj
+from difftest import check, make_view, random_array
+from hybridjit import prange
+from hybridjit.errors import ParallelRaceError
+
+TOL = {"rtol": 1e-12, "atol": 1e-12}
+
+
+def rows_sqrt_prange(a, out):
+    for i in prange(a.shape[0]):
+        out[i, :] = np.sqrt(a[i, :]) + 1
+
+
+def rows_normalised(a, out):
+    for i in prange(a.shape[0]):
+        row = a[i]
+        out[i] = (row - row.min()) / (row.max() - row.min() + 1.0)
+
+
+def scratch_per_iteration(a, out):
+    for i in prange(a.shape[0]):
+        t = np.empty(a.shape[1])
+        t[:] = a[i] * 2
+        out[i] = np.sum(t) + t[0]
+
+
+def scratch_in_auto_parallel_loop(a):
+    out = np.zeros(a.shape[0])
+    for i in range(a.shape[0]):
+        t = np.zeros(4)
+        for j in range(4):
+            t[j] = a[i] * j
+        s = 0.0
+        for j in range(4):
+            s += t[j]
+        out[i] = s
+    return out
+
+
+def view_variable_rows(a, out):
+    for i in prange(a.shape[0]):
+        row = out[i]
+        src = a[i, ::-1]
+        for j in range(a.shape[1]):
+            row[j] = src[j] + 1
+        row[-1] = -src[0]
+
+
+def cumsum_rows(a):
+    out = np.empty_like(a)
+    for i in range(a.shape[0]):
+        out[i] = np.cumsum(a[i])
+    return out
+
+
+@pytest.mark.parametrize("shape", [(0, 3), (1, 1), (5, 7), (64, 33)])
+def test_row_ufuncs_in_prange(shape):
+    a = np.abs(random_array(shape, "float64", seed=1))
+    check(rows_sqrt_prange, a, np.zeros(shape), **TOL)
+    check(rows_normalised, a, np.zeros(shape), **TOL)
+
+
+@pytest.mark.parametrize("shape", [(0, 3), (3, 1), (40, 9)])
+def test_arrays_allocated_in_each_iteration(shape):
+    a = random_array(shape, "float64", seed=2)
+    check(scratch_per_iteration, a, np.zeros(shape[0]), **TOL)
+    check(scratch_in_auto_parallel_loop, random_array(shape[0] * 50, "float64", seed=3),
+          **TOL)
+
+
+@pytest.mark.parametrize("kind", ["C", "strided", "negative"])
+def test_view_variables_in_prange(kind):
+    a = make_view(kind, (6, 5), "float64", seed=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no race warning: the views are seen through
+        check(view_variable_rows, a, np.zeros((6, 5)))
+
+
+@pytest.mark.parametrize("dtype", ["int32", "float64"])
+def test_row_cumsum_in_a_loop(dtype):
+    check(cumsum_rows, random_array((7, 6), dtype, seed=5))
+
+
+def escaping_array(a):
+    t = np.zeros(3)
+    for i in prange(a.shape[0]):
+        t = np.full(3, a[i])
+    return t
+
+
+def escaping_array_auto(a):
+    t = np.zeros(3)
+    for i in range(a.shape[0]):
+        t = np.full(3, a[i])
+    return t
+
+
+def test_array_assigned_in_prange_and_used_after_is_refused():
+    with pytest.raises(ParallelRaceError, match="'t' is assigned in every iteration"):
+        hj.jit(escaping_array)(np.arange(4.0))
+
+
+def test_array_assigned_in_range_loop_and_used_after_stays_serial():
+    check(escaping_array_auto, np.arange(4000.0))
+    ex = hj.jit(escaping_array_auto).explain(np.arange(4000.0))
+    loop = next(d for d in ex.loops if "range(a.shape[0])" in d.loc.source_line())
+    assert not loop.parallel and "used after the loop" in loop.why
+
+
+# --------------------------------------------------------------------------
+# plans: what each array statement became
+# --------------------------------------------------------------------------
+
+
+def explained_loops(fn, *args):
+    return hj.jit(fn).explain(*args).loops
+
+
+def test_prange_rows_are_parallel_without_race_warnings():
+    a = np.ones((100, 50))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loops = explained_loops(rows_sqrt_prange, a, np.zeros_like(a))
+    outer = [d for d in loops if d.loc.source_line().strip().startswith("for i in prange")]
+    assert outer and outer[0].parallel
+
+
+def view_rows_auto(a, out):
+    for i in range(a.shape[0]):
+        row = out[i]
+        for j in range(a.shape[1]):
+            row[j] = a[i, j] * 2
+
+
+def test_view_variable_rows_proved_parallel_by_dependence_analysis():
+    a = np.ones((500, 400))
+    loops = explained_loops(view_rows_auto, a, np.zeros_like(a))
+    outer = next(d for d in loops if "range(a.shape[0])" in d.loc.source_line())
+    assert outer.parallel, outer.why
+
+
+def triad_store(out, a, x, b, y, z):
+    out[:] = a * x + b * y * z
+
+
+def triad_alloc(a, x, b, y, z):
+    return a * x + b * y * z
+
+
+def line_of(fn, text):
+    import inspect
+
+    src, first = inspect.getsourcelines(fn)
+    return first + next(k for k, s in enumerate(src) if text in s)
+
+
+def test_triad_store_is_one_fused_parallel_nest_without_temporary():
+    n = 1000
+    args = [np.zeros(n)] + [np.ones(n) for _ in range(5)]
+    ex = hj.jit(triad_store).explain(*args)
+    st = ex.array_at(line_of(triad_store, "out[:] ="))
+    main = [d for role, d in st.nests if role == "nest"]
+    assert len(main) == 1 and main[0].parallel, st.lines()
+    # the only temporary is the copy NumPy's semantics need when the
+    # destination shares memory with an operand: never otherwise
+    assert all("only when the destination shares memory" in t for t in st.temporaries)
+    assert "the whole expression computed element by element" in st.lines()[0]
+
+
+def test_triad_store_allocates_nothing_at_run_time():
+    import tracemalloc
+
+    n = 1 << 20
+    args = [np.zeros(n)] + [np.full(n, 1.5) for _ in range(5)]
+    f = hj.jit(triad_store)
+    f(*args)  # compiled and warm
+    tracemalloc.start()
+    try:
+        f(*args)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 * 1024, f"triad allocated {peak} bytes"  # an array would be 8 MiB
+    np.testing.assert_array_equal(args[0], 1.5 * 1.5 + 1.5 * 1.5 * 1.5)
+
+
+def test_triad_store_overlapping_destination_goes_through_a_copy():
+    a = np.arange(10.0)
+    check(triad_store, a[1:], a[:-1], a[:-1], a[1:], a[:-1], a[1:])
+
+
+def test_triad_alloc_plan_has_no_temporary():
+    n = 1000
+    ex = hj.jit(triad_alloc).explain(*[np.ones(n) for _ in range(5)])
+    st = ex.array_at(line_of(triad_alloc, "return a * x"))
+    assert not st.temporaries and st.parallel
+    assert "no temporary array" in st.lines()[0]
