@@ -461,3 +461,58 @@ def test_returned_new_arrays_are_owned_by_python():
     x = arr(10)
     r = jit(allocating_return)(1.0, x, 2.0, x, x)
     assert r.base is None and r.flags.owndata and not np.shares_memory(r, x)
+
+
+# --------------------------------------------------------------------------
+# idioms found by probing: each was refused or wrong once
+# --------------------------------------------------------------------------
+
+
+def shape_of_new_array(a):
+    return np.empty(a.shape, dtype=a.dtype).shape, np.zeros([2, 3]).shape
+
+
+def lists_as_sequences(a, b):
+    return np.stack([a, b]), np.concatenate([a, b], axis=1), np.zeros([2, 2], np.int32)
+
+
+def dtype_tests(a):
+    return (np.empty(3, dtype=a.dtype).dtype == a.dtype, a.dtype == np.float64,
+            a.dtype != "float32", np.ones(2, a.dtype))
+
+
+def iterate_method_result(a):
+    t = 0.0
+    for x in a.ravel():
+        t += x
+    for r in a.T:
+        t -= r[0]
+    return t
+
+
+def rows_written_through_loop_views(a):
+    for row in a:
+        row[:] = row * 2
+    return a
+
+
+def triangle_by_row_slices(n):
+    x = np.zeros((n, n))
+    for i in range(n):
+        x[i, :i] = 1
+        x[i, i:] = -np.arange(n - i)
+    return x
+
+
+@pytest.mark.parametrize("dtype", ["float64", "int32", "bool"])
+def test_probed_idioms(dtype):
+    a = arr((3, 4), dtype, seed=2)
+    b = arr((3, 4), dtype, seed=3)
+    check(shape_of_new_array, a)
+    check(lists_as_sequences, a, b)
+    check(dtype_tests, a)
+    if dtype != "bool":
+        check(iterate_method_result, a, check_type="kind")
+        check(rows_written_through_loop_views, a.copy())
+    check(triangle_by_row_slices, 4)
+    check(triangle_by_row_slices, 0)

@@ -208,3 +208,127 @@ def test_triad_alloc_plan_has_no_temporary():
     st = ex.array_at(line_of(triad_alloc, "return a * x"))
     assert not st.temporaries and st.parallel
     assert "no temporary array" in st.lines()[0]
+
+
+# --------------------------------------------------------------------------
+# fusion of consecutive statements (transform/fusion.py)
+# --------------------------------------------------------------------------
+
+
+def fused_temporaries(a, b):
+    t = a * 2 + b
+    u = np.sqrt(np.abs(t)) - a
+    w = u * t
+    return w
+
+
+def fused_kept(a, b):
+    t = a * 2 + b
+    u = t - 1
+    return u, t  # t is read after the run: still stored
+
+
+def fused_stores(out1, out2, a, b):
+    t = a - b
+    out1[:] = t * t
+    out2[:] = t + out1  # reads what the run stored: a new run starts here
+
+
+def fused_store_overlap(a):
+    t = a[::-1] * 2
+    a[:] = t + 1  # a is read (reversed) and stored: the unfused order is NumPy's
+
+
+def fused_different_shapes(a, b):
+    x = a * 2
+    y = b + 1
+    return x, y
+
+
+def fused_ranks(m, v):
+    x = m * 2
+    y = v + 1
+    z = x + y
+    return z
+
+
+def fused_rebinding(a):
+    x = a * 1
+    y = x * 2
+    x = a + 1  # rebinds a name the run read: not fused across
+    z = x + y
+    return z
+
+
+def fused_in_time_loop(u, steps):
+    for _ in range(steps):
+        t = u * 0.5
+        s = t + 1.0
+        u = s * s - t
+    return u
+
+
+def fused_with_reduction(a):
+    x = a * 2
+    y = x - x.max()  # reads x as a whole: not element-wise
+    z = y * 3
+    return z
+
+
+@pytest.mark.parametrize("dtype", ["int32", "float32", "float64", "uint8"])
+@pytest.mark.parametrize("n", [0, 1, 7])
+def test_fused_runs_against_numpy(dtype, n):
+    a = random_array(n, dtype, seed=n)
+    b = random_array(n, dtype, seed=n + 1)
+    tol = {"rtol": 1e-5, "atol": 1e-6} if dtype == "float32" else {}
+    check(fused_temporaries, a.astype(np.float64), b.astype(np.float64))
+    check(fused_kept, a, b)
+    check(fused_stores, np.zeros(n, dtype), np.zeros(n, dtype), a, b, **tol)
+    check(fused_rebinding, a)
+    check(fused_with_reduction, a) if n else None
+
+
+@pytest.mark.parametrize("kind", ["C", "strided", "negative"])
+def test_fused_store_overlapping_its_operand(kind):
+    check(fused_store_overlap, make_view(kind, 9, "float64", seed=1))
+
+
+def test_fused_run_with_different_shapes_at_run_time():
+    check(fused_different_shapes, np.arange(4.0), np.arange(3.0))
+    check(fused_ranks, np.ones((3, 4)), np.arange(4.0))
+
+
+def test_fused_run_in_time_loop():
+    check(fused_in_time_loop, np.linspace(0, 1, 11), 3)
+
+
+def line_in(fn, text):
+    return line_of(fn, text)
+
+
+def test_explain_reports_fusion_and_scalar_temporaries():
+    a = np.ones(1000)
+    ex = hj.jit(fused_temporaries).explain(a, a)
+    st = ex.array_at(line_in(fused_temporaries, "t = a * 2 + b"))
+    assert st.fused_lines == [line_in(fused_temporaries, s) for s in
+                              ("t = a * 2", "u = np.sqrt", "w = u * t")]
+    assert set(st.scalars) == {"t", "u"}  # w is returned: stored
+    assert st.parallel and "fused into 1 loop nest" in st.lines()[0]
+
+
+def test_fused_temporaries_are_never_allocated():
+    import tracemalloc
+
+    n = 1 << 20
+    a, b = np.ones(n), np.full(n, 2.0)
+    f = hj.jit(fused_temporaries)
+    f(a, b)
+    tracemalloc.start()
+    try:
+        w = f(a, b)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # the result alone (8 MiB); t and u would add 16 MiB more
+    assert peak < 9 * 1024 * 1024, peak
+    np.testing.assert_allclose(w, (np.sqrt(4.0) - 1.0) * 4.0)

@@ -32,6 +32,7 @@ _ROLES = {
     "broadcast": "its version for operands of extent 1 (broadcast)",
     "overlap": "its copy through a temporary (when memory is shared)",
     "operand": "an operand computed first",
+    "unfused": "the statements one after the other (when the run-time tests of the fusion fail)",
 }
 
 
@@ -43,6 +44,9 @@ class ArrayStatement:
     loc: SourceLoc
     nests: list[tuple[str, LoopDecision]]
     temporaries: list[str]
+    #: the lines of the statements fused with this one; arrays made scalars
+    fused_lines: list[int] = field(default_factory=list)
+    scalars: list[str] = field(default_factory=list)
 
     @property
     def parallel(self) -> bool:
@@ -54,8 +58,17 @@ class ArrayStatement:
         n = len(main)
         fused = "the whole expression computed element by element in it" if n == 1 else \
             "one per part of the computation"
-        out = [f"array statement: {n} loop nest{'s' * (n != 1)}, {fused}"
-               + ("" if self.temporaries else "; no temporary array")]
+        if self.fused_lines:
+            lines = ", ".join(map(str, self.fused_lines))
+            own = [f"'{x}'" for x in self.scalars if shown(x) == x]
+            inlined = len(self.scalars) - len(own)
+            made = ", ".join(own + ([f"{inlined} in inlined helpers"] if inlined else []))
+            out = [f"array statements at lines {lines} fused into {n} loop nest"
+                   + (f"; {made} computed element by element as scalars, never allocated"
+                      if made else "")]
+        else:
+            out = [f"array statement: {n} loop nest{'s' * (n != 1)}, {fused}"
+                   + ("" if self.temporaries else "; no temporary array")]
         out += [("PARALLEL" if d.parallel else "serial") + f" - {d.why}" for d in main]
         for role, label in _ROLES.items():  # other versions: one line per kind
             ds = [d for r, d in self.nests if r == role]
@@ -123,7 +136,7 @@ def explain(disp: Any, arg_types: tuple[Type, ...]) -> Explanation:
     program, _, decisions = analyse(disp.py_func, arg_types, disp.options, plans)
     by_loop = {d.loop_id: d for d in decisions}
     arrays = [ArrayStatement(p.loc, [(role, by_loop[i]) for i, role in p.nests if i in by_loop],
-                             p.temporaries) for p in plans]
+                             p.temporaries, p.fused_lines, p.scalars) for p in plans]
     array_loops = {i for p in plans for i in p.loops}
     main_nests = {i for p in plans for i, role in p.nests if role == "nest"}
     entry_loops = {d.loop_id for d in decisions}
@@ -143,6 +156,14 @@ def explain(disp: Any, arg_types: tuple[Type, ...]) -> Explanation:
                     text = "runs on the CPU: " + "; ".join(r.blockers)
                 regions.append((r.loc.line, text))
     return Explanation(disp.py_func.__qualname__, decisions, regions, arrays, array_loops)
+
+
+def shown(name: str) -> str:
+    """A variable's name as the user wrote it (an inlined helper's local
+    without its call-site prefix)."""
+    from .frontend.inline import shown_name
+
+    return shown_name(name)
 
 
 def _readable(text: str) -> str:

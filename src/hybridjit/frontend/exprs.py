@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import SourceLoc, TypingError, UnsupportedError
+from ..errors import HybridJitError, SourceLoc, TypingError, UnsupportedError
 from ..ir.nodes import (
     BinOp,
     BoolOp,
@@ -30,6 +30,7 @@ from ..ir.nodes import (
     Let,
     MakeTuple,
     Shape,
+    Static,
     TupleItem,
     UnaryOp,
     Var,
@@ -164,6 +165,8 @@ def _array_attribute(fl: FunctionLowerer, base: Expr, attr: str, loc: SourceLoc)
         return Const(base.type.dtype.dtype.itemsize, PY_INT, loc)
     if attr == "T":
         return views.transpose(base, None, loc)
+    if attr == "dtype":  # a compile-time value: for dtype= arguments and == tests
+        return Static(base.type.dtype.dtype, loc=loc)
     raise UnsupportedError(
         f"array attribute '{attr}' is not supported", loc,
         hint="supported array attributes: shape, ndim, size, itemsize, nbytes, T, and dtype "
@@ -386,6 +389,9 @@ def _compare(fl: FunctionLowerer, node: ast.Compare) -> Expr:
                 f"{words.construct(type(opnode))} are not supported in compiled code", loc,
                 hint=words.hint_for(type(opnode), "compare numbers with == and <"),
             )
+    folded = _dtype_comparison(fl, node, loc)
+    if folded is not None:
+        return folded
     operands = [fl.lower_expr(node.left)]
     for k, c in enumerate(node.comparators):
         # Operands after the first comparison are evaluated only if it holds.
@@ -411,6 +417,31 @@ def _compare(fl: FunctionLowerer, node: ast.Compare) -> Expr:
         if hoisted is not None:
             operands[1] = hoisted
     return _compare_chain(fl, ops, operands, loc)
+
+
+def _dtype_comparison(fl: FunctionLowerer, node: ast.Compare, loc: SourceLoc) -> Expr | None:
+    """``a.dtype == np.float32``, ``x.dtype != "int64"``: known when compiling."""
+    if len(node.ops) != 1 or not isinstance(node.ops[0], (ast.Eq, ast.NotEq)):
+        return None
+    sides = [_dtype_of_node(fl, n) for n in (node.left, node.comparators[0])]
+    if not any(isinstance(n, ast.Attribute) and n.attr == "dtype"
+               for n in (node.left, node.comparators[0])) or any(x is None for x in sides):
+        return None
+    same = sides[0] == sides[1]
+    return Const(same if isinstance(node.ops[0], ast.Eq) else not same, PY_BOOL, loc)
+
+
+def _dtype_of_node(fl: FunctionLowerer, node: ast.expr) -> np.dtype | None:
+    if isinstance(node, ast.Attribute) and node.attr == "dtype" \
+            and not is_static_chain(fl, node.value):
+        base = fl.lower_expr(node.value)
+        return base.type.dtype.dtype if isinstance(base.type, Array) else None
+    try:
+        value = node.value if isinstance(node, ast.Constant) else (
+            fl.static_value(node) if is_static_chain(fl, node) else None)
+        return np.dtype(value) if isinstance(value, (str, type, np.dtype)) else None
+    except (TypeError, HybridJitError):
+        return None
 
 
 def _compare_chain(fl: FunctionLowerer, ops: list[str], operands: list[Expr],

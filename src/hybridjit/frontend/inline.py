@@ -38,7 +38,7 @@ from ..ir.arrays import (
     Map,
     Sequence,
 )
-from ..ir.nodes import Alloc, Assign, Expr, Function, MakeTuple, Static, Stmt
+from ..ir.nodes import Alloc, Assign, Expr, Function, MakeTuple, Static, Stmt, Var
 from ..ir.visit import walk_all
 from ..types import NONE, Array, Tuple, Type
 from .coerce import cast
@@ -99,13 +99,17 @@ def inline_call(caller: FunctionLowerer, func: object, args: list[Expr], node: a
     body: list[Stmt] = []
     for pname, a in zip(child.param_names, args):
         if isinstance(a, Static):
-            if any(isinstance(n, ast.Name) and n.id == pname and isinstance(n.ctx, ast.Store)
-                   for n in ast.walk(tree)):
+            if _assigned(tree, pname):
                 raise UnsupportedError(
                     f"parameter '{shown_name(pname)}' of {name}() is given a compile-time "
                     "value (a dtype or a string) and cannot be assigned", loc)
             child.static_args[pname] = a.value
             child.local_names.discard(pname)
+            continue
+        if isinstance(a, Var) and not _assigned(tree, pname):
+            # the caller's variable itself (nothing in the body can rebind it):
+            # no copy, and the array statements see the caller's array
+            child.aliases[pname] = a
             continue
         t = child.assign_type(pname, a.type, loc)
         body.append(Assign(pname, cast(a, t), loc))
@@ -113,6 +117,11 @@ def inline_call(caller: FunctionLowerer, func: object, args: list[Expr], node: a
     caller.take_state(child)
     caller.pre.extend(body)
     return result_expr(child, loc)
+
+
+def _assigned(tree: ast.FunctionDef, name: str) -> bool:
+    return any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store)
+               for n in ast.walk(tree))
 
 
 def _renamed(tree: ast.FunctionDef, prefix: str) -> ast.FunctionDef:

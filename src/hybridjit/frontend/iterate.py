@@ -22,6 +22,7 @@ from ..errors import SourceLoc, TypingError, UnsupportedError
 from ..ir.arrays import ArrayView, IndexDim, SliceDim, ViewDim
 from ..ir.nodes import Assign, BinOp, Compare, Const, Expr, IfExp, Load, MakeTuple, Shape, Var
 from ..types import INT64, PY_INT, Array, Scalar, Tuple
+from . import exprs
 from .coerce import cast
 from .views import view_layout
 
@@ -39,7 +40,8 @@ class Iteration:
 
 def iteration(fl: FunctionLowerer, node: ast.expr) -> Iteration:
     loc = fl.loc(node)
-    if isinstance(node, ast.Call) and not _is_local(fl, node.func):
+    if isinstance(node, ast.Call) and isinstance(node.func, (ast.Name, ast.Attribute)) \
+            and exprs.is_static_chain(fl, node.func):
         func = fl.static_callee(node)
         if func is builtins.enumerate:
             return _enumerate(fl, node, loc)
@@ -58,10 +60,6 @@ def iteration(fl: FunctionLowerer, node: ast.expr) -> Iteration:
     if value.type.ndim == 0:
         raise TypingError("iteration over a 0-d array", loc)
     return _over_array(fl, value, loc)
-
-
-def _is_local(fl: FunctionLowerer, f: ast.expr) -> bool:
-    return isinstance(f, ast.Name) and f.id in fl.local_names
 
 
 def _over_array(fl: FunctionLowerer, value: Expr, loc: SourceLoc) -> Iteration:

@@ -171,6 +171,8 @@ class FunctionLowerer:
         self.return_shape: object = None
         #: variables holding tuples of arrays: name -> number of items
         self.tuple_vars: dict[str, int] = {}
+        #: an inlined helper's parameters that are the caller's variables
+        self.aliases: dict[str, Var] = {}
         #: an inlined helper's parameters given compile-time values (dtypes)
         self.static_args: dict[str, Any] = {}
 
@@ -434,7 +436,11 @@ class FunctionLowerer:
         return out
 
     def read_name(self, name: str, loc: SourceLoc) -> Expr:
-        """A local variable's value (a tuple of arrays is read item by item)."""
+        """A local variable's value (a tuple of arrays is read item by item;
+        an inlined helper's parameter may be the caller's variable)."""
+        alias = self.aliases.get(name)
+        if alias is not None:
+            return Var(alias.name, alias.type, loc)
         n = self.tuple_vars.get(name)
         if n is None:
             return self.read_var(name, loc)
@@ -770,8 +776,8 @@ class FunctionLowerer:
         if handler is not None:
             site = CallSite(
                 name=getattr(func, "__name__", str(func)),
-                args=[self.call_arg(a) for a in node.args],
-                keywords={k.arg: k.value for k in node.keywords if k.arg},
+                args=[self.call_arg(_list_as_tuple(a)) for a in node.args],
+                keywords={k.arg: _list_as_tuple(k.value) for k in node.keywords if k.arg},
                 loc=loc, fastmath=self.ctx.options.fastmath,
                 lower=self.lower_expr, static=self.static_value,
                 in_parallel_loop=self.parallel_depth > 0,
@@ -821,8 +827,8 @@ class FunctionLowerer:
                 "call a module-level function with the value as an argument",
             )
         site = CallSite(
-            name=f.attr, args=[obj, *(self.call_arg(a) for a in node.args)],
-            keywords={k.arg: k.value for k in node.keywords if k.arg},
+            name=f.attr, args=[obj, *(self.call_arg(_list_as_tuple(a)) for a in node.args)],
+            keywords={k.arg: _list_as_tuple(k.value) for k in node.keywords if k.arg},
             loc=loc, fastmath=self.ctx.options.fastmath,
             lower=self.lower_expr, static=self.static_value,
             in_parallel_loop=self.parallel_depth > 0, in_entry=self.is_entry,
@@ -918,6 +924,14 @@ def check_int_constants_in(body: list[Stmt]) -> None:
                     hint="hybridjit's integers are 64-bit; use a float (e.g. 2.0**64) "
                     "or a smaller value",
                 )
+
+
+def _list_as_tuple(node: ast.expr) -> ast.expr:
+    """A list display given to a NumPy function (``np.stack([a, b])``,
+    ``np.zeros([2, 3])``) means what the tuple display means there."""
+    if isinstance(node, ast.List):
+        return ast.copy_location(ast.Tuple(elts=node.elts, ctx=ast.Load()), node)
+    return node
 
 
 def _float_of_string(text: str, loc: SourceLoc) -> Expr:

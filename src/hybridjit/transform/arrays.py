@@ -30,6 +30,7 @@ are read through a broadcast view (stride 0).
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
@@ -84,6 +85,7 @@ from ..ir.nodes import (
 )
 from ..ir.visit import rewrite, walk, walk_all
 from ..types import BOOL, INT64, PY_INT, Array, Scalar, Type
+from .fusion import lower_run, run_length
 from .windows import Window, apply_view
 
 Shape_ = tuple[Expr, ...]
@@ -103,6 +105,10 @@ class ArrayPlan:
     loops: set[int] = field(default_factory=set)
     #: why each temporary array is kept
     temporaries: list[str] = field(default_factory=list)
+    #: the lines of the statements fused into one nest with this one
+    fused_lines: list[int] = field(default_factory=list)
+    #: arrays of those statements that became scalars (never allocated)
+    scalars: list[str] = field(default_factory=list)
 
 
 def lower_arrays(fn: Function, new_loop_id: Callable[[], int], boundscheck: bool = False,
@@ -160,7 +166,9 @@ def _is_array_op(n: Node) -> bool:
         return True
     if isinstance(n, VIEWS):
         return True
-    if isinstance(n, (Load, Store)) and not isinstance(n.array, Var):
+    if isinstance(n, (Load, Store, Shape)) and not isinstance(n.array, Var):
+        return True
+    if isinstance(n, Alloc):  # (one not assigned to a variable needs one)
         return True
     return isinstance(n, Expr) and isinstance(n.type, Array) and isinstance(
         n, (BinOp, UnaryOp, Compare, Cast, Intrinsic, IfExp))
@@ -191,6 +199,11 @@ class _Lowerer:
         self.assumed: list[tuple[Expr, Expr]] | None = None
         #: the windows the nest being built reads (see array_store)
         self.reads: list[Window] | None = None
+        #: the parameters; how often each variable is read in the function
+        self.param_names = {p.name for p in fn.params}
+        self.var_uses = Counter(n.name for n in walk_all(fn.body) if isinstance(n, Var))
+        #: the element of each array a fused run made, in the body being built
+        self.run_values: dict[str, Var] = {}
         #: one plan per statement; the role of the nests being built and
         #: why a temporary allocated now is needed
         self.plans: list[ArrayPlan] = []
@@ -221,22 +234,51 @@ class _Lowerer:
 
     def body(self, stmts: tuple[Stmt, ...]) -> tuple[Stmt, ...]:
         out: list[Stmt] = []
-        for s in stmts:
-            out += self.stmt(s)
+        k = 0
+        while k < len(stmts):
+            n = run_length(self, stmts, k)
+            fused = self.run(stmts[k:k + n]) if n else []
+            if fused:
+                out += fused
+                k += n
+            else:
+                out += self.stmt(stmts[k])
+                k += 1
         return tuple(out)
 
-    def stmt(self, s: Stmt) -> list[Stmt]:
+    def run(self, stmts: tuple[Stmt, ...]) -> list[Stmt]:
+        """Consecutive element-wise statements as one nest (fusion.py); []
+        when they cannot be (their shapes have different ranks)."""
+        saved, self.made = self.made, {}
+        saved_plan, self.plan = self.plan, ArrayPlan(stmts[0].loc)
+        try:
+            out = lower_run(self, stmts)
+            if out:
+                self.plans.append(self.plan)
+            return out
+        finally:
+            self.made = saved
+            self.plan = saved_plan
+
+    def stmt(self, s: Stmt, keep_plan: bool = False) -> list[Stmt]:
         # what one statement computes into variables, by expression node:
         # a sub-expression needed twice (its shape, then its elements) is
         # computed once
         saved, self.made = self.made, {}
-        saved_plan, self.plan = self.plan, ArrayPlan(s.loc)
-        self.plans.append(self.plan)
+        saved_plan = self.plan
+        if not keep_plan:
+            self.plan = ArrayPlan(s.loc)
+            self.plans.append(self.plan)
         try:
             return self.stmt_lowered(s)
         finally:
             self.made = saved
             self.plan = saved_plan
+
+    def needed_after(self, name: str, run: tuple[Stmt, ...]) -> bool:
+        """Whether the array ``name`` made by a run is read outside it."""
+        inside = sum(1 for n in walk_all(run) if isinstance(n, Var) and n.name == name)
+        return self.var_uses[name] > inside
 
     def stmt_lowered(self, s: Stmt) -> list[Stmt]:
         pre: list[Stmt] = []
@@ -569,7 +611,9 @@ class _Lowerer:
         before the nest)."""
         e = _strip_layout_cast(e)
         out: Expr
-        if isinstance(e, Map):
+        if isinstance(e, Var) and e.name in self.run_values:
+            out = self.run_values[e.name]  # made by an earlier statement of a fused run
+        elif isinstance(e, Map):
             out = self.map_element(e, idx, shape, pre)
         elif isinstance(e, Cast) and isinstance(e.type, Array):
             inner = self.element(e.value, idx, shape, pre)
