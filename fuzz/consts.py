@@ -103,8 +103,8 @@ def const_value(node: ast.expr, module: Mapping[str, Any], local: Collection[str
             raise NotConst
         try:
             v = _PY_OPS[type(node.op)](a, b)
-        except (ArithmeticError, ValueError) as exc:
-            raise NotConst from exc
+        except (ArithmeticError, ValueError, TypeError) as exc:
+            raise NotConst from exc  # (a TypeError: see hybridjit's fold_python)
         if type(v) not in (bool, int, float):
             raise NotConst  # complex
         return v
