@@ -516,3 +516,25 @@ def test_probed_idioms(dtype):
         check(rows_written_through_loop_views, a.copy())
     check(triangle_by_row_slices, 4)
     check(triangle_by_row_slices, 0)
+
+
+def literal_slices(a):
+    """Constant bounds: the closed-form lengths of transform/windows.py."""
+    return (a[1:], a[:-1], a[2:5], a[5:2], a[-3:], a[:100], a[3::2], a[:-2:3], a[1:-1:2],
+            a[10:], a[0:0], a[2:], a[:2], a[1:-1] + a[:-2] - a[2:], a[::3], a[4:1:-1],
+            a[::-2], a[-1:-4:-1], a[100:-100:-1])
+
+
+def literal_slice_stores(a):
+    b = a.copy()
+    b[1:-1] = a[2:] - a[:-2]
+    b[::2] = 7
+    b[-3:] += 1
+    return b
+
+
+@pytest.mark.parametrize("n", range(0, 9))
+def test_literal_slice_lengths_for_every_small_extent(n):
+    a = np.arange(float(n)) * 1.5
+    check(literal_slices, a)
+    check(literal_slice_stores, a)

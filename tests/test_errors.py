@@ -392,3 +392,39 @@ def test_float_of_a_string_constant():
     got = jit(_float_of_strings)(1.0)
     want = _float_of_strings(1.0)
     assert math.isnan(got[0]) and got[1:] == want[1:]
+
+
+def _axis_out_of_range(a):
+    return a.sum(axis=3)
+
+
+def _too_many_indices(a):
+    return a[1, 2, 3]
+
+
+def _concat_ranks(a):
+    return np.concatenate((a, a[None]))
+
+
+def _bool_minus(a):
+    return np.True_ - a[0]
+
+
+@pytest.mark.parametrize(("fn", "py_types"), [
+    (_axis_out_of_range, (np.exceptions.AxisError, ValueError, IndexError)),
+    (_too_many_indices, (IndexError,)),
+    (_concat_ranks, (ValueError,)),
+])
+def test_shape_errors_found_when_compiling_are_numpys_exception_types(fn, py_types):
+    """Found at compile time, at the user's line; still the exception type
+    NumPy raises for it at run time, so ``except ValueError`` code works."""
+    with pytest.raises(HybridJitError) as info:
+        jit(fn)(np.arange(6.0))
+    for t in py_types:
+        assert isinstance(info.value, t), (type(info.value), t)
+    assert info.value.loc is not None and info.value.loc.line > 0
+
+
+def test_typing_errors_are_type_errors():
+    with pytest.raises(TypeError):
+        jit(_bool_minus)(np.array([True]))

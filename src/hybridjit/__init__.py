@@ -11,13 +11,16 @@ from collections.abc import Callable
 from typing import Any
 
 from .errors import (
+    AxisError,
     BuildError,
     DeviceError,
     HybridJitError,
     HybridJitWarning,
+    IndexingError,
     InternalError,
     NameResolutionError,
     ParallelRaceError,
+    ShapeError,
     TypingError,
     UnsupportedError,
 )
@@ -25,14 +28,17 @@ from .errors import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "AxisError",
     "BuildError",
     "DeviceArray",
     "DeviceError",
     "HybridJitError",
     "HybridJitWarning",
+    "IndexingError",
     "InternalError",
     "NameResolutionError",
     "ParallelRaceError",
+    "ShapeError",
     "TypingError",
     "UnsupportedError",
     "jit",

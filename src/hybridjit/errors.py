@@ -13,6 +13,8 @@ from __future__ import annotations
 import linecache
 from dataclasses import dataclass
 
+import numpy as np
+
 
 @dataclass(frozen=True, slots=True)
 class SourceLoc:
@@ -75,8 +77,27 @@ class NameResolutionError(HybridJitError):
     """A name that is neither a local, a parameter nor a resolvable global."""
 
 
-class TypingError(HybridJitError):
-    """Types that cannot be reconciled (e.g. an array and a float in one variable)."""
+class TypingError(HybridJitError, TypeError):
+    """Types that cannot be reconciled (e.g. an array and a float in one
+    variable); a TypeError too, as CPython's for the same mistake."""
+
+
+class ShapeError(HybridJitError, ValueError):
+    """Shapes NumPy would reject when running the code, found when compiling
+    it (a ValueError too, as NumPy's)."""
+
+
+class AxisError(ShapeError, np.exceptions.AxisError):
+    """An axis out of range or repeated, found when compiling (NumPy's
+    AxisError, a ValueError and an IndexError, too)."""
+
+    def __init__(self, message: str, loc: SourceLoc | None = None, hint: str | None = None):
+        HybridJitError.__init__(self, message, loc, hint)
+
+
+class IndexingError(HybridJitError, IndexError):
+    """Too many indices for an array, found when compiling (an IndexError
+    too, as NumPy's)."""
 
 
 class ParallelRaceError(HybridJitError):

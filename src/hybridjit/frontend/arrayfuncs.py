@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import TypingError, UnsupportedError
+from ..errors import AxisError, ShapeError, TypingError, UnsupportedError
 from ..ir.arrays import (
     ArrayReduce,
     ArrayView,
@@ -143,11 +143,11 @@ def _axes(site: CallSite, value: Any, ndim: int) -> tuple[int, ...] | None:
     out = []
     for a in axes:
         if not isinstance(a, int) or not -ndim <= a < ndim:
-            raise TypingError(f"axis {a} is out of bounds for an array of dimension {ndim}",
+            raise AxisError(f"axis {a} is out of bounds for an array of dimension {ndim}",
                               site.loc)
         out.append(a % ndim)
     if len(set(out)) != len(out):
-        raise TypingError("repeated axis", site.loc)
+        raise AxisError("repeated axis", site.loc)
     return tuple(sorted(out))
 
 
@@ -349,12 +349,12 @@ def _concatenate(stack: bool) -> Handler:
         types = [it.type for it in items]
         ndim = types[0].ndim  # type: ignore[attr-defined]
         if any(t.ndim != ndim for t in types):  # type: ignore[attr-defined]
-            raise TypingError("all the input arrays must have the same number of dimensions",
+            raise ShapeError("all the input arrays must have the same number of dimensions",
                               site.loc)
         out_ndim = ndim + int(stack)
         axis = _static(site, _arg(site, 1, "axis", 0), "axis")
         if not isinstance(axis, int) or not -out_ndim <= axis < out_ndim:
-            raise TypingError(f"axis {axis} is out of bounds", site.loc)
+            raise AxisError(f"axis {axis} is out of bounds", site.loc)
         dtype = promote_all([t.dtype for t in types])  # type: ignore[attr-defined]
         return Concat(tuple(items), axis % out_ndim, stack, Array(dtype, out_ndim, "C"),
                       site.loc)
@@ -422,7 +422,7 @@ def _cumulative(kind: str) -> Handler:
         if axis is None:
             return Cumulative(kind, a, None, Array(rt, 1, "C"), site.loc)
         if not isinstance(axis, int) or not -at.ndim <= axis < at.ndim:
-            raise TypingError(f"axis {axis} is out of bounds", site.loc)
+            raise AxisError(f"axis {axis} is out of bounds", site.loc)
         return Cumulative(kind, a, axis % at.ndim, Array(rt, at.ndim, "C"), site.loc)
 
     return handler

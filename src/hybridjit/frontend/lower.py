@@ -26,6 +26,7 @@ from ..cache_key import fingerprint
 from ..errors import (
     HybridJitError,
     NameResolutionError,
+    ShapeError,
     SourceLoc,
     TypingError,
     UnsupportedError,
@@ -529,7 +530,7 @@ class FunctionLowerer:
                 "place (NumPy's same_kind rule)", loc,
                 hint="write a = a ... to get a new array, or convert with .astype(...)")
         if isinstance(vt, Array) and vt.ndim > tt.ndim:
-            raise TypingError(
+            raise ShapeError(
                 f"cannot store an array of {vt.ndim} dimensions into one of {tt.ndim}", loc)
         if isinstance(vt, Scalar):
             value = store_value(value, tt.dtype, loc)
@@ -794,10 +795,19 @@ class FunctionLowerer:
         name = getattr(func, "__qualname__", getattr(func, "__name__", repr(func)))
         mod = getattr(func, "__module__", None)
         full = f"{mod}.{name}" if mod and mod != "builtins" else name
+        if str(mod).startswith("numpy"):
+            raise UnsupportedError(
+                f"calling {full}() is not supported in compiled code yet", loc,
+                hint="supported NumPy functions: element-wise ones (np.sqrt, np.maximum, "
+                "np.where ...), creation (np.zeros, np.arange, np.linspace, np.eye ...), "
+                "reductions (np.sum, np.mean, np.argmax ...), np.cumsum, reshaping and "
+                "joining (reshape, transpose, flip, concatenate, stack), np.copy, np.clip "
+                "(the README lists them); otherwise write the loop",
+            )
         raise UnsupportedError(
             f"calling {full}() is not supported in compiled code", loc,
-            hint="supported: math.*, element-wise np.* functions, np.zeros/empty/ones/full, "
-            "abs/min/max/int/float/bool/round/len, and plain Python functions",
+            hint="supported: math.*, NumPy's array functions, abs/min/max/sum/int/float/bool/"
+            "round/len, and plain Python functions",
         )
 
     def call_arg(self, node: ast.expr) -> Expr:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING
 
-from ..errors import SourceLoc, TypingError, UnsupportedError
+from ..errors import IndexingError, ShapeError, SourceLoc, TypingError, UnsupportedError
 from ..ir.arrays import ArrayView, IndexDim, NewAxisDim, SliceDim, TransposeView, ViewDim
 from ..ir.nodes import Const, Expr, Load
 from ..types import INT64, Array, Scalar
@@ -55,7 +55,7 @@ def _dims(fl: FunctionLowerer, items: list[ast.expr], ndim: int,
             out.append(IndexDim(_integer_index(fl, it), fl.loc(it)))
     used = sum(not isinstance(d, NewAxisDim) and d is not None for d in out)
     if used > ndim:
-        raise TypingError(
+        raise IndexingError(
             f"too many indices for an array of {ndim} dimension{'s' * (ndim != 1)}: "
             f"{used} were given", loc)
     fill = [SliceDim(None, None, None, loc)] * (ndim - used)
@@ -129,7 +129,7 @@ def transpose(base: Expr, perm: tuple[int, ...] | None, loc: SourceLoc) -> Expr:
     assert isinstance(at, Array)
     perm = perm if perm is not None else tuple(reversed(range(at.ndim)))
     if sorted(perm) != list(range(at.ndim)):
-        raise TypingError(f"axes {perm} don't match an array of {at.ndim} dimensions", loc)
+        raise ShapeError(f"axes {perm} don't match an array of {at.ndim} dimensions", loc)
     if perm == tuple(range(at.ndim)):
         return base
     layout = "C" if at.ndim <= 1 and at.layout == "C" else "A"
