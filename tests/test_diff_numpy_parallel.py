@@ -332,3 +332,26 @@ def test_fused_temporaries_are_never_allocated():
     # the result alone (8 MiB); t and u would add 16 MiB more
     assert peak < 9 * 1024 * 1024, peak
     np.testing.assert_allclose(w, (np.sqrt(4.0) - 1.0) * 4.0)
+
+
+def fused_rows_in_prange(a, out):
+    for i in prange(a.shape[0]):
+        t = a[i] * 2
+        u = t + 1
+        out[i] = u * t
+
+
+def rows_then_element_in_prange(a, out):
+    for i in prange(a.shape[0]):
+        t = a[i] * 2
+        out[i] = t + 1
+        out[i, 0] = t.sum()
+
+
+@pytest.mark.parametrize("shape", [(0, 4), (1, 1), (33, 7)])
+def test_fused_runs_inside_prange_without_race_warnings(shape):
+    a = random_array(shape, "float64", seed=9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check(fused_rows_in_prange, a, np.zeros(shape), **TOL)
+        check(rows_then_element_in_prange, a, np.zeros(shape), **TOL)

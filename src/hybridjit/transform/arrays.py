@@ -650,7 +650,7 @@ class _Lowerer:
 
     def hoisted(self, e: Expr, pre: list[Stmt]) -> Expr:
         e = self.scalar(e, pre)
-        if isinstance(e, (Const, Var)):
+        if _cheap(e):  # (an index such as i or i + 1 stays affine where it is used)
             return e
         name = self.temp(e.type, "s")
         pre.append(Assign(name, e, e.loc))
@@ -909,6 +909,21 @@ def _overlap_test(a: Window, b: Window, loc: SourceLoc) -> Expr:
         args += [w.base, offset, Const(len(w.shape), PY_INT, loc), *(_as_int(x) for x in w.shape),
                  *strides]
     return Intrinsic("windows_overlap", tuple(args), BOOL, loc)
+
+
+def _cheap(e: Expr, depth: int = 0) -> bool:
+    """A variable, a constant, or a small sum/product/conversion of those:
+    as cheap to evaluate where it is used as to read a temporary."""
+    if isinstance(e, (Const, Var)):
+        return True
+    if depth >= 2:
+        return False
+    if isinstance(e, Cast) and isinstance(e.type, Scalar) and e.type.is_int and not e.check:
+        return _cheap(e.value, depth + 1)
+    if isinstance(e, BinOp) and e.op in ("+", "-", "*") and isinstance(e.type, Scalar) \
+            and e.type.is_int:
+        return _cheap(e.left, depth + 1) and _cheap(e.right, depth + 1)
+    return False
 
 
 def _loop_bound(extent: Expr) -> Expr:
