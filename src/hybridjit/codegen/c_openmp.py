@@ -11,11 +11,15 @@ clauses taken from their :class:`ParallelInfo`.
 
 from __future__ import annotations
 
+import math
+
 from ..errors import InternalError
 from ..ir.nodes import (
     Alloc,
     Assign,
+    BinOp,
     Call,
+    Cast,
     Const,
     Expr,
     For,
@@ -69,6 +73,8 @@ static inline int omp_get_thread_num(void) { return 0; }
 static inline int omp_in_parallel(void) { return 0; }
 #endif
 #define HJ_FN static inline
+static void hj_set_first(int *st, int bit);
+#define HJ_SET(st, bit) hj_set_first((st), (bit))
 """
 
 _RAISE = """
@@ -211,6 +217,21 @@ class OpenMPRenderer(CFamilyRenderer):
         #: arrays some offloadable region may hold: host code syncs them first
         self.device_arrays = sorted({n for r in self.regions.values() for n, _ in r.iface.arrays}
                                     | set(self.param_arrays))
+
+    def e_Cast(self, e: Cast) -> str:
+        src, dst = e.value.type, e.type
+        if not e.check and isinstance(src, Scalar) and src.is_float \
+                and isinstance(dst, Scalar) and dst.name in ("uint32", "uint64"):
+            return f"hj_f2u_{dst.name}({self.expr(e.value)})"  # see the prelude
+        return super().e_Cast(e)
+
+    def e_BinOp(self, e: BinOp) -> str:
+        t = e.type
+        if e.op == "-" and isinstance(t, Scalar) and t.is_float \
+                and isinstance(e.left, Const) and e.left.value == 0 \
+                and not math.copysign(1.0, e.left.value) < 0:
+            return f"hj_zero_minus_{t.name}({self.expr(e.right)})"  # see the prelude
+        return super().e_BinOp(e)
 
     # ------------------------------------------------------------ offload hooks
 

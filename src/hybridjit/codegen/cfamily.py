@@ -277,7 +277,7 @@ class CFamilyRenderer:
         if e.op == "neg":
             if isinstance(t, Scalar) and t.is_int:
                 return f"(({t.c_name})(0 - (uint64_t)({inner})))"
-            return f"(-{inner})"
+            return f"(-({inner}))"  # (never --7.5)
         if e.op == "invert":
             if isinstance(t, Scalar) and t.is_bool:
                 return f"(!{inner})"
@@ -319,7 +319,7 @@ class CFamilyRenderer:
         t = e.type
         assert isinstance(t, Scalar)
         return f"({self.inbounds(e.array, e.indices, e.wrap)} ? {ref} : " \
-               f"(hj_st |= HJ_INDEX, ({t.c_name})0))"
+               f"(HJ_SET(&hj_st, HJ_INDEX), ({t.c_name})0))"
 
     def e_Shape(self, e: Shape) -> str:
         return array_part(e.array.name, f"n{e.dim}")
@@ -546,7 +546,7 @@ class CFamilyRenderer:
         if not self.boundscheck:
             return [ind + line]
         return [f"{ind}if {self.inbounds(s.array, s.indices, s.wrap)} {{ {line} }}"
-                f" else hj_st |= HJ_INDEX;"]
+                f" else HJ_SET(&hj_st, HJ_INDEX);"]
 
     def s_ExprStmt(self, s: ExprStmt, ind: str) -> list[str]:
         return [f"{ind}(void)({self.expr(s.value)});"]
@@ -611,7 +611,7 @@ class CFamilyRenderer:
         if step_const:
             step = int(s.step.value)  # type: ignore[attr-defined]
             if step == 0:
-                lines.append(f"{inner}hj_st |= HJ_RANGESTEP; goto hj_fail;")
+                lines.append(f"{inner}HJ_SET(&hj_st, HJ_RANGESTEP); goto hj_fail;")
                 return [*lines, f"{ind}}}"]
             cmp = "<" if step > 0 else ">"
             header = f"for (int64_t {cnt} = {lo}; {cnt} {cmp} {hi}; {cnt} += {step})"
@@ -621,7 +621,8 @@ class CFamilyRenderer:
         else:
             lines.append(f"{inner}const int64_t {st} = {self.expr(s.step)};")
             if self.parallel_depth == 0:
-                lines.append(f"{inner}if ({st} == 0) {{ hj_st |= HJ_RANGESTEP; goto hj_fail; }}")
+                lines.append(f"{inner}if ({st} == 0) "
+                             "{ HJ_SET(&hj_st, HJ_RANGESTEP); goto hj_fail; }")
             trip = (f"({st} > 0 ? ({hi} > {lo} ? ({hi} - {lo} + {st} - 1) / {st} : 0) : "
                     f"({lo} > {hi} ? ({lo} - {hi} - {st} - 1) / (-{st}) : 0))")
             lines.append(f"{inner}const int64_t hj_trip{k} = {st} == 0 ? 0 : {trip};")

@@ -26,7 +26,7 @@ STATUS_BITS = {
 #: exception kinds of :func:`host_prelude`'s ``hj_fail_msg`` (the index into
 #: the host's exception table)
 MSG_KINDS = ("ValueError", "OverflowError", "ZeroDivisionError", "UnboundLocalError",
-             "TypeError", "MemoryError")
+             "TypeError", "MemoryError", "IndexError")
 
 #: math functions whose infinite result from finite input is an
 #: OverflowError in CPython (for the others it is a domain error)
@@ -57,11 +57,11 @@ HJ_FN {c} hj_mod_{name}({c} a, {c} b) {{
     return r;
 }}
 HJ_FN {c} hj_floordiv_{name}_z({c} a, {c} b, int *st) {{
-    if (b == 0) {{ *st |= HJ_ZERODIV; return 0; }}
+    if (b == 0) {{ HJ_SET(st, HJ_ZERODIV); return 0; }}
     return hj_floordiv_{name}(a, b);
 }}
 HJ_FN {c} hj_mod_{name}_z({c} a, {c} b, int *st) {{
-    if (b == 0) {{ *st |= HJ_ZERODIV; return 0; }}
+    if (b == 0) {{ HJ_SET(st, HJ_ZERODIV); return 0; }}
     return hj_mod_{name}(a, b);
 }}
 HJ_FN {c} hj_abs_{name}({c} a) {{ return a < 0 ? ({c})(0 - (uint64_t)a) : a; }}
@@ -74,7 +74,7 @@ HJ_FN {c} hj_shr_{name}({c} a, {c} b) {{
     return a >> b;
 }}
 HJ_FN {c} hj_pow_{name}({c} a, {c} b, int *st) {{
-    if (b < 0) {{ *st |= HJ_NEGPOW; return 0; }}
+    if (b < 0) {{ HJ_SET(st, HJ_NEGPOW); return 0; }}
     uint64_t r = 1, x = (uint64_t)a;
     while (b) {{ if (b & 1) r *= x; x *= x; b >>= 1; }}
     return ({c})r;
@@ -87,11 +87,11 @@ def _unsigned(name: str, c: str) -> str:
 HJ_FN {c} hj_floordiv_{name}({c} a, {c} b) {{ return b == 0 ? 0 : a / b; }}
 HJ_FN {c} hj_mod_{name}({c} a, {c} b) {{ return b == 0 ? 0 : a % b; }}
 HJ_FN {c} hj_floordiv_{name}_z({c} a, {c} b, int *st) {{
-    if (b == 0) {{ *st |= HJ_ZERODIV; return 0; }}
+    if (b == 0) {{ HJ_SET(st, HJ_ZERODIV); return 0; }}
     return a / b;
 }}
 HJ_FN {c} hj_mod_{name}_z({c} a, {c} b, int *st) {{
-    if (b == 0) {{ *st |= HJ_ZERODIV; return 0; }}
+    if (b == 0) {{ HJ_SET(st, HJ_ZERODIV); return 0; }}
     return a % b;
 }}
 HJ_FN {c} hj_abs_{name}({c} a) {{ return a; }}
@@ -132,15 +132,15 @@ HJ_FN {c} hj_floordiv_{name}({c} a, {c} b) {{
     return f;
 }}
 HJ_FN {c} hj_floordiv_{name}_z({c} a, {c} b, int *st) {{
-    if (b == 0) {{ *st |= HJ_ZERODIV; return 0; }}
+    if (b == 0) {{ HJ_SET(st, HJ_ZERODIV); return 0; }}
     return hj_floordiv_{name}(a, b);
 }}
 HJ_FN {c} hj_mod_{name}_z({c} a, {c} b, int *st) {{
-    if (b == 0) {{ *st |= HJ_ZERODIV; return 0; }}
+    if (b == 0) {{ HJ_SET(st, HJ_ZERODIV); return 0; }}
     return hj_mod_{name}(a, b);
 }}
 HJ_FN {c} hj_div_{name}_z({c} a, {c} b, int *st) {{
-    if (b == 0) {{ *st |= HJ_ZERODIV; return 0; }}
+    if (b == 0) {{ HJ_SET(st, HJ_ZERODIV); return 0; }}
     return a / b;
 }}
 HJ_FN {c} hj_sign_{name}({c} a) {{ return a > 0 ? 1 : (a < 0 ? -1 : (a == 0 ? 0 : a)); }}
@@ -220,16 +220,19 @@ def prelude(float64: bool = True) -> str:
     """The helpers; ``float64=False`` leaves out double-precision ones for
     devices without fp64."""
     parts = ["#define " + k + " " + str(v) for k, v in STATUS_BITS.items()]
+    # a failure sets its status bit; the host redefines this so that the first
+    # failure of a call decides the exception (see host_prelude)
+    parts.append("#ifndef HJ_SET\n#define HJ_SET(st, bit) (*(st) |= (bit))\n#endif")
     if float64:
         parts.append(
             "HJ_FN double hj_mchk1(double r, double x, int ovf, int *st) {\n"
-            "    if (isnan(r) && !isnan(x)) *st |= HJ_DOMAIN;\n"
-            "    else if (isinf(r) && isfinite(x)) *st |= ovf ? HJ_OVERFLOW : HJ_DOMAIN;\n"
+            "    if (isnan(r) && !isnan(x)) HJ_SET(st, HJ_DOMAIN);\n"
+            "    else if (isinf(r) && isfinite(x)) HJ_SET(st, ovf ? HJ_OVERFLOW : HJ_DOMAIN);\n"
             "    return r;\n}\n"
             "HJ_FN double hj_mchk2(double r, double x, double y, int ovf, int *st) {\n"
-            "    if (isnan(r) && !isnan(x) && !isnan(y)) *st |= HJ_DOMAIN;\n"
+            "    if (isnan(r) && !isnan(x) && !isnan(y)) HJ_SET(st, HJ_DOMAIN);\n"
             "    else if (isinf(r) && isfinite(x) && isfinite(y))\n"
-            "        *st |= ovf ? HJ_OVERFLOW : HJ_DOMAIN;\n"
+            "        HJ_SET(st, ovf ? HJ_OVERFLOW : HJ_DOMAIN);\n"
             "    return r;\n}"
         )
     parts.append(
@@ -294,7 +297,22 @@ static void hj_fail_msg(int *st, int kind, const char *fmt, ...) {
         va_end(ap);
         hj_msg_kind = kind;
     }
-    *st |= HJ_MSG;
+    HJ_SET(st, HJ_MSG);
+}
+/* A failure known by its status bit only: the first failure of a call still
+   decides the exception (math.log(0) before a store that then overflows). */
+static void hj_set_first(int *st, int bit) {
+    static const struct { int bit, kind; const char *text; } known[] = {
+        {HJ_INDEX, HJ_E_INDEXERROR, "index out of bounds"},
+        {HJ_ZERODIV, HJ_E_ZERODIVISIONERROR, "division by zero"},
+        {HJ_NEGPOW, HJ_E_VALUEERROR, "Integers to negative integer powers are not allowed."},
+        {HJ_RANGESTEP, HJ_E_VALUEERROR, "range() arg 3 must not be zero"},
+        {HJ_DOMAIN, HJ_E_VALUEERROR, "math domain error"},
+        {HJ_OVERFLOW, HJ_E_OVERFLOWERROR, "math range error"},
+    };
+    for (unsigned k = 0; k < sizeof known / sizeof known[0]; k++)
+        if (known[k].bit == bit) { hj_fail_msg(st, known[k].kind, "%s", known[k].text); break; }
+    *st |= bit;
 }
 static void hj_unbound(int *st, const char *name) {
     hj_fail_msg(st, HJ_E_UNBOUNDLOCALERROR,
@@ -507,6 +525,23 @@ static int64_t hj_too_big(const char *fn, int *st) {
     hj_fail_msg(st, HJ_E_OVERFLOWERROR, "math.%s() result does not fit in 64 bits", fn);
     return 0;
 }
+/* Floats to unsigned integers as NumPy's (baseline x86-64) C conversions
+   give them, out of range too (AVX-512's unsigned conversions, which
+   -march=native would pick, saturate instead: np.uint32(-3.0) is
+   4294967293): through int64, which is INT64_MIN outside its range. */
+static inline int64_t hj_cvt_i64(double x) {
+    return (x >= -9223372036854775808.0 && x < 9223372036854775808.0) ? (int64_t)x : INT64_MIN;
+}
+static inline uint64_t hj_f2u_uint64(double x) {
+    return x >= 9223372036854775808.0
+        ? (uint64_t)hj_cvt_i64(x - 9223372036854775808.0) ^ 0x8000000000000000ULL
+        : (uint64_t)hj_cvt_i64(x);
+}
+static inline uint32_t hj_f2u_uint32(double x) { return (uint32_t)hj_cvt_i64(x); }
+/* 0.0 - x through a function: GCC 12 folds the expression 0.0 - (double)i
+   to -(double)i, which is -0.0 for i == 0 (Python: 0.0). */
+static inline double hj_zero_minus_float64(double x) { return 0.0 - x; }
+static inline float hj_zero_minus_float32(float x) { return 0.0f - x; }
 static uint64_t hj_uabs(int64_t a) { return a < 0 ? 0 - (uint64_t)a : (uint64_t)a; }
 static uint64_t hj_ugcd(uint64_t x, uint64_t y) {
     while (y) { uint64_t t = x % y; x = y; y = t; }
@@ -829,9 +864,9 @@ HJ_FN double hj_pyhypot(double a, double b) {
     return h / scale;
 }
 HJ_FN double hj_mchk_pole(double r, double x, int *st) {
-    if (isnan(r) && !isnan(x)) *st |= HJ_DOMAIN;
+    if (isnan(r) && !isnan(x)) HJ_SET(st, HJ_DOMAIN);
     else if (isinf(r) && isfinite(x))
-        *st |= (x == floor(x) && x <= 0.0) ? HJ_DOMAIN : HJ_OVERFLOW;
+        HJ_SET(st, (x == floor(x) && x <= 0.0) ? HJ_DOMAIN : HJ_OVERFLOW);
     return r;
 }
 """

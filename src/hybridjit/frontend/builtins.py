@@ -152,7 +152,15 @@ def _math_to_int(cname: str) -> Handler:
     def handler(site: CallSite) -> Expr:
         site.expect_args(1)
         (t,) = site.scalar_args()
-        if not t.is_float:
+        if not t.weak and not t.is_float:
+            # NumPy integers and bools have no __floor__/__ceil__/__trunc__:
+            # CPython converts them to a float (inexact beyond 2**53)
+            if cname == "trunc":
+                raise TypingError(
+                    f"math.trunc() of a NumPy {t} is a TypeError in CPython (type numpy.{t} "
+                    "doesn't define __trunc__ method)", site.loc,
+                    hint="convert with int(...) instead")
+        elif not t.is_float:
             return cast(site.args[0], PY_INT)
         rounded = Intrinsic(cname, (cast(site.args[0], FLOAT64),), FLOAT64, site.loc)
         return int_of_float(rounded, PY_INT, site.loc)

@@ -271,6 +271,11 @@ def _bitop(op: str, left: Expr, right: Expr, loc: SourceLoc) -> Expr:
         t = PY_BOOL if lt.weak and rt.weak else BOOL
         return BinOp(op, cast(left, t), cast(right, t), t, False, loc)
     t = promote(lt, rt)
+    if t.is_float:  # int64 with uint64: NumPy promotes to float64, which has no bit ops
+        raise TypingError(
+            f"operator {op} of {lt} and {rt} is a TypeError in NumPy (they promote to "
+            f"{t}, which has no bitwise operations)", loc,
+            hint="convert one operand first, e.g. np.uint64(x) or np.int64(x)")
     if t.is_bool and op in ("<<", ">>"):
         # no bool shifts: Python's bools shift as ints, NumPy's as int8
         t = PY_INT if t.weak else INT8
@@ -366,7 +371,7 @@ def _value_chain(fl: FunctionLowerer, op: str, values: list[Expr], t: Scalar,
     first, rest = values[0], values[1:]
     if not rest:
         return cast(first, t)
-    name = fl.new_let() if _calls(first) else None
+    name = fl.new_let() if calls(first) else None
     ref = Var(name, first.type, first.loc) if name else first
     tail = _value_chain(fl, op, rest, t, loc)
     test = truth(ref, loc)
@@ -410,7 +415,7 @@ def _compare(fl: FunctionLowerer, node: ast.Compare) -> Expr:
                 f"cannot compare {' and '.join(str(o.type) for o in operands)}", loc,
                 hint="compare numbers (index arrays element by element)",
             )
-    if len(operands) > 2 and _calls(operands[1]) and not _calls(operands[0]):
+    if len(operands) > 2 and calls(operands[1]) and not calls(operands[0]):
         # a < f() < b: Python calls f once; hoisting it keeps that (and the
         # order: a has no side effects) when this expression runs unconditionally.
         hoisted = fl.hoist(operands[1], loc)
@@ -451,13 +456,13 @@ def _compare_chain(fl: FunctionLowerer, ops: list[str], operands: list[Expr],
     would be read twice are bound by a :class:`Let`)."""
     left = operands[0]
     lets: list[tuple[str, Expr]] = []
-    if len(ops) > 1 and _calls(left):
+    if len(ops) > 1 and calls(left):
         name = fl.new_let()
         lets.append((name, left))
         left = Var(name, left.type, left.loc)
     right = operands[1]
     rest_lets: list[tuple[str, Expr]] = []
-    if len(ops) > 1 and _calls(right):
+    if len(ops) > 1 and calls(right):
         name = fl.new_let()
         rest_lets.append((name, right))
         right = Var(name, right.type, right.loc)
@@ -526,7 +531,7 @@ def _unsigned_signed_compare(new_let: Callable[[], str], op: str, a: Expr, b: Ex
                              loc: SourceLoc) -> Expr:
     """``a op b`` with one uint64 operand and one signed: a negative signed
     value is below every unsigned one, else both compare as uint64."""
-    if _calls(a) or _calls(b):
+    if calls(a) or calls(b):
         # both are read in the expression below: evaluate each once, in order
         na, nb = new_let(), new_let()
         va, vb = Var(na, a.type, a.loc), Var(nb, b.type, b.loc)
@@ -542,7 +547,8 @@ def _unsigned_signed_compare(new_let: Callable[[], str], op: str, a: Expr, b: Ex
     return IfExp(negative, Const(above, BOOL, loc), same, BOOL, loc)
 
 
-def _calls(e: Expr) -> bool:
+def calls(e: Expr) -> bool:
+    """``e`` calls a compiled function (which may have side effects)."""
     return any(isinstance(n, Call) for n in walk(e))
 
 
@@ -554,7 +560,15 @@ def _ifexp(fl: FunctionLowerer, node: ast.IfExp) -> Expr:
         body, orelse = fl.lower_expr(node.body), fl.lower_expr(node.orelse)
     finally:
         fl.conditional -= 1
-    t = unify(body.type, orelse.type)
+    t: Type | None
+    if isinstance(body.type, Scalar) and isinstance(orelse.type, Scalar):
+        # a value chosen, not computed: typed as min/max and value and/or are
+        # (``v if c else np.uint16(y)`` with a Python int v is int64, and only
+        # the chosen operand is converted)
+        pair = [body.type, orelse.type]
+        t = select_type(pair, [fits_selection(v, pair) for v in (body, orelse)])
+    else:
+        t = unify(body.type, orelse.type)
     if t is None:
         raise TypingError(
             f"the branches of this conditional have types {body.type} and {orelse.type}", loc

@@ -408,8 +408,14 @@ class FunctionLowerer:
                         "an array")
                 elem = dest.type
                 assert isinstance(elem, Scalar)
-                return [Store(dest.array, dest.indices, store_value(value, elem, loc),
-                              dest.wrap, loc)]
+                first: list[Stmt] = []
+                if exprs.calls(value) and any(exprs.calls(i) for i in dest.indices):
+                    # Python evaluates the value before the index
+                    temp = self.new_temp()
+                    first.append(Assign(temp, value, loc))
+                    value = Var(temp, self.assign_type(temp, value.type, loc), loc)
+                return [*first, Store(dest.array, dest.indices, store_value(value, elem, loc),
+                                      dest.wrap, loc)]
             return [self.array_store(dest, value, loc)]
         if isinstance(target, ast.Tuple):
             return self.unpack(target, value, loc)
@@ -493,17 +499,36 @@ class FunctionLowerer:
         if isinstance(s.target, ast.Subscript):
             dest = self.subscript_target(s.target)
             if isinstance(dest, Load):
-                new = exprs.binop(op, dest, rhs, loc)
-                elem = dest.type
-                assert isinstance(elem, Scalar)
-                return [Store(dest.array, dest.indices, store_value(new, elem, loc),
-                              dest.wrap, loc)]
+                return self.element_update(op, dest, rhs, loc)
             # the view is made once: it is both what is read and what is written
             temp = self.new_temp()
             view = Var(temp, self.assign_type(temp, dest.type, loc), loc)
             return [Assign(temp, dest, loc),
                     self.array_store(view, exprs.binop(op, view, rhs, loc), loc, inplace=True)]
         raise UnsupportedError("unsupported augmented assignment target", loc)
+
+    def element_update(self, op: str, dest: Load, rhs: Expr, loc: SourceLoc) -> list[Stmt]:
+        """``a[i] op= rhs``.  Python evaluates the index once, then reads the
+        element, then evaluates ``rhs``: an index that calls a function is
+        bound to a temporary (it is both read and written), and so is the
+        element when ``rhs`` calls one (which may change it)."""
+        stmts: list[Stmt] = []
+
+        def bound(e: Expr) -> Expr:
+            temp = self.new_temp()
+            stmts.append(Assign(temp, e, loc))
+            return Var(temp, self.assign_type(temp, e.type, loc), loc)
+
+        if any(exprs.calls(i) for i in dest.indices):
+            dest = Load(dest.array, tuple(bound(i) if exprs.calls(i) else i
+                                          for i in dest.indices), dest.type, dest.wrap, dest.loc)
+        cur: Expr = bound(dest) if exprs.calls(rhs) else dest
+        new = exprs.binop(op, cur, rhs, loc)
+        elem = dest.type
+        assert isinstance(elem, Scalar)
+        stmts.append(Store(dest.array, dest.indices, store_value(new, elem, loc), dest.wrap,
+                           loc))
+        return stmts
 
     def subscript_target(self, node: ast.Subscript) -> Expr:
         """The element (a Load) or the view a subscripted target denotes."""

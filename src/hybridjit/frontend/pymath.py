@@ -16,8 +16,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..errors import SourceLoc, TypingError, UnsupportedError
-from ..ir.nodes import Cast, Const, Expr, Intrinsic, Let, MakeTuple, Var
-from ..types import PY_BOOL, PY_FLOAT, PY_INT, Scalar, Tuple
+from ..ir.nodes import Cast, Compare, Const, Expr, IfExp, Intrinsic, Let, MakeTuple, Var
+from ..types import FLOAT64, PY_BOOL, PY_FLOAT, PY_INT, Scalar, Tuple
 from .coerce import cast
 
 if TYPE_CHECKING:
@@ -36,6 +36,12 @@ def _int_args(site: CallSite) -> list[Expr]:
             raise TypingError(
                 f"math.{site.name}() needs integers, got {t} ('float' object cannot be "
                 "interpreted as an integer)", a.loc if a.loc.line else site.loc,
+                hint="convert with int(...) first",
+            )
+        if t.is_bool and not t.weak:  # np.bool_ has no __index__
+            raise TypingError(
+                f"math.{site.name}() needs integers, got a NumPy bool ('numpy.bool' object "
+                "cannot be interpreted as an integer)", a.loc if a.loc.line else site.loc,
                 hint="convert with int(...) first",
             )
         out.append(cast(a, PY_INT))
@@ -82,8 +88,9 @@ def _ldexp(site: CallSite) -> Expr:
     site.expect_args(2)
     x, i = site.args
     _, it = site.scalar_args()
-    if it.is_float:
-        raise TypingError("math.ldexp() needs an integer exponent, got a float", site.loc,
+    if not it.weak or it.is_float:  # CPython takes Python ints only, not NumPy's
+        raise TypingError(f"math.ldexp() needs a Python int exponent, got {it} (Expected an "
+                          "int as second argument to ldexp.)", site.loc,
                           hint="convert with int(...) first")
     return _host("ldexp", [cast(x, PY_FLOAT), cast(i, PY_INT)], PY_FLOAT, site.loc)
 
@@ -180,6 +187,18 @@ def round_digits(site: CallSite) -> Expr:
         if xt.weak:
             return _host("round_py", [x, ndigits], PY_FLOAT, site.loc)
         return Intrinsic("host.round_np", (x, ndigits), xt, site.loc)
-    rounded = Intrinsic("host.round_int", (cast(x, PY_INT), ndigits), PY_INT, site.loc)
-    # a NumPy integer keeps its type (and wraps, as NumPy's float path does)
-    return rounded if xt.weak else Cast(rounded, xt.strong(), "", site.loc)
+    if xt.weak:
+        return Intrinsic("host.round_int", (cast(x, PY_INT), ndigits), PY_INT, site.loc)
+    # NumPy rounds an integer to itself for ndigits >= 0 and otherwise through
+    # float64 (divide, rint, multiply, cast back as C does): inexact beyond
+    # 2**53, as NumPy is
+    name = None
+    if not isinstance(ndigits, (Var, Const)):
+        assert site.new_let is not None
+        name = site.new_let()
+    nd = Var(name, PY_INT, site.loc) if name else ndigits
+    through_float = Cast(Intrinsic("host.round_np", (cast(x, FLOAT64), nd), FLOAT64,
+                                   site.loc), xt.strong(), "", site.loc)
+    negative = Compare("<", nd, Const(0, PY_INT, site.loc), PY_BOOL, site.loc)
+    out = IfExp(negative, through_float, cast(x, xt.strong()), xt.strong(), site.loc)
+    return Let(name, ndigits, out, out.type, site.loc) if name else out
