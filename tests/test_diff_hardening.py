@@ -1030,3 +1030,12 @@ def test_float_to_unsigned_conversions_as_numpy(x, ft):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         check(float_to_ints, ft(x))
+
+
+def negative_of_negative_constant():
+    return round(np.negative(-7.5), 3), -np.float64(-2.5)
+
+
+def test_negation_of_a_negative_constant_compiles():
+    # printed as --7.5: the C compiler rejected it
+    check(negative_of_negative_constant)

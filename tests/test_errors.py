@@ -130,7 +130,7 @@ def uses_method_call(a):
 
 
 def uses_matmul(a):
-    return a @ a  # ERR
+    a @= a  # ERR
 
 
 def uses_is(x):

@@ -317,6 +317,37 @@ def test_overlapping_read_only_views(offload_kind):
 # ---------------------------------------------------------------- reductions
 
 
+def max_with_python_int(out, z):
+    for i in prange(out.shape[0]):
+        out[i] = max(7, z) + out[i]
+
+
+def test_kernel_with_a_bound_value(offload_kind):
+    # max(7, z) binds z once (a Let): the kernel declared the bound name as
+    # a loop variable too, and compiling failed with KeyError
+    fn = on(offload_kind, max_with_python_int)
+    out = np.arange(6, dtype=np.uint32)
+    fn(out, np.uint32(3))
+    np.testing.assert_array_equal(out, np.arange(6) + 7)
+    _assert_all_offloaded(offload_kind, fn, 1)
+
+
+def uint64_sum(a):
+    s = np.uint64(0)
+    for i in prange(a.shape[0]):
+        s += a[i]
+    return s
+
+
+def test_uint64_reduction_beyond_int64_on_the_device(offload_kind):
+    # the device's partial came back as a Python int beyond 2**63 - 1, read
+    # with PyLong_AsLongLong: an OverflowError left set (SystemError later)
+    fn = on(offload_kind, uint64_sum)
+    a = np.full(3002, 2**62 + 7, dtype=np.uint64)  # the sum wraps to 2**63 + 21014
+    assert fn(a) == uint64_sum(a)
+    _assert_all_offloaded(offload_kind, fn, 1)
+
+
 def reductions(a, k):
     s = 0.0
     p = 1.0

@@ -122,6 +122,7 @@ _HOST_WORDS = {
     "broadcast": "the broadcasting check", "broadcast_into": "the broadcasting check",
     "slice_step": "the slice-step check", "concat_check": "the concatenation check",
     "arange_length": "np.arange's length", "unbound": "the unbound-variable check",
+    "core_match": "the matrix product's shape check",
 }
 
 

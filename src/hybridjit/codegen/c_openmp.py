@@ -299,7 +299,8 @@ class OpenMPRenderer(CFamilyRenderer):
         for j, r in enumerate(region.reductions):
             rt = self.types[r.var]
             assert isinstance(rt, Scalar)
-            conv = "PyFloat_AsDouble" if rt.is_float else "PyLong_AsLongLong"
+            # (integers modulo 2**64: a uint64 partial beyond 2**63 - 1 fits)
+            conv = "PyFloat_AsDouble" if rt.is_float else "PyLong_AsUnsignedLongLongMask"
             v = scalar_name(r.var)
             part = f"(({rt.c_name}){conv}(PyTuple_GET_ITEM(hj_res, {j})))"
             lines.append(f"{i3}{v} = {combine_partials(r.op, rt, v, part)};")

@@ -33,7 +33,7 @@ import math
 import numpy as np
 
 from ..analysis.region import RegionInterface
-from ..ir.nodes import Const, Expr, For, Function, Reduction
+from ..ir.nodes import Const, Expr, For, Function, Let, Reduction
 from ..ir.visit import walk
 from ..transform.grid import KernelGrid
 from ..types import Scalar, Type
@@ -126,7 +126,8 @@ class KernelRenderer(CFamilyRenderer):
             lines.append(f"{ind}{self.global_ptr} {at.dtype.c_name} *{array_part(name, 'd')} = "
                          f"{array_part(name, 'base')} + {array_part(name, 'off')};")
         lines.append(f"{ind}int hj_st = 0;")
-        for name in sorted(self.iface.assigned):
+        lets = {n.name for n in walk(self.loop) if isinstance(n, Let)}
+        for name in sorted(self.iface.assigned - lets):  # (a Let declares its own)
             vt = self.types[name]
             assert isinstance(vt, Scalar)
             lines.append(f"{ind}{vt.c_name} {scalar_name(name)} = 0;")
@@ -247,6 +248,13 @@ class CUDAKernelRenderer(KernelRenderer):
     local_linear_id = "(int)(threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z))"
     group_linear_id = ("(int64_t)(blockIdx.x + (int64_t)gridDim.x * (blockIdx.y "
                        "+ (int64_t)gridDim.y * blockIdx.z))")
+
+    def e_Let(self, e: Let) -> str:
+        # NVRTC compiles C++ without GNU statement expressions: a lambda
+        # called at once binds the value the same way
+        name = scalar_name(e.name)
+        return (f"([&]() {{ {self.c_type(e.value.type)} {name} = {self.expr(e.value)}; "
+                f"return {self.expr(e.body)}; }})()")
 
     def global_id(self, dim: int) -> str:
         axis = "xyz"[dim]

@@ -381,6 +381,18 @@ static int64_t hj_broadcast_into(int64_t a, int64_t b, int *st) {
                 "extent %lld", (long long)a, (long long)b);
     return b;
 }
+/* the contracted extents of a matrix product (NumPy's messages) */
+static int64_t hj_core_match(int64_t a, int64_t b, int64_t fn, int *st) {
+    if (a == b) return b;
+    if (fn == 0)
+        hj_fail_msg(st, HJ_E_VALUEERROR, "matmul: Input operand 1 has a mismatch in its core "
+                    "dimension 0, with gufunc signature (n?,k),(k,m?)->(n?,m?) (size %lld is "
+                    "different from %lld)", (long long)b, (long long)a);
+    else
+        hj_fail_msg(st, HJ_E_VALUEERROR, "shapes not aligned: %lld (contracted dimension of "
+                    "the first operand) != %lld (of the second)", (long long)a, (long long)b);
+    return b;
+}
 static int64_t hj_concat_check(int64_t a, int64_t b, int *st) {
     if (a != b)
         hj_fail_msg(st, HJ_E_VALUEERROR, "all the input array dimensions except for the "

@@ -456,6 +456,13 @@ def _reshape(site: CallSite) -> Expr:
     return _reshaped(a, shape, site)
 
 
+def flattened(a: Expr, site: CallSite) -> Expr:
+    """``a.ravel()``: ``a`` itself when 1-D."""
+    at = a.type
+    assert isinstance(at, Array)
+    return a if at.ndim == 1 else _reshaped(a, (Const(-1, INT64, site.loc),), site)
+
+
 def _reshaped(a: Expr, shape: tuple[Expr, ...], site: CallSite) -> Expr:
     """A view when the array is C-contiguous (surely, or at run time), else
     a reshaped copy: NumPy's choice for the common cases."""
@@ -605,3 +612,10 @@ METHODS["reshape"] = _reshape
 METHODS["ravel"] = _ravel(False)
 METHODS["flatten"] = _ravel(True)
 METHODS["clip"] = _clip
+
+# matrix products (frontend/linalg.py) are NumPy functions too
+from .linalg import HANDLERS as _LINALG_HANDLERS  # noqa: E402
+from .linalg import METHODS as _LINALG_METHODS  # noqa: E402
+
+HANDLERS.update(_LINALG_HANDLERS)
+METHODS.update(_LINALG_METHODS)

@@ -154,7 +154,7 @@ def fold_python(op: str, left: Const, right: Const, loc: SourceLoc) -> Const | N
         return None  # 1 << 10**9 would exhaust memory; leave it to run time
     try:
         value = _PY_OPS[op](left.value, right.value)
-    except (ArithmeticError, ValueError):
+    except (ArithmeticError, ValueError, TypeError):  # (TypeError: 0.5 ^ 1.0, typed later)
         return None
     if isinstance(value, bool):
         return Const(value, PY_BOOL, loc)

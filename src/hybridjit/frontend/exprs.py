@@ -54,7 +54,7 @@ from ..types import (
     true_divide_type,
     unify,
 )
-from . import views, words
+from . import linalg, views, words
 from .arrayops import lift
 from .coerce import cast, convert_const, fits_selection, fold_python, truth
 
@@ -286,6 +286,9 @@ def _bitop(op: str, left: Expr, right: Expr, loc: SourceLoc) -> Expr:
 
 def _binop(fl: FunctionLowerer, node: ast.BinOp) -> Expr:
     op = BINOPS.get(type(node.op))
+    if isinstance(node.op, ast.MatMult):
+        return linalg.matmul_operator(fl.lower_expr(node.left), fl.lower_expr(node.right),
+                                      fl.loc(node))
     if op is None:
         raise UnsupportedError(f"{words.construct(type(node.op))} is not supported yet",
                                fl.loc(node), hint=words.hint_for(type(node.op), ""))

@@ -58,7 +58,7 @@ _HINTS: dict[type, str] = {
     ast.Await: "async code cannot be compiled",
     ast.NamedExpr: "assign in a separate statement",
     ast.Starred: "unpack explicitly",
-    ast.MatMult: "write the loops (s += A[i, k] * B[k, j]) until matrix products are supported",
+    ast.MatMult: "write a = a @ b (NumPy has no in-place matrix product either)",
     ast.Is: "compare numbers with == and !=",
     ast.IsNot: "compare numbers with == and !=",
     ast.In: "test each value with == in a loop",

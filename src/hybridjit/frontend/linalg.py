@@ -1,0 +1,199 @@
+"""Matrix products: ``@``, ``np.matmul``, ``np.dot``, ``np.inner``,
+``np.vdot``, ``np.outer`` of 1-D and 2-D arrays.
+
+Contract: each product is built from the array IR that already exists, so
+the lowering pass, fusion, parallelisation, offload and ``explain`` treat it
+like any reduction: the operands are seen through views that line their
+contracted dimension up (``A[:, :, None] * B[None, :, :]``), multiplied
+element-wise (a :class:`~hybridjit.ir.arrays.Map`, NumPy's result dtype),
+and summed over that dimension (an :class:`~hybridjit.ir.arrays.ArrayReduce`
+in the result dtype, so integers wrap as NumPy's do; bools are or-ed ands,
+as NumPy's bool products are).  No temporary holds the element-wise
+products.  The contracted extents must be equal, not merely broadcastable:
+the second operand's view takes its extent from ``host.core_match``, which
+raises NumPy's ValueError when they differ and is evaluated once, before
+the loop nest.
+
+Departures: the sums are sequential per result element (NumPy's BLAS
+blocks and vectorises them), so float results differ in rounding within
+the usual tolerance; there is no BLAS call yet, so large matrix-matrix
+products are much slower than NumPy's.  Operands of more than 2
+dimensions, ``out=`` and complex dtypes are refused.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..errors import ShapeError, SourceLoc, UnsupportedError
+from ..ir.arrays import ArrayReduce, ArrayView, NewAxisDim, SliceDim, ViewDim
+from ..ir.nodes import Const, Expr, Intrinsic, Shape
+from ..types import INT64, PY_INT, Array, Scalar, scalar_of_dtype
+from .arrayops import lift
+from .coerce import cast
+from .views import view_layout
+
+if TYPE_CHECKING:
+    from .builtins import CallSite
+
+import numpy as np
+
+
+def _full(loc: SourceLoc) -> SliceDim:
+    return SliceDim(None, None, None, loc)
+
+
+def _view(a: Expr, dims: tuple[ViewDim, ...], loc: SourceLoc) -> Expr:
+    at = a.type
+    assert isinstance(at, Array)
+    # (slices and new axes only: one result dimension each)
+    return ArrayView(a, dims, Array(at.dtype, len(dims), view_layout(at, dims)), loc)
+
+
+def _matched(fn: str, a: Expr, da: int, b: Expr, db: int, loc: SourceLoc) -> SliceDim:
+    """A slice of ``b``'s contracted dimension ``db`` whose stop is that
+    extent once it is checked equal to ``a``'s dimension ``da``."""
+    k = Intrinsic("host.core_match",
+                  (Shape(a, da, PY_INT, loc), Shape(b, db, PY_INT, loc),  # type: ignore[arg-type]
+                   Const(_FUNCTIONS.index(fn), INT64, loc)), PY_INT, loc)
+    return SliceDim(None, k, None, loc)
+
+
+#: the function names host.core_match's message can name (its third argument)
+_FUNCTIONS = ("matmul", "dot", "inner")
+
+
+def _product(a: Expr, b: Expr, loc: SourceLoc) -> tuple[Expr, str, Scalar]:
+    """The element-wise product of the aligned operands, the reduction that
+    contracts it, and the result dtype."""
+    from .exprs import binop
+
+    at, bt = a.type, b.type
+    assert isinstance(at, Array) and isinstance(bt, Array)
+    rt = scalar_of_dtype(np.result_type(at.dtype.dtype, bt.dtype.dtype))
+    if rt.is_bool:
+        return lift(lambda x, y: binop("&", x, y, loc), [a, b], loc), "any", rt
+    return lift(lambda x, y: binop("*", x, y, loc), [a, b], loc), "sum", rt
+
+
+def contract(fn: str, a: Expr, b: Expr, loc: SourceLoc) -> Expr:
+    """``a @ b`` for 1-D/2-D ``a`` and ``b`` (``fn`` names the function in
+    the error message): NumPy's matmul rules for the dimensions."""
+    at, bt = a.type, b.type
+    assert isinstance(at, Array) and isinstance(bt, Array)
+    for k, t in enumerate((at, bt)):
+        if t.ndim == 0 or t.ndim > 2:
+            raise UnsupportedError(
+                f"{fn}() of a {t.ndim}-D operand (operand {k}) is not supported", loc,
+                hint="matrix products take 1-D and 2-D arrays here")
+    if at.dtype.name.startswith("complex") or bt.dtype.name.startswith("complex"):
+        raise UnsupportedError(f"{fn}() of complex arrays is not supported yet", loc)
+    ka = at.ndim - 1  # a's contracted dimension: its last
+    kb = 0 if bt.ndim == 1 else bt.ndim - 2  # b's: its first (1-D) or second-to-last
+    check = _matched(fn, a, ka, b, kb, loc)
+    if at.ndim == 1 and bt.ndim == 1:
+        av, bv, axis = a, _view(b, (check,), loc), None
+    elif at.ndim == 2 and bt.ndim == 1:
+        av, bv, axis = a, _view(b, (NewAxisDim(loc), check), loc), 1
+    elif at.ndim == 1 and bt.ndim == 2:
+        av = _view(a, (_full(loc), NewAxisDim(loc)), loc)
+        bv, axis = _view(b, (check, _full(loc)), loc), 0
+    else:
+        av = _view(a, (_full(loc), _full(loc), NewAxisDim(loc)), loc)
+        bv, axis = _view(b, (NewAxisDim(loc), check, _full(loc)), loc), 1
+    prod, kind, rt = _product(av, bv, loc)
+    if axis is None:
+        return ArrayReduce(kind, prod, None, False, rt, loc=loc)
+    pt = prod.type
+    assert isinstance(pt, Array)
+    return ArrayReduce(kind, prod, (axis,), False, Array(rt, pt.ndim - 1, "C"), loc=loc)
+
+
+def matmul_operator(a: Expr, b: Expr, loc: SourceLoc) -> Expr:
+    """``a @ b``."""
+    for k, x in enumerate((a, b)):
+        if not isinstance(x.type, Array):
+            raise ShapeError(  # NumPy's ValueError
+                f"matmul: Input operand {k} does not have enough dimensions (a {x.type} "
+                "is not an array)", loc, hint="use * to multiply by a scalar")
+    return contract("matmul", a, b, loc)
+
+
+def _operands(site: CallSite, n: int = 2) -> list[Expr]:
+    site.expect_args(n)
+    if "out" in site.keywords:
+        raise UnsupportedError(f"np.{site.name}(..., out=...) is not supported yet", site.loc,
+                               hint="assign the result: out[...] = a @ b")
+    return list(site.args)
+
+
+def _matmul(site: CallSite) -> Expr:
+    a, b = _operands(site)
+    return matmul_operator(a, b, site.loc)
+
+
+def _dot(site: CallSite) -> Expr:
+    """np.dot: a product by a scalar when either is one, else matmul's
+    rules for 1-D/2-D operands."""
+    from .exprs import binop
+
+    a, b = _operands(site)
+    if not isinstance(a.type, Array) or not isinstance(b.type, Array):
+        # not a ufunc: a Python number becomes a NumPy one first (np.dot(2,
+        # float32 array) is float64)
+        a, b = (_strong(x) for x in (a, b))
+        return lift(lambda x, y: binop("*", x, y, site.loc), [a, b], site.loc)
+    return contract("dot", a, b, site.loc)
+
+
+def _strong(x: Expr) -> Expr:
+    t = x.type
+    return cast(x, t.strong()) if isinstance(t, Scalar) and t.weak else x
+
+
+def _inner(site: CallSite) -> Expr:
+    """np.inner: sums over the last axes of both (``A @ B.T`` for 2-D)."""
+    from .exprs import binop
+    from .views import transpose
+
+    a, b = _operands(site)
+    if not isinstance(a.type, Array) or not isinstance(b.type, Array):
+        a, b = (_strong(x) for x in (a, b))
+        return lift(lambda x, y: binop("*", x, y, site.loc), [a, b], site.loc)
+    if b.type.ndim == 2:
+        b = transpose(b, None, site.loc)
+    return contract("inner", a, b, site.loc)
+
+
+def _vdot(site: CallSite) -> Expr:
+    """np.vdot: the dot product of both operands flattened (they must have
+    the same size)."""
+    from .arrayfuncs import flattened
+
+    a, b = _operands(site)
+    for x in (a, b):
+        if not isinstance(x.type, Array):
+            raise UnsupportedError("np.vdot() of scalars is not supported", site.loc,
+                                   hint="multiply them: a * b")
+    return contract("dot", flattened(a, site), flattened(b, site), site.loc)
+
+
+def _outer(site: CallSite) -> Expr:
+    """np.outer: ``a.ravel()[:, None] * b.ravel()[None, :]``."""
+    from .arrayfuncs import flattened
+    from .exprs import binop
+
+    a, b = _operands(site)
+    loc = site.loc
+    for x in (a, b):
+        if not isinstance(x.type, Array):
+            raise UnsupportedError("np.outer() of scalars is not supported", site.loc,
+                                   hint="multiply them: a * b")
+    av = _view(flattened(a, site), (_full(loc), NewAxisDim(loc)), loc)
+    bv = _view(flattened(b, site), (NewAxisDim(loc), _full(loc)), loc)
+    return lift(lambda x, y: binop("*", x, y, loc), [av, bv], loc)
+
+
+HANDLERS = {np.matmul: _matmul, np.dot: _dot, np.inner: _inner, np.vdot: _vdot,
+            np.outer: _outer}
+METHODS = {"dot": _dot}
