@@ -123,6 +123,7 @@ _HOST_WORDS = {
     "slice_step": "the slice-step check", "concat_check": "the concatenation check",
     "arange_length": "np.arange's length", "unbound": "the unbound-variable check",
     "core_match": "the matrix product's shape check",
+    "mask_match": "the boolean mask's shape check",
 }
 
 

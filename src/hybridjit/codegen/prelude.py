@@ -393,6 +393,14 @@ static int64_t hj_core_match(int64_t a, int64_t b, int64_t fn, int *st) {
                     "the first operand) != %lld (of the second)", (long long)a, (long long)b);
     return b;
 }
+/* a boolean mask's extent along axis d must be the indexed array's */
+static int64_t hj_mask_match(int64_t a, int64_t m, int64_t d, int *st) {
+    if (a != m)
+        hj_fail_msg(st, HJ_E_INDEXERROR, "boolean index did not match indexed array along "
+                    "axis %lld; size of axis is %lld but size of corresponding boolean axis "
+                    "is %lld", (long long)d, (long long)a, (long long)m);
+    return a;
+}
 static int64_t hj_concat_check(int64_t a, int64_t b, int *st) {
     if (a != b)
         hj_fail_msg(st, HJ_E_VALUEERROR, "all the input array dimensions except for the "

@@ -59,11 +59,13 @@ def _hoist_conversion(template: Expr, k: int, arg: Expr) -> tuple[Expr, Expr]:
     kinds = {(c.type, c.check) for c in casts}
     if not casts or len(casts) != len(uses) or len(kinds) != 1:
         return template, arg
-    (to, _check), = kinds
+    (to, check), = kinds
 
     def unwrap(n: Node) -> Node:
         if isinstance(n, Cast) and isinstance(n.value, Var) and n.value.name == name:
             return Var(name, to, n.loc)
         return n
 
-    return rewrite(template, unwrap), cast(arg, to)
+    # (the conversion keeps its check: NaN into an integer array still raises)
+    hoisted = Cast(arg, to, check, arg.loc) if check else cast(arg, to)
+    return rewrite(template, unwrap), hoisted

@@ -70,7 +70,7 @@ from ..types import (
     scalar_of_dtype,
     unify,
 )
-from . import exprs, inline, iterate, views, words
+from . import exprs, inline, iterate, masks, views, words
 from .arrayfuncs import METHODS
 from .arrayops import has_array, lift
 from .builtins import CONSTANTS, ELEMENTWISE, HANDLERS, CallSite
@@ -386,6 +386,10 @@ class FunctionLowerer:
             for tgt, tv in zip(target.elts, temps):
                 out.extend(self.assign_value(tgt, tv, loc))
             return out
+        if isinstance(target, ast.Subscript):
+            mask = masks.mask_index(self, target)
+            if mask is not None:  # (before the value: a[m] = b[m] reads b[m] as b)
+                return masks.masked_store(self, target, mask, value_node, None, loc)
         return self.assign_value(target, self.lower_expr(value_node), loc)
 
     def assign_value(self, target: ast.expr, value: Expr, loc: SourceLoc) -> list[Stmt]:
@@ -398,6 +402,9 @@ class FunctionLowerer:
             t = self.assign_type(target.id, value.type, loc)
             return [Assign(target.id, cast(value, t), loc)]
         if isinstance(target, ast.Subscript):
+            mask = masks.mask_index(self, target)
+            if mask is not None:
+                return masks.masked_store(self, target, mask, value, None, loc)
             dest = self.subscript_target(target)
             if isinstance(dest, Load):
                 if not isinstance(value.type, Scalar):
@@ -489,6 +496,10 @@ class FunctionLowerer:
         if op is None:
             raise UnsupportedError(f"{words.construct(type(s.op))} is not supported yet", loc,
                                    hint=words.hint_for(type(s.op), ""))
+        if isinstance(s.target, ast.Subscript):
+            mask = masks.mask_index(self, s.target)
+            if mask is not None:  # (before the value: a[m] += b[m] reads b[m] as b)
+                return masks.masked_store(self, s.target, mask, s.value, op, loc)
         rhs = self.lower_expr(s.value)
         if isinstance(s.target, ast.Name):
             cur = self.read_var(s.target.id, loc)

@@ -1,0 +1,129 @@
+"""Differential tests against NumPy: stores through boolean masks (issue 12,
+item 4, the store half): ``a[m] = v``, ``a[a < 0] = 0``, ``a[m] = b[m]``,
+``a[m] op= v``; NumPy's conversions, same-kind rule and IndexError; empty,
+full and 0-size masks; views; the plan (one parallel nest, no temporary).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from difftest import check, make_view, random_array
+from hybridjit import UnsupportedError, jit
+
+DTYPES = ["bool", "int8", "int32", "int64", "uint8", "float32", "float64"]
+
+
+def clamp_negative(a):
+    a[a < 0] = 0
+
+
+def store_scalar(a, m, v):
+    a[m] = v
+
+
+def copy_where(a, b):
+    a[b > 0.5] = b[b > 0.5]
+
+
+def nan_to_value(a):
+    a[np.isnan(a)] = -1.0
+    a[a > 2] *= 2
+
+
+def add_where(a, m, b):
+    a[m] += b[m]
+
+
+def masks_combined(a, lo, hi):
+    a[(a > lo) & ~(a > hi)] = lo
+
+
+def arr(shape, dtype, seed=0):
+    a = random_array(shape, dtype, seed=seed)
+    if np.dtype(dtype).kind == "u":
+        a = (a.astype(np.int64) % 9).astype(dtype)
+    return a
+
+
+@pytest.mark.parametrize("dtype", [d for d in DTYPES if d not in ("bool", "uint8")])
+@pytest.mark.parametrize("shape", [(0,), (1,), (7,), (3, 4), (2, 0), (2, 3, 2)])
+def test_clamp_negative(shape, dtype):
+    check(clamp_negative, arr(shape, dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("mask", ["random", "none", "all"])
+def test_store_a_scalar(dtype, mask):
+    a = arr((4, 5), dtype, 1)
+    m = {"random": arr((4, 5), "bool", 2), "none": np.zeros((4, 5), bool),
+         "all": np.ones((4, 5), bool)}[mask]
+    check(store_scalar, a, m, 1)
+    check(store_scalar, a, m, True)
+    if dtype != "bool":
+        check(store_scalar, a, m, 2.75)  # converted as a stored float is (truncated)
+
+
+def test_python_int_that_does_not_fit_raises_as_numpy():
+    check(store_scalar, np.zeros(3, np.uint8), np.ones(3, bool), -1, raises=OverflowError)
+    check(store_scalar, np.zeros(3, np.int32), np.ones(3, bool), np.nan, raises=ValueError)
+
+
+@pytest.mark.parametrize("kind", ["strided", "negative", "transposed"])
+def test_views(kind):
+    a = make_view(kind, (4, 6), "float64", seed=3)
+    check(clamp_negative, a)
+    check(copy_where, a, make_view(kind, (4, 6), "float64", seed=4))
+
+
+def test_same_mask_copies_elements_from_an_array():
+    check(copy_where, np.zeros(9), np.linspace(0, 1, 9))
+    check(copy_where, np.zeros((3, 3), np.float32), np.linspace(0, 1, 9).reshape(3, 3))
+
+
+def test_ufunc_masks_and_augmented_stores():
+    check(nan_to_value, np.array([1.0, np.nan, 3.0, 4.0, np.nan]))
+    check(add_where, np.arange(5.0), np.array([True, False, True, True, False]), np.ones(5))
+    check(masks_combined, np.arange(-5, 6), -2, 3)
+
+
+def add_float_into_int(a, m):
+    a[m] += 1.5
+
+
+def test_augmented_store_keeps_the_same_kind_rule():
+    from hybridjit import TypingError
+
+    with pytest.raises(TypeError):  # NumPy's UFuncTypeError
+        add_float_into_int(np.arange(4), np.ones(4, bool))
+    with pytest.raises(TypingError, match="same_kind"):
+        jit(add_float_into_int)(np.arange(4), np.ones(4, bool))
+
+
+@pytest.mark.parametrize(("shape", "mshape"), [((5,), (4,)), ((2, 3), (1, 3)), ((2, 3), (2, 1)),
+                                               ((1,), (3,))])
+def test_mask_of_another_shape_is_an_index_error(shape, mshape):
+    check(store_scalar, np.zeros(shape), np.ones(mshape, bool), 1.0, raises=IndexError)
+
+
+def read_through_mask(a):
+    return a[a > 0]
+
+
+def integer_index_array(a, idx):
+    a[idx] = 0
+
+
+def test_reads_and_integer_index_arrays_are_refused_clearly():
+    with pytest.raises(UnsupportedError, match="fancy or boolean"):
+        jit(read_through_mask)(np.ones(3))
+    with pytest.raises(UnsupportedError, match="integer array"):
+        jit(integer_index_array)(np.ones(3), np.array([0, 2]))
+
+
+def test_plan_one_parallel_nest_without_temporaries():
+    fn = jit(clamp_negative)
+    plan = fn.explain(np.ones(10))
+    stmt = plan.array_at(clamp_negative.__code__.co_firstlineno + 1)
+    assert stmt.temporaries == [] and len(stmt.nests) == 1 and stmt.parallel
