@@ -100,7 +100,10 @@ def const_value(node: ast.expr, module: Mapping[str, Any], local: Collection[str
         if not (_weak(a) and _weak(b)):
             raise NotConst
         if isinstance(node.op, (ast.LShift, ast.Pow)) and type(b) is int and b > 4096:
-            raise NotConst
+            if type(a) not in (bool, int):
+                raise NotConst
+            if abs(a) > 1 or (isinstance(node.op, ast.LShift) and a != 0):
+                return 2**4096 if a > 0 or b % 2 == 0 else -2**4096  # (hybridjit: too big)
         try:
             v = _PY_OPS[type(node.op)](a, b)
         except (ArithmeticError, ValueError, TypeError) as exc:

@@ -1039,3 +1039,21 @@ def negative_of_negative_constant():
 def test_negation_of_a_negative_constant_compiles():
     # printed as --7.5: the C compiler rejected it
     check(negative_of_negative_constant)
+
+
+def huge_power_constant(a):
+    a[0] = 2 ** 62 ** 3
+
+
+def small_base_huge_exponent(x):
+    return x + 1 ** 5000 + (-1) ** 5001 + (0 << 5000)
+
+
+def test_constants_too_big_to_compute_are_compile_errors():
+    # 2 ** 238328 was left to run time, which wrapped it to 0 (CPython:
+    # a Python int of 71,000 digits)
+    from hybridjit import TypingError, jit
+
+    with pytest.raises(TypingError, match="does not fit in 64 bits"):
+        jit(huge_power_constant)(np.zeros(2, np.int64))
+    check(small_base_huge_exponent, 3)

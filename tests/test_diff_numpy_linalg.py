@@ -211,3 +211,48 @@ def test_explain_shows_one_nest_and_no_temporary():
     line = rows_in_prange.__code__.co_firstlineno + 2
     stmt = plan.array_at(line)
     assert stmt.temporaries == [] and "no temporary" in str(plan)
+
+
+# --------------------------------------------------------------------------
+# large float products call NumPy's own matrix product (its BLAS)
+# --------------------------------------------------------------------------
+
+
+def product_plus_one(a, b):
+    c = a @ b
+    return c + 1.0
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("kind", ["C", "strided", "negative", "transposed"])
+def test_large_products_through_the_library(dtype, kind):
+    a = make_view(kind, (48, 40), dtype, seed=1)
+    b = make_view(kind, (40, 36), dtype, seed=2)
+    t = TOL[dtype] if dtype == "float32" else {"rtol": 1e-10, "atol": 1e-10}
+    check(matmul_operator, a, b, **t)
+    check(product_plus_one, a, b, **t)
+    check(matmul_operator, a, a.T, **t)
+
+
+def test_library_products_check_extents_first():
+    check(matmul_operator, np.ones((50, 40)), np.ones((30, 50)), raises=ValueError)
+
+
+def products_in_a_loop(a, b, steps):
+    c = np.zeros((a.shape[0], b.shape[1]))
+    for _ in range(steps):
+        c = c + a @ b
+    return c
+
+
+def test_plan_says_when_the_library_is_called():
+    a, b = np.ones((40, 40)), np.ones((40, 40))
+    top = jit(matmul_operator).explain(a, b).array_at(
+        matmul_operator.__code__.co_firstlineno + 1)
+    assert top.library and "BLAS" in top.library[0]
+    inner = jit(products_in_a_loop).explain(a, b, 2).array_at(
+        products_in_a_loop.__code__.co_firstlineno + 3)
+    assert inner.library == []  # inside a loop: the nest (no GIL in parallel threads)
+    check(products_in_a_loop, a, b, 3, **TOL["float64"])
+    ints = jit(matmul_operator).explain(np.ones((40, 40), np.int64), np.ones((40, 40), np.int64))
+    assert ints.array_at(matmul_operator.__code__.co_firstlineno + 1).library == []

@@ -47,6 +47,8 @@ class ArrayStatement:
     #: the lines of the statements fused with this one; arrays made scalars
     fused_lines: list[int] = field(default_factory=list)
     scalars: list[str] = field(default_factory=list)
+    #: library calls made instead of the nest where they pay, and when
+    library: list[str] = field(default_factory=list)
 
     @property
     def parallel(self) -> bool:
@@ -77,6 +79,7 @@ class ArrayStatement:
             verdict = "PARALLEL" if all(d.parallel for d in ds) else (
                 "serial" if not any(d.parallel for d in ds) else "partly parallel")
             out.append(f"{label}: {verdict}")
+        out += [f"library: {x}" for x in self.library]
         out += [f"temporary: {t}" for t in self.temporaries]
         return out
 
@@ -136,7 +139,8 @@ def explain(disp: Any, arg_types: tuple[Type, ...]) -> Explanation:
     program, _, decisions = analyse(disp.py_func, arg_types, disp.options, plans)
     by_loop = {d.loop_id: d for d in decisions}
     arrays = [ArrayStatement(p.loc, [(role, by_loop[i]) for i, role in p.nests if i in by_loop],
-                             p.temporaries, p.fused_lines, p.scalars) for p in plans]
+                             p.temporaries, p.fused_lines, p.scalars, p.library)
+              for p in plans]
     array_loops = {i for p in plans for i in p.loops}
     main_nests = {i for p in plans for i, role in p.nests if role == "nest"}
     entry_loops = {d.loop_id for d in decisions}

@@ -24,6 +24,7 @@ from ..ir.nodes import (
     Expr,
     For,
     Function,
+    Intrinsic,
     Load,
     MakeTuple,
     ParallelInfo,
@@ -217,6 +218,30 @@ class OpenMPRenderer(CFamilyRenderer):
         #: arrays some offloadable region may hold: host code syncs them first
         self.device_arrays = sorted({n for r in self.regions.values() for n, _ in r.iface.arrays}
                                     | set(self.param_arrays))
+
+    def e_Intrinsic(self, e: Intrinsic) -> str:
+        if e.name == "matmul_into":  # see transform/arrays.matmul
+            return self.matmul_into(e.args)
+        return super().e_Intrinsic(e)
+
+    def matmul_into(self, args: tuple[Expr, ...]) -> str:
+        """NumPy's matrix product of two windows (base, offset, extents,
+        strides) into a new C-contiguous array variable."""
+        parts = []
+        for k in (0, 6):
+            base = args[k]
+            assert isinstance(base, Var) and isinstance(base.type, Array)
+            c = base.type.dtype.c_name
+            ptr = f"(char *)({array_part(base.name, 'd')} + ({self.expr(args[k + 1])}))"
+            dims = ", ".join(self.expr(x) for x in args[k + 2:k + 4])
+            strides = ", ".join(f"({self.expr(x)}) * (int64_t)sizeof({c})"
+                                for x in args[k + 4:k + 6])
+            parts.append(f"{ptr}, {dims}, {strides}")
+        out = args[12]
+        assert isinstance(out, Var) and isinstance(out.type, Array)
+        typenum = _NPY_TYPES[out.type.dtype.name]
+        return (f"hj_matmul_into({typenum}, {parts[0]}, {parts[1]}, "
+                f"(char *){array_part(out.name, 'd')}, &hj_st)")
 
     def e_Cast(self, e: Cast) -> str:
         src, dst = e.value.type, e.type

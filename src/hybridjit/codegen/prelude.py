@@ -393,6 +393,22 @@ static int64_t hj_core_match(int64_t a, int64_t b, int64_t fn, int *st) {
                     "the first operand) != %lld (of the second)", (long long)a, (long long)b);
     return b;
 }
+/* C = A @ B by NumPy's own matrix product (its BLAS; it releases the GIL
+   while it computes), on arrays wrapping the windows' memory: A is
+   an0 x an1, B an1 x bn1, C a new C-contiguous an0 x bn1 array. */
+static int64_t hj_matmul_into(int typenum, char *a, int64_t an0, int64_t an1, int64_t as0,
+                              int64_t as1, char *b, int64_t bn0, int64_t bn1, int64_t bs0,
+                              int64_t bs1, char *c, int *st) {
+    npy_intp ad[2] = {an0, an1}, ast[2] = {as0, as1}, bd[2] = {bn0, bn1}, bst[2] = {bs0, bs1};
+    npy_intp cd[2] = {an0, bn1};
+    PyObject *A = PyArray_New(&PyArray_Type, 2, ad, typenum, ast, a, 0, NPY_ARRAY_ALIGNED, NULL);
+    PyObject *B = PyArray_New(&PyArray_Type, 2, bd, typenum, bst, b, 0, NPY_ARRAY_ALIGNED, NULL);
+    PyObject *C = PyArray_New(&PyArray_Type, 2, cd, typenum, NULL, c, 0, NPY_ARRAY_CARRAY, NULL);
+    PyObject *r = (A && B && C) ? PyArray_MatrixProduct2(A, B, (PyArrayObject *)C) : NULL;
+    Py_XDECREF(r); Py_XDECREF(A); Py_XDECREF(B); Py_XDECREF(C);
+    if (!r) *st |= HJ_PYERR;
+    return 0;
+}
 /* a boolean mask's extent along axis d must be the indexed array's */
 static int64_t hj_mask_match(int64_t a, int64_t m, int64_t d, int *st) {
     if (a != m)

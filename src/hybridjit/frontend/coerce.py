@@ -151,7 +151,16 @@ def fold_python(op: str, left: Const, right: Const, loc: SourceLoc) -> Const | N
     result is no longer a plain number.  Integers too large for 64 bits stay
     exact here; :func:`check_int_constants` reports those that survive."""
     if shift_too_large(op, right):
-        return None  # 1 << 10**9 would exhaust memory; leave it to run time
+        # 1 << 10**9 would exhaust memory to compute: an int operand other
+        # than 0 and +-1 surely gives more than 64 bits
+        big = type(left.value) in (bool, int) and (
+            abs(left.value) > 1 or (op == "<<" and left.value != 0))
+        if big:
+            raise TypingError(
+                f"integer constant {left.value} {op} {right.value} does not fit in 64 bits",
+                loc, hint="hybridjit's integers are 64-bit; use a float or a smaller value")
+        if type(left.value) not in (bool, int):
+            return None  # (2.0 ** 5000: CPython's OverflowError, at run time)
     try:
         value = _PY_OPS[op](left.value, right.value)
     except (ArithmeticError, ValueError, TypeError):  # (TypeError: 0.5 ^ 1.0, typed later)

@@ -26,7 +26,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..errors import ShapeError, SourceLoc, UnsupportedError
-from ..ir.arrays import ArrayReduce, ArrayView, NewAxisDim, SliceDim, ViewDim
+from ..ir.arrays import ArrayReduce, ArrayView, MatMul, NewAxisDim, SliceDim, ViewDim
 from ..ir.nodes import Const, Expr, Intrinsic, Shape
 from ..types import INT64, PY_INT, Array, Scalar, scalar_of_dtype
 from .arrayops import lift
@@ -106,7 +106,11 @@ def contract(fn: str, a: Expr, b: Expr, loc: SourceLoc) -> Expr:
         return ArrayReduce(kind, prod, None, False, rt, loc=loc)
     pt = prod.type
     assert isinstance(pt, Array)
-    return ArrayReduce(kind, prod, (axis,), False, Array(rt, pt.ndim - 1, "C"), loc=loc)
+    nest = ArrayReduce(kind, prod, (axis,), False, Array(rt, pt.ndim - 1, "C"), loc=loc)
+    if at.ndim == bt.ndim == 2 and at.dtype == bt.dtype and at.dtype.is_float:
+        # NumPy's BLAS where it pays (transform/arrays.py decides)
+        return MatMul(a, b, nest, Array(rt, 2, "C"), loc)
+    return nest
 
 
 def matmul_operator(a: Expr, b: Expr, loc: SourceLoc) -> Expr:

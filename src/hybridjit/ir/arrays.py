@@ -149,6 +149,21 @@ class ArrayReduce(Expr):
 
 
 @dataclass(frozen=True, slots=True)
+class MatMul(Expr):
+    """``a @ b`` of two 2-D arrays of one float dtype.  ``nest`` is the same
+    product as element-wise products and a reduction (frontend/linalg.py),
+    which is how it runs wherever the lowering does not call NumPy's own
+    matrix product (its BLAS) instead: inside loops, on devices, for small
+    operands."""
+
+    a: Expr
+    b: Expr
+    nest: Expr
+    type: Array
+    loc: SourceLoc = field(default=UNKNOWN_LOC, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Cumulative(Expr):
     """``np.cumsum``/``np.cumprod`` (``kind`` sum/prod) along ``axis`` (None:
     of the flattened array)."""

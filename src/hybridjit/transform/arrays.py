@@ -48,6 +48,7 @@ from ..ir.arrays import (
     Fresh,
     IndexDim,
     Map,
+    MatMul,
     ReshapeView,
     Sequence,
     SliceDim,
@@ -84,11 +85,15 @@ from ..ir.nodes import (
     While,
 )
 from ..ir.visit import rewrite, walk, walk_all
-from ..types import BOOL, INT64, PY_INT, Array, Scalar, Type
+from ..types import BOOL, INT64, PY_BOOL, PY_INT, Array, Scalar, Type
 from .fusion import lower_run, run_length
 from .windows import Window, apply_view
 
 Shape_ = tuple[Expr, ...]
+
+#: multiply-adds from which a matrix product calls NumPy's (its BLAS): below,
+#: the call's fixed cost (wrapping three arrays) outweighs the generated nest
+MATMUL_LIBRARY_WORK = 32 * 32 * 32
 
 
 @dataclass
@@ -109,6 +114,8 @@ class ArrayPlan:
     fused_lines: list[int] = field(default_factory=list)
     #: arrays of those statements that became scalars (never allocated)
     scalars: list[str] = field(default_factory=list)
+    #: library calls made instead of a nest where they pay (and when)
+    library: list[str] = field(default_factory=list)
 
 
 def lower_arrays(fn: Function, new_loop_id: Callable[[], int], boundscheck: bool = False,
@@ -211,6 +218,9 @@ class _Lowerer:
         self.role = "nest"
         self.temp_why = ""
         self.nest_depth = 0
+        #: loops around the statement being lowered (a library call, which
+        #: needs the GIL, is made only outside them)
+        self.loop_depth = 0
 
     # ------------------------------------------------------------ names
 
@@ -290,8 +300,12 @@ class _Lowerer:
             return self.while_loop(s)
         if isinstance(s, For):
             start, stop, step = (self.scalar(e, pre) for e in (s.start, s.stop, s.step))
-            return [*pre, replace(s, start=start, stop=stop, step=step,
-                                  body=self.body(s.body))]
+            self.loop_depth += 1
+            try:
+                body = self.body(s.body)
+            finally:
+                self.loop_depth -= 1
+            return [*pre, replace(s, start=start, stop=stop, step=step, body=body)]
         if isinstance(s, Assign):
             return self.assign(s)
         if isinstance(s, ArrayStore):
@@ -318,7 +332,11 @@ class _Lowerer:
     def while_loop(self, s: While) -> list[Stmt]:
         pre: list[Stmt] = []
         test = self.scalar(s.test, pre)
-        body = self.body(s.body)
+        self.loop_depth += 1
+        try:
+            body = self.body(s.body)
+        finally:
+            self.loop_depth -= 1
         if not pre:
             return [replace(s, test=test, body=body)]
         # the test needs statements before each evaluation: while True + break
@@ -464,7 +482,8 @@ class _Lowerer:
         name = self.temp(Array(t.dtype, t.ndim, "C"))
         if isinstance(e, Alloc):
             pre += self.assign(Assign(name, e, e.loc))
-        elif isinstance(e, (Map, ArrayReduce, Fresh, Sequence, Concat, Cumulative, Cast)):
+        elif isinstance(e, (Map, ArrayReduce, MatMul, Fresh, Sequence, Concat, Cumulative,
+                            Cast)):
             role, why, self.role = self.role, self.temp_why, "operand"
             self.temp_why = f"{_described(e)} computed into an array of its own first"
             try:
@@ -508,6 +527,8 @@ class _Lowerer:
         pre: list[Stmt] = []
         if isinstance(e, ArrayReduce):
             return self.reduce_to_array(e, dest, loc)
+        if isinstance(e, MatMul):
+            return self.matmul(e, dest, loc)
         if isinstance(e, Sequence):
             return self.sequence(e, dest, loc)
         if isinstance(e, Concat):
@@ -525,6 +546,34 @@ class _Lowerer:
             Store(target, idx, self.element(e, idx, shape, pre, t.dtype), (False,) * len(idx),
                   loc)], loc))
         return pre
+
+    def matmul(self, e: MatMul, dest: str, loc: SourceLoc) -> list[Stmt]:
+        """``a @ b`` into ``dest``: NumPy's own matrix product (its BLAS) when
+        the product has at least MATMUL_LIBRARY_WORK multiply-adds, the nest
+        otherwise.  Inside a loop, and in a helper (which a parallel loop may
+        call), always the nest: the library call needs the GIL, which the
+        threads of a parallel loop do not hold."""
+        if self.loop_depth or self.fn.symbol != "hj_entry":
+            return self.materialize(e.nest, dest, loc)
+        pre: list[Stmt] = []
+        wa, wb = self.window(e.a, pre), self.window(e.b, pre)
+        n, k = (self.hoist(_as_int(x), pre) for x in wa.shape)
+        kb, m = (self.hoist(_as_int(x), pre) for x in wb.shape)
+        pre.append(ExprStmt(Intrinsic("host.core_match", (k, kb, Const(0, INT64, loc)), PY_INT,
+                                      loc), loc))
+        library = self.allocate(dest, (n, m), loc)
+        call = Intrinsic("matmul_into", (*_window_args(wa), *_window_args(wb),
+                                         self.var(dest, loc)), PY_INT, loc)
+        library.append(ExprStmt(call, loc))
+        nest = self.materialize(e.nest, dest, loc)
+        self.extents[dest] = (n, m)  # (either branch made it so)
+        work = BinOp("*", BinOp("*", _as_int(n), _as_int(k), PY_INT, False, loc), _as_int(m),
+                     PY_INT, False, loc)
+        pays = Compare(">=", work, Const(MATMUL_LIBRARY_WORK, PY_INT, loc), PY_BOOL, loc)
+        self.plan.library.append(
+            f"NumPy's matrix product (its BLAS) when n*k*m >= {MATMUL_LIBRARY_WORK}, "
+            "this loop nest otherwise")
+        return [*pre, If(pays, tuple(library), tuple(nest), loc)]
 
     def allocate(self, dest: str, shape: Shape_, loc: SourceLoc) -> list[Stmt]:
         t = self.types[dest]
@@ -899,6 +948,12 @@ def _described(e: Expr) -> str:
     if isinstance(e, Sequence):
         return "the sequence"
     return "an operand"
+
+
+def _window_args(w: Window) -> tuple[Expr, ...]:
+    """A 2-D window as intrinsic arguments: base, offset, extents, strides."""
+    offset, strides = w.offset_and_strides()
+    return (w.base, offset, *(_as_int(x) for x in w.shape), *strides)
 
 
 def _overlap_test(a: Window, b: Window, loc: SourceLoc) -> Expr:
