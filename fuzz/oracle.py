@@ -248,6 +248,17 @@ def _hj_np(fn: Any, *args: Any) -> Any:
     return r.dtype.type(cfn(*vals))
 
 
+def _hj_pow(a: Any, b: Any) -> Any:
+    """``a ** b``: a NumPy float result is the C library's ``pow``/``powf``
+    of the operands in its type, as hybridjit computes it (NumPy's scalar
+    power of float32 can be an ulp away from powf: np.float32(41000) **
+    np.float32(2) is 1681000100, np.power gives 1681000000)."""
+    r = a ** b
+    if isinstance(r, (np.float32, np.float64)):
+        return _hj_np(np.power, a, b)
+    return r
+
+
 def _as_selected(value: Any, values: list[Any], consts: tuple[bool, ...]) -> Any:
     """``value``, chosen among ``values`` (min/max, and/or, a conditional
     expression), in the one type compiled code gives the choice
@@ -368,10 +379,13 @@ class _Rewriter:
               new_right: ast.expr) -> ast.expr:
         """``left op right`` (rewritten operands ``new_*``); a constant beyond
         64 bits meeting a run-time value is checked at run time
-        (``_hj_bigop``)."""
+        (``_hj_bigop``); a power of NumPy floats is the C library's
+        (``_hj_pow``)."""
         if self.is_big(left) != self.is_big(right):
             return _call("_hj_i", _call("_hj_bigop", ast.Constant(type(op).__name__),
                                         new_left, new_right))
+        if isinstance(op, ast.Pow):
+            return _call("_hj_i", _call("_hj_pow", new_left, new_right))
         return _call("_hj_i", ast.BinOp(new_left, op, new_right))
 
     def consts(self, nodes: list[ast.expr]) -> ast.Tuple:

@@ -46,7 +46,8 @@ def worker_env(opts: PoolOptions) -> dict[str, str]:
     env["HYBRIDJIT_POISON"] = "1"
     env["OMP_NUM_THREADS"] = str(opts.threads)
     env["FUZZ_FORCE_PARALLEL"] = "1" if opts.force_parallel else "0"
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(REPO / "tests")]
+    # (the checkout's own compiler, src/, even where another is installed)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(REPO / "src"), str(REPO / "tests")]
                                         + ([env["PYTHONPATH"]] if env.get("PYTHONPATH")
                                            else []))
     env.update(opts.extra_env)

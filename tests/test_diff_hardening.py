@@ -1057,3 +1057,14 @@ def test_constants_too_big_to_compute_are_compile_errors():
     with pytest.raises(TypingError, match="does not fit in 64 bits"):
         jit(huge_power_constant)(np.zeros(2, np.int64))
     check(small_base_huge_exponent, 3)
+
+
+def float32_power(y, e):
+    return abs(int(y)) ** np.float32(2.0), np.float32(y) ** e
+
+
+def test_float32_scalar_power_is_powf_as_numpys_scalar_power():
+    # 41000**2 lies halfway between two float32s: NumPy's scalar power (powf)
+    # rounds it up, a * a (the square shortcut) to even
+    check(float32_power, 41000, np.float32(2.0))
+    check(float32_power, -3, np.float32(0.5))

@@ -256,3 +256,11 @@ def test_plan_says_when_the_library_is_called():
     check(products_in_a_loop, a, b, 3, **TOL["float64"])
     ints = jit(matmul_operator).explain(np.ones((40, 40), np.int64), np.ones((40, 40), np.int64))
     assert ints.array_at(matmul_operator.__code__.co_firstlineno + 1).library == []
+
+
+def test_row_products_in_a_loop_enter_threads_only_when_long():
+    # the reduction nest of L[i, :i] @ x[:i] ran as a prange loop: an OpenMP
+    # region per row, most of the time of a triangular solve
+    plan = jit(forward_substitution).explain(np.eye(4), np.ones(4))
+    stmt = plan.array_at(forward_substitution.__code__.co_firstlineno + 4)
+    assert "runs in parallel when it has at least" in " ".join(stmt.lines())

@@ -407,8 +407,19 @@ class OpenMPRenderer(CFamilyRenderer):
         if info.arg_reductions:
             lines = self.arg_reduction_loop(info, clauses, header, var, first, body, ind)
         else:
-            lines = [f"{ind}#pragma omp parallel for {' '.join(clauses)}",
+            # an innermost reduction whose order is free (For.simd) also
+            # vectorises within each thread
+            simd = " simd" if s.simd and not _has_loop(s.body) and not scratch else ""
+            lines = [f"{ind}#pragma omp parallel for{simd} {' '.join(clauses)}",
                      f"{ind}{header} {{", f"{ind}    {var} = {first};", *body, f"{ind}}}"]
+            if conds and not scratch and not _has_loop(s.body):
+                # an innermost loop that may run serially runs without
+                # entering OpenMP at all then (an if(0) region still costs a
+                # runtime call per execution: per row of a row product)
+                parallel = [lines[0].replace(f" if({' && '.join(conds)})", ""), *lines[1:]]
+                serial = [*self.simd_pragma(s, ind), *lines[1:]]
+                lines = [f"{ind}if ({' && '.join(conds)}) {{", *parallel,
+                         f"{ind}}} else {{", *serial, f"{ind}}}"]
         if last:
             # OpenMP leaves lastprivate variables undefined when no iteration
             # runs; Python leaves them as they were.

@@ -111,6 +111,9 @@ HJ_FN {c} hj_pow_{name}({c} a, {c} b, int *st) {{
 def _float(name: str, c: str, sfx: str) -> str:
     # Floor division and modulo follow CPython's float_divmod (NumPy's
     # npy_divmod is the same algorithm), so signs and -0.0 match exactly.
+    # Powers: float64's pow(a, 2) is a * a; float32's is powf, as NumPy's
+    # scalar power, which is not always the correctly rounded a * a.
+    square = "if (b == 2) return a * a;\n    " if name == "float64" else ""
     return f"""
 HJ_FN {c} hj_mod_{name}({c} a, {c} b) {{
     if (b == 0) return fmod{sfx}(a, b);
@@ -147,8 +150,7 @@ HJ_FN {c} hj_sign_{name}({c} a) {{ return a > 0 ? 1 : (a < 0 ? -1 : (a == 0 ? 0 
 HJ_FN {c} hj_npmin_{name}({c} a, {c} b) {{ return (a < b || a != a) ? a : b; }}
 HJ_FN {c} hj_npmax_{name}({c} a, {c} b) {{ return (a > b || a != a) ? a : b; }}
 HJ_FN {c} hj_pow_{name}({c} a, {c} b) {{
-    if (b == 2) return a * a;
-    return pow{sfx}(a, b);
+    {square}return pow{sfx}(a, b);
 }}
 """
 

@@ -416,6 +416,11 @@ class _Lowerer:
             fw = self.forwarded.get(e.array.name) if isinstance(e.array, Var) else None
             if fw is not None:
                 return _as_int(fw.shape[e.dim], e.type)  # type: ignore[arg-type]
+            if isinstance(e.array, (ArrayView, TransposeView)):
+                # the extent of a view is index arithmetic: no view variable
+                # (nor its Python object) is made for it
+                w = self.window(e.array, pre)
+                return _as_int(self.hoist(w.shape[e.dim], pre), e.type)
             return replace(e, array=self.array_var(e.array, pre))
         if isinstance(e, Call):
             return replace(e, args=tuple(self.array_var(a, pre) if isinstance(a.type, Array)

@@ -209,6 +209,15 @@ class _Walker:
     def decide_prange(self, loop: For, v: LoopDependence) -> ParallelInfo | None:
         if self.mode != "unsafe":
             _check_race(loop, v)
+        if _generated(loop):
+            # a reduction nest the array lowering made: threads only where
+            # the work pays for them (a row product in a loop is short)
+            info = _info(v, "prange", _min_trip(loop))
+            self.note(loop, True, "a whole-array reduction (any order is NumPy's order)"
+                      + _extras(info)
+                      + (f"; runs in parallel when it has at least {info.min_trip} iterations"
+                         if info.min_trip > 1 else ""))
+            return info
         info = _info(v, "prange", 0)
         self.note(loop, True, "prange: the programmer declared it parallel" + _extras(info))
         return info
@@ -290,6 +299,14 @@ def _extras(info: ParallelInfo) -> str:
     for g in info.guards:
         text += f"; in parallel only when {g.why}, checked before it runs (serially otherwise)"
     return text
+
+
+def _generated(loop: For) -> bool:
+    """A loop the compiler made (its variable a temporary: ``.i9``), not one
+    the programmer wrote (an inlined helper's are ``.i1c2_name``)."""
+    from ..frontend.inline import shown_name
+
+    return loop.var.startswith(".") and shown_name(loop.var) == loop.var
 
 
 def _min_trip(loop: For) -> int:
