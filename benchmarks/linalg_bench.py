@@ -107,6 +107,9 @@ def run_case(name: str, fn: Callable[..., Any], make: Callable[[], tuple], rtol:
     row: dict[str, Any] = {"kernel": name, "targets": {}}
     ref = _as_list(fn(*make()))
     for tname, wrap in targets().items():
+        # (a pause between targets: the threads a parallel Numba call leaves
+        # spinning slowed the next target's BLAS twofold on 2 cores)
+        time.sleep(1.0)
         try:
             compiled = wrap(fn)
             args = make()
