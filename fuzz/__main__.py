@@ -6,6 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
+# the checkout's own compiler (src/), as the workers import it (pool.py)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+
 from .gen import FEATURES
 from .runner import Runner, RunOptions, show
 from .worker import CONFIGS, TARGET_CONFIGS
