@@ -1068,3 +1068,31 @@ def test_float32_scalar_power_is_powf_as_numpys_scalar_power():
     # rounds it up, a * a (the square shortcut) to even
     check(float32_power, 41000, np.float32(2.0))
     check(float32_power, -3, np.float32(0.5))
+
+
+def math_pow(x, y):
+    return math.pow(x, y)
+
+
+def test_math_pow_of_zero_to_a_negative_power_is_a_domain_error():
+    # an infinity from finite operands was an OverflowError for pow too
+    check(math_pow, 0.0, -10.0, raises=ValueError)
+    check(math_pow, -0.0, -3.0, raises=ValueError)
+    check(math_pow, 1e300, 2.0, raises=OverflowError)
+    check(math_pow, 0.0, 0.0)
+
+
+def two_failing_operands(x, w):
+    return math.comb(int(x), np.int32(-12)) * np.uint32(w)
+
+
+def two_failing_comparands(x, w):
+    return math.factorial(x) < np.uint8(w)
+
+
+def test_operands_fail_in_python_order():
+    # C evaluates a binary operator's operands in either order: the second
+    # operand's OverflowError was raised instead of the first one's ValueError
+    check(two_failing_operands, 5, -19, raises=ValueError)
+    check(two_failing_comparands, -1, 300, raises=ValueError)
+    check(two_failing_operands, 5, 3, raises=ValueError)

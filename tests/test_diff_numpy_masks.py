@@ -111,15 +111,61 @@ def read_through_mask(a):
     return a[a > 0]
 
 
+def read_given_mask(a, m):
+    return a[m]
+
+
+def reductions_of_masked_reads(a):
+    finite = a[np.isfinite(a)]
+    return finite.sum(), a[a > 0].shape[0], np.max(finite * 2.0)
+
+
+def masked_read_in_an_expression(a, b):
+    return a[b > 0.5] * 2 + b[b > 0.5]
+
+
 def integer_index_array(a, idx):
     a[idx] = 0
 
 
-def test_reads_and_integer_index_arrays_are_refused_clearly():
-    with pytest.raises(UnsupportedError, match="fancy or boolean"):
-        jit(read_through_mask)(np.ones(3))
+@pytest.mark.parametrize("dtype", [d for d in DTYPES if d not in ("bool", "uint8")])
+@pytest.mark.parametrize("shape", [(0,), (1,), (7,), (3, 4), (2, 0), (2, 3, 2)])
+def test_reads_through_a_mask(shape, dtype):
+    check(read_through_mask, arr(shape, dtype))
+
+
+@pytest.mark.parametrize("kind", ["strided", "negative", "transposed"])
+@pytest.mark.parametrize("mask", ["random", "none", "all"])
+def test_reads_of_views_with_given_masks(kind, mask):
+    a = make_view(kind, (4, 6), "float64", seed=7)
+    m = {"random": arr((4, 6), "bool", 8), "none": np.zeros((4, 6), bool),
+         "all": np.ones((4, 6), bool)}[mask]
+    check(read_given_mask, a, m)
+    check(read_given_mask, a, make_view(kind, (4, 6), "bool", seed=9))
+
+
+def test_masked_reads_in_expressions_and_reductions():
+    a = np.array([1.0, np.nan, -3.0, np.inf, 2.0])
+    check(reductions_of_masked_reads, a)
+    check(masked_read_in_an_expression, arr((3, 4), "float64"), np.linspace(0, 1, 12).reshape(3, 4))
+
+
+@pytest.mark.parametrize(("shape", "mshape"), [((5,), (4,)), ((2, 3), (1, 3)), ((1,), (3,))])
+def test_read_with_a_mask_of_another_shape_is_an_index_error(shape, mshape):
+    check(read_given_mask, np.zeros(shape), np.ones(mshape, bool), raises=IndexError)
+
+
+def test_integer_index_arrays_are_refused_clearly():
     with pytest.raises(UnsupportedError, match="integer array"):
         jit(integer_index_array)(np.ones(3), np.array([0, 2]))
+
+
+def test_plan_of_a_read_counts_in_parallel_and_stores_in_order():
+    plan = jit(read_through_mask).explain(np.ones(10))
+    stmt = plan.array_at(read_through_mask.__code__.co_firstlineno + 1)
+    assert stmt.temporaries == [] and len([r for r, _ in stmt.nests if r == "nest"]) == 2
+    count, store = [d for r, d in stmt.nests if r == "nest"]
+    assert count.parallel and not store.parallel
 
 
 def test_plan_one_parallel_nest_without_temporaries():
@@ -127,3 +173,33 @@ def test_plan_one_parallel_nest_without_temporaries():
     plan = fn.explain(np.ones(10))
     stmt = plan.array_at(clamp_negative.__code__.co_firstlineno + 1)
     assert stmt.temporaries == [] and len(stmt.nests) == 1 and stmt.parallel
+
+
+def nonzero_of(a):
+    return np.nonzero(a)
+
+
+def where_one_argument(a):
+    return np.where(a > 2)
+
+
+def counts(a):
+    return np.count_nonzero(a), np.count_nonzero(a > 1)
+
+
+def flat_nonzero(a):
+    return np.flatnonzero(a), a.nonzero()
+
+
+@pytest.mark.parametrize("dtype", ["bool", "int32", "float64", "uint8"])
+@pytest.mark.parametrize("shape", [(0,), (1,), (7,), (3, 4), (2, 0), (2, 3, 2)])
+def test_nonzero_where_and_counts(shape, dtype):
+    a = arr(shape, dtype, 4)
+    if a.dtype.kind != "b":
+        a = (a.astype(np.int64) % 3).astype(dtype)  # zeros among them
+    check(nonzero_of, a)
+    check(where_one_argument, a)
+    check(counts, a)
+    check(flat_nonzero, a)
+    check(nonzero_of, make_view("negative", shape, dtype, seed=5) if len(shape) > 1
+          else a[::-1])

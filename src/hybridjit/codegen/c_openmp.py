@@ -13,19 +13,23 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 
 from ..errors import InternalError
 from ..ir.nodes import (
     Alloc,
     Assign,
     BinOp,
+    BoundCheck,
     Call,
     Cast,
+    Compare,
     Const,
     Expr,
     For,
     Function,
     Intrinsic,
+    Let,
     Load,
     MakeTuple,
     ParallelInfo,
@@ -204,6 +208,8 @@ class OpenMPRenderer(CFamilyRenderer):
     """Host C: OpenMP pragmas; the entry function owns PyObject references."""
 
     interruptible = True
+    #: names of operands bound to keep Python's evaluation order (in_order)
+    order_counter = 0
 
     def __init__(self, fn: Function, is_entry: bool, boundscheck: bool, fastmath: bool,
                  regions: list[Region] | None = None):
@@ -253,11 +259,36 @@ class OpenMPRenderer(CFamilyRenderer):
 
     def e_BinOp(self, e: BinOp) -> str:
         t = e.type
+        if _both_may_fail(e.left, e.right):
+            return self.expr(self.in_order(e, ("left", "right")))
         if e.op == "-" and isinstance(t, Scalar) and t.is_float \
                 and isinstance(e.left, Const) and e.left.value == 0 \
                 and not math.copysign(1.0, e.left.value) < 0:
             return f"hj_zero_minus_{t.name}({self.expr(e.right)})"  # see the prelude
         return super().e_BinOp(e)
+
+    def e_Compare(self, e: Compare) -> str:
+        if _both_may_fail(e.left, e.right):
+            return self.expr(self.in_order(e, ("left", "right")))
+        return super().e_Compare(e)
+
+    def in_order(self, e: Expr, fields: tuple[str, ...]) -> Expr:
+        """``e`` with its operands bound first, left to right (C leaves the
+        order of a binary operator's operands open; Python's first failure
+        decides the exception: math.comb(x, -1) * np.uint32(-19) raises
+        math.comb's ValueError)."""
+        binds: list[tuple[str, Expr]] = []
+        new: dict[str, Expr] = {}
+        for f in fields:
+            value = getattr(e, f)
+            self.order_counter += 1
+            name = f".o{self.order_counter}"
+            binds.append((name, value))
+            new[f] = Var(name, value.type, value.loc)
+        out: Expr = replace(e, **new)  # type: ignore[type-var]
+        for name, value in reversed(binds):
+            out = Let(name, value, out, out.type, e.loc)
+        return out
 
     # ------------------------------------------------------------ offload hooks
 
@@ -977,3 +1008,23 @@ def render_module(program: Program, module_name: str, boundscheck: bool,
         "    import_array();\n    return PyModule_Create(&hj_module);\n}\n"
     )
     return "\n".join(parts)
+
+
+def _may_fail(e: Expr) -> bool:
+    """Whether evaluating ``e`` may raise (set an error status): checked
+    conversions, host and math functions, calls, Python's division and
+    integer powers, unbound-variable checks."""
+    for n in walk(e):
+        if isinstance(n, Cast) and n.check:
+            return True
+        if isinstance(n, Intrinsic) and n.name.startswith(("host.", "math.")):
+            return True
+        if isinstance(n, (Call, BoundCheck)):
+            return True
+        if isinstance(n, BinOp) and (n.python_zero_div or n.op == "**"):
+            return True
+    return False
+
+
+def _both_may_fail(a: Expr, b: Expr) -> bool:
+    return _may_fail(a) and _may_fail(b)

@@ -363,6 +363,8 @@ class CFamilyRenderer:
             call = self.math_call(name, t, args)
             if not self.checked_math or name == "fabs":
                 return call
+            if name == "pow":
+                return f"hj_mchk_pow({call}, {args[0]}, {args[1]}, &hj_st)"
             ovf = int(name in MATH_CAN_OVERFLOW)
             if len(args) == 1:
                 return f"hj_mchk1({call}, {args[0]}, {ovf}, &hj_st)"

@@ -235,7 +235,10 @@ def prelude(float64: bool = True) -> str:
             "    if (isnan(r) && !isnan(x) && !isnan(y)) HJ_SET(st, HJ_DOMAIN);\n"
             "    else if (isinf(r) && isfinite(x) && isfinite(y))\n"
             "        HJ_SET(st, ovf ? HJ_OVERFLOW : HJ_DOMAIN);\n"
-            "    return r;\n}"
+            "    return r;\n}\n"
+            # CPython's math.pow: an infinity from 0 ** negative is a domain error
+            "HJ_FN double hj_mchk_pow(double r, double x, double y, int *st) {\n"
+            "    return hj_mchk2(r, x, y, x != 0.0, st);\n}"
         )
     parts.append(
         "HJ_FN int64_t hj_wrap(int64_t i, int64_t n) { return i < 0 ? i + n : i; }\n"

@@ -506,9 +506,10 @@ def _flip(site: CallSite) -> Expr:
 
 
 def _where(site: CallSite) -> Expr:
+    if len(site.args) == 1:
+        return _nonzero(site)
     if len(site.args) != 3:
-        raise UnsupportedError("np.where(condition) with one argument is not supported yet",
-                               site.loc, hint="use np.where(condition, x, y)")
+        raise TypingError("np.where() takes one or three arguments", site.loc)
 
     def pick(c: Expr, x: Expr, y: Expr) -> Expr:
         t = promote_all([x.type, y.type])  # type: ignore[list-item]
@@ -516,6 +517,35 @@ def _where(site: CallSite) -> Expr:
         return IfExp(truth(c, site.loc), cast(x, t), cast(y, t), t, site.loc)
 
     return lift(pick, list(site.args), site.loc)
+
+
+def _nonzero(site: CallSite) -> Expr:
+    from .masks import nonzero
+
+    assert site.new_let is not None
+    return nonzero(_array(site), site.new_let, site.loc)
+
+
+def _flatnonzero(site: CallSite) -> Expr:
+    from .masks import nonzero
+
+    assert site.new_let is not None
+    found = nonzero(flattened(_array(site), site), site.new_let, site.loc)
+    assert isinstance(found, MakeTuple)
+    return found.items[0]
+
+
+def _count_nonzero(site: CallSite) -> Expr:
+    """np.count_nonzero(a) (no axis): an int64, as NumPy 2 returns."""
+    from .masks import not_zero
+
+    a = _array(site)
+    if _arg(site, 1, "axis") is not None:
+        raise UnsupportedError("np.count_nonzero(..., axis=...) is not supported yet",
+                               site.loc, hint="use np.sum(a != 0, axis=...)")
+    assert site.new_let is not None
+    return ArrayReduce("sum", not_zero(a, site.new_let, site.loc), None, False, INT64,
+                       loc=site.loc)
 
 
 def _clip(site: CallSite) -> Expr:
@@ -604,6 +634,10 @@ HANDLERS[np.ravel] = _ravel(False)
 HANDLERS[np.flip] = _flip
 HANDLERS[np.where] = _where
 HANDLERS[np.clip] = _clip
+HANDLERS[np.nonzero] = _nonzero
+HANDLERS[np.flatnonzero] = _flatnonzero
+HANDLERS[np.count_nonzero] = _count_nonzero
+METHODS["nonzero"] = _nonzero
 HANDLERS[builtins.sum] = python_sum
 METHODS["copy"] = _copy
 METHODS["astype"] = _astype

@@ -54,7 +54,7 @@ from ..types import (
     true_divide_type,
     unify,
 )
-from . import linalg, views, words
+from . import linalg, masks, views, words
 from .arrayops import lift
 from .coerce import cast, convert_const, fits_selection, fold_python, truth
 
@@ -196,6 +196,9 @@ def _subscript(fl: FunctionLowerer, node: ast.Subscript) -> Expr:
         return TupleItem(base, k, base.type.items[k], loc)
     if not isinstance(base.type, Array):
         raise TypingError(f"a {base.type} cannot be indexed", loc)
+    mask = masks.mask_index(fl, node)
+    if mask is not None:
+        return masks.compress(base, mask, loc)
     return views.index(fl, base, node)
 
 

@@ -32,6 +32,7 @@ from ..errors import SourceLoc, TypingError, UnsupportedError
 from ..ir.arrays import (
     ArrayReduce,
     ArrayStore,
+    Compress,
     Concat,
     Cumulative,
     Fresh,
@@ -49,7 +50,8 @@ if TYPE_CHECKING:
 
 #: IR that needs the caller's context: array values and array statements
 #: (views alone do not: a C helper receives and indexes them)
-_ARRAY_WORK = (Alloc, Map, ArrayReduce, Cumulative, Fresh, Sequence, Concat, ArrayStore)
+_ARRAY_WORK = (Alloc, Map, ArrayReduce, Cumulative, Fresh, Sequence, Concat, ArrayStore,
+               Compress)
 
 _PREFIX = re.compile(r"^\.(?:i\d+c\d+)+_")
 

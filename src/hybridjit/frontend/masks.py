@@ -1,5 +1,5 @@
-"""Stores through a boolean mask: ``a[mask] = v``, ``a[a < 0] = 0``,
-``a[m] = b[m]``, ``a[m] op= v`` (issue 12, item 4, the store half).
+"""Boolean masks: stores ``a[mask] = v``, ``a[a < 0] = 0``, ``a[m] = b[m]``,
+``a[m] op= v``, and reads ``a[mask]`` (issue 12, item 4).
 
 Contract: :func:`mask_index` recognises a subscript whose single index is a
 boolean array of the indexed array's dimensions; :func:`masked_store`
@@ -13,21 +13,23 @@ same-kind rule, and a mask whose extents differ from the array's raises
 NumPy's IndexError (a run-time check before the nest).  An array value is
 taken only as the same mask applied to an array of the same shape
 (``a[m] = b[m]``: element ``k`` of the value is then ``b``'s element where
-``a``'s is stored); reading ``a[mask]`` (a new 1-D array) and integer index
-arrays are refused with a hint.
+``a``'s is stored).  :func:`compress` reads ``a[mask]``, a new 1-D array
+(:class:`~hybridjit.ir.arrays.Compress`).  Integer index arrays are refused
+with a hint.
 """
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import IndexingError, SourceLoc, TypingError, UnsupportedError
-from ..ir.arrays import ArrayStore, Map
-from ..ir.nodes import Const, Expr, ExprStmt, IfExp, Intrinsic, Shape, Stmt
-from ..types import INT64, PY_INT, Array, Scalar
+from ..ir.arrays import ArrayStore, ArrayView, Compress, Map, NewAxisDim, Sequence, SliceDim
+from ..ir.nodes import Const, Expr, ExprStmt, IfExp, Intrinsic, MakeTuple, Shape, Stmt
+from ..types import INT64, PY_INT, Array, Scalar, Tuple
 from .arrayops import lift
 from .coerce import truth
 
@@ -101,6 +103,26 @@ def masked_store(fl: FunctionLowerer, node: ast.Subscript, mask: Expr,
     return [*checks, ArrayStore(base, lift(pick, [mask, value, base], loc), loc)]
 
 
+def compress(base: Expr, mask: Expr, loc: SourceLoc) -> Expr:
+    """``base[mask]``: a new 1-D array of the elements where the mask holds
+    (NumPy's IndexError when the mask's shape is not the array's)."""
+    at, mt = base.type, mask.type
+    assert isinstance(at, Array) and isinstance(mt, Array)
+    if mt.ndim != at.ndim:
+        raise IndexingError(
+            f"a boolean index of {mt.ndim} dimension{'s' * (mt.ndim != 1)} for an array of "
+            f"{at.ndim}: only masks of the array's own shape are supported", loc,
+            hint="index with a mask of the array's shape (a[m] with m.shape == a.shape)")
+    # the array seen through a view whose extents are checked equal to the
+    # mask's: computed once, before the nests
+    dims = tuple(SliceDim(None, Intrinsic("host.mask_match",
+                                          (_extent(base, d, loc), _extent(mask, d, loc),
+                                           Const(d, INT64, loc)), PY_INT, loc), None, loc)
+                 for d in range(at.ndim))
+    checked = ArrayView(base, dims, Array(at.dtype, at.ndim, "A"), loc)
+    return Compress(checked, mask, Array(at.dtype, 1, "C"), loc)
+
+
 def _value(fl: FunctionLowerer, node: ast.Subscript, value_node: ast.expr | Expr,
            mask: Expr, base: Expr, checks: list[Stmt], loc: SourceLoc) -> Expr:
     """The stored value: a scalar, or the array ``b`` of ``b[mask]`` (the
@@ -148,3 +170,35 @@ def _extent(e: Expr, d: int, loc: SourceLoc) -> Expr:
         out = x if out is None else Intrinsic("host.broadcast", (out, x), PY_INT, loc)
     assert out is not None
     return out
+
+
+def nonzero(a: Expr, new_let: Callable[[], str], loc: SourceLoc) -> Expr:
+    """``np.nonzero(a)`` (and one-argument ``np.where``): a tuple of int64
+    index arrays, one per dimension, of the elements that are not zero, in C
+    order: each the index grid of its dimension compressed by the mask."""
+    from .arrayops import lift
+
+    at = a.type
+    assert isinstance(at, Array)
+    if at.ndim == 0:
+        raise UnsupportedError("np.nonzero() of a 0-d array is not supported", loc)
+    mask = not_zero(a, new_let, loc)
+    items = []
+    for d in range(at.ndim):
+        n = Shape(a, d, PY_INT, loc)  # type: ignore[arg-type]
+        grid: Expr = Sequence("arange", (Const(0, INT64, loc), Const(1, INT64, loc), n),
+                              Array(INT64, 1, "C"), loc)
+        if at.ndim > 1:  # extent n along dimension d, 1 along the others
+            dims = tuple(SliceDim(None, None, None, loc) if k == d else NewAxisDim(loc)
+                         for k in range(at.ndim))
+            grid = ArrayView(grid, dims, Array(INT64, at.ndim, "A"), loc)
+            grid = lift(lambda i, m: i, [grid, mask], loc)
+        items.append(Compress(grid, mask, Array(INT64, 1, "C"), loc))
+    return MakeTuple(tuple(items), Tuple(tuple(i.type for i in items)), loc)
+
+
+def not_zero(a: Expr, new_let: Callable[[], str], loc: SourceLoc) -> Expr:
+    """``a != 0`` element by element (NumPy's truth of each element)."""
+    from .exprs import compare
+
+    return compare(new_let, "!=", a, Const(0, PY_INT, loc), loc)

@@ -164,6 +164,18 @@ class MatMul(Expr):
 
 
 @dataclass(frozen=True, slots=True)
+class Compress(Expr):
+    """``value[mask]`` (NumPy's boolean indexing read): the elements of
+    ``value`` where ``mask`` holds, in C order, as a new 1-D array.  Both
+    have the same shape (the frontend checks it)."""
+
+    value: Expr
+    mask: Expr
+    type: Array
+    loc: SourceLoc = field(default=UNKNOWN_LOC, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Cumulative(Expr):
     """``np.cumsum``/``np.cumprod`` (``kind`` sum/prod) along ``axis`` (None:
     of the flattened array)."""

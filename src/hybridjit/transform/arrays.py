@@ -43,6 +43,7 @@ from ..ir.arrays import (
     ArrayStore,
     ArrayView,
     BroadcastView,
+    Compress,
     Concat,
     Cumulative,
     Fresh,
@@ -169,7 +170,8 @@ def loop_id_source(functions: tuple[Function, ...]) -> Callable[[], int]:
 
 
 def _is_array_op(n: Node) -> bool:
-    if isinstance(n, (Map, ArrayReduce, ArrayStore, Fresh, Sequence, Concat, Cumulative)):
+    if isinstance(n, (Map, ArrayReduce, ArrayStore, Fresh, Sequence, Concat, Cumulative,
+                      Compress)):
         return True
     if isinstance(n, VIEWS):
         return True
@@ -487,8 +489,8 @@ class _Lowerer:
         name = self.temp(Array(t.dtype, t.ndim, "C"))
         if isinstance(e, Alloc):
             pre += self.assign(Assign(name, e, e.loc))
-        elif isinstance(e, (Map, ArrayReduce, MatMul, Fresh, Sequence, Concat, Cumulative,
-                            Cast)):
+        elif isinstance(e, (Map, ArrayReduce, MatMul, Compress, Fresh, Sequence, Concat,
+                            Cumulative, Cast)):
             role, why, self.role = self.role, self.temp_why, "operand"
             self.temp_why = f"{_described(e)} computed into an array of its own first"
             try:
@@ -534,6 +536,8 @@ class _Lowerer:
             return self.reduce_to_array(e, dest, loc)
         if isinstance(e, MatMul):
             return self.matmul(e, dest, loc)
+        if isinstance(e, Compress):
+            return self.compress(e, dest, loc)
         if isinstance(e, Sequence):
             return self.sequence(e, dest, loc)
         if isinstance(e, Concat):
@@ -579,6 +583,39 @@ class _Lowerer:
             f"NumPy's matrix product (its BLAS) when n*k*m >= {MATMUL_LIBRARY_WORK}, "
             "this loop nest otherwise")
         return [*pre, If(pays, tuple(library), tuple(nest), loc)]
+
+    def compress(self, e: Compress, dest: str, loc: SourceLoc) -> list[Stmt]:
+        """``value[mask]`` into ``dest``: one nest counts the elements where
+        the mask holds (a sum, parallel when long), the array is allocated,
+        a second nest stores them in C order (serial: each store's position
+        is the count before it)."""
+        pre: list[Stmt] = []
+        shape = self.shape_of(e.value, pre, loc)
+        count, at = self.temp(PY_INT, "c"), self.temp(PY_INT, "k")
+        c, k = self.var(count, loc), self.var(at, loc)
+        pre.append(Assign(count, Const(0, PY_INT, loc), loc))
+
+        def counted(idx: tuple[Expr, ...]) -> list[Stmt]:
+            m = self.element(e.mask, idx, shape, pre, BOOL)
+            return [Assign(count, BinOp("+", c, Cast(m, PY_INT, "", loc), PY_INT, False, loc),
+                           loc)]
+
+        pre.append(self.nest(shape, counted, loc))
+        pre += self.allocate(dest, (c,), loc)
+        target = self.var(dest, loc)
+        t = self.types[dest]
+        assert isinstance(t, Array)
+        pre.append(Assign(at, Const(0, PY_INT, loc), loc))
+
+        def stored(idx: tuple[Expr, ...]) -> list[Stmt]:
+            m = self.element(e.mask, idx, shape, pre, BOOL)
+            v = self.element(e.value, idx, shape, pre, t.dtype)
+            return [If(m, (Store(target, (_as_int(k, INT64),), v, (False,), loc),
+                           Assign(at, BinOp("+", k, Const(1, PY_INT, loc), PY_INT, False, loc),
+                                  loc)), (), loc)]
+
+        pre.append(self.nest(shape, stored, loc))
+        return pre
 
     def allocate(self, dest: str, shape: Shape_, loc: SourceLoc) -> list[Stmt]:
         t = self.types[dest]
