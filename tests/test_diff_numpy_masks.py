@@ -203,3 +203,23 @@ def test_nonzero_where_and_counts(shape, dtype):
     check(flat_nonzero, a)
     check(nonzero_of, make_view("negative", shape, dtype, seed=5) if len(shape) > 1
           else a[::-1])
+
+
+def bump(b):
+    b[:] += 1
+    return 0
+
+
+def store_index_calls_an_array_helper(a, b):
+    a[bump(b) + 1] = 5
+
+
+def read_index_calls_an_array_helper(a, b):
+    return a[bump(b) + 1]
+
+
+def test_an_index_that_calls_a_helper_runs_it_once():
+    # the index was lowered once to see whether it is a mask, then again:
+    # the inlined helper's body ran two or three times
+    check(store_index_calls_an_array_helper, np.zeros(3), np.zeros(2))
+    check(read_index_calls_an_array_helper, np.zeros(3), np.zeros(2))

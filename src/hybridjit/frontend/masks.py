@@ -37,15 +37,17 @@ if TYPE_CHECKING:
     from .lower import FunctionLowerer
 
 #: index expressions tried as masks: lowering them twice (once here, once
-#: as an ordinary index when they are not arrays) has no effect
-_PURE = (ast.Name, ast.Compare, ast.UnaryOp, ast.BinOp, ast.Attribute)
+#: as an ordinary index when they are not arrays) must have no effect, so
+#: they call no function but NumPy's (a helper is inlined where it is
+#: lowered: twice would run its body twice)
+_PURE = (ast.Name, ast.Compare, ast.UnaryOp, ast.BinOp, ast.Attribute, ast.Call)
 
 
 def mask_index(fl: FunctionLowerer, node: ast.Subscript) -> Expr | None:
     """The boolean array indexing ``node``, or None for any other index."""
     idx = node.slice
-    pure_call = isinstance(idx, ast.Call) and _global_function(fl, idx.func)
-    if not (isinstance(idx, _PURE) or pure_call):
+    if not isinstance(idx, _PURE) or any(
+            isinstance(n, ast.Call) and not _global_function(fl, n.func) for n in ast.walk(idx)):
         return None
     mask = fl.lower_expr(idx)
     mt = mask.type
