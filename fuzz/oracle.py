@@ -227,11 +227,19 @@ LIBM_NAMES = {
 }
 
 
+def _hj_f16(r: Any) -> Any:
+    """A NumPy function's result: float16 (of 8-bit integers or bools) is
+    outside the subset, a documented compile-time refusal (README)."""
+    if isinstance(r, np.float16):
+        raise Departure("a float16 result (hybridjit refuses it at compile time)")
+    return r
+
+
 def _hj_np(fn: Any, *args: Any) -> Any:
     """A NumPy transcendental function on scalars, computed as hybridjit
     documents it: NumPy's result type, the C library's value."""
     global _LIBM
-    r = fn(*args)
+    r = _hj_f16(fn(*args))
     name = LIBM_NAMES.get(getattr(fn, "__name__", ""))
     if name is None or not isinstance(r, (np.float32, np.float64)):
         return r
@@ -453,6 +461,8 @@ class _Rewriter:
             return _call("_hj_cast", node.func, *args)
         if name is not None and name.startswith("np.") and name[3:] in LIBM_NAMES:
             return _call("_hj_np", node.func, *args)
+        if name is not None and name.startswith("np."):
+            return _call("_hj_i", _call("_hj_f16", ast.Call(node.func, args, kw)))
         return _call("_hj_i", ast.Call(node.func, args, kw))
 
     # statements ----------------------------------------------------------

@@ -1096,3 +1096,25 @@ def test_operands_fail_in_python_order():
     check(two_failing_operands, 5, -19, raises=ValueError)
     check(two_failing_comparands, -1, 300, raises=ValueError)
     check(two_failing_operands, 5, 3, raises=ValueError)
+
+
+def arctan2_of(x, y):
+    return np.arctan2(x, y)
+
+
+def chained_compare_with_uint64(x):
+    return np.int16(np.int64(x)) >= np.int8(np.int64(x)) <= np.uint64(x)
+
+
+def test_float_function_types_count_python_numbers_by_kind():
+    # a Python int makes a NumPy bool an int64 (NEP 50): float64, not the
+    # float16 that was refused
+    check(arctan2_of, np.bool_(False), -6, rtol=1e-15)
+    check(arctan2_of, np.int8(1), 0.5, rtol=1e-15)
+
+
+def test_comparison_with_uint64_evaluates_both_operands():
+    # a negative signed operand decided the comparison without evaluating
+    # np.uint64(-1.65), whose OverflowError was lost
+    check(chained_compare_with_uint64, -1.65, raises=OverflowError)
+    check(chained_compare_with_uint64, 300.5)

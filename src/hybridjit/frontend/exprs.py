@@ -537,8 +537,9 @@ def _unsigned_signed_compare(new_let: Callable[[], str], op: str, a: Expr, b: Ex
                              loc: SourceLoc) -> Expr:
     """``a op b`` with one uint64 operand and one signed: a negative signed
     value is below every unsigned one, else both compare as uint64."""
-    if calls(a) or calls(b):
-        # both are read in the expression below: evaluate each once, in order
+    if not isinstance(a, (Var, Const)) or not isinstance(b, (Var, Const)):
+        # both are evaluated once, in order, before the test (which may not
+        # read the unsigned one: its failures, np.uint64(-1.5), still raise)
         na, nb = new_let(), new_let()
         va, vb = Var(na, a.type, a.loc), Var(nb, b.type, b.loc)
         inner = _unsigned_signed_compare(new_let, op, va, vb, loc)

@@ -75,12 +75,17 @@ def float_type(types: list[Scalar], site: CallSite) -> Scalar:
     strong = [t for t in types if not t.weak]
     if not strong:  # NumPy takes the Python numbers as its own (True as np.bool_)
         strong = types = [numpy_typed(t) for t in types]
-    r = scalar_of_dtype(np.result_type(*(t.dtype for t in strong)))
+    # NEP 50: Python numbers take part by kind (a Python int makes a NumPy
+    # bool an int64: np.arctan2(np.bool_(x), -6) is a float64)
+    weak = [(False if t.is_bool else 0.0 if t.is_float else 0) for t in types if t.weak]
+    r = scalar_of_dtype(np.result_type(*(t.dtype for t in strong), *weak))
     if r.is_float:
         return r
-    if any(t.weak and t.is_float for t in types):
-        return FLOAT64  # a Python float with NumPy integers: the default float
-    bits = max(8 if t.is_bool else t.bits for t in strong)
+    # the smallest float every NumPy integer converts to safely (int8 with
+    # uint16: float32), unless a Python number widened them (bool with a
+    # Python int: int64)
+    by_strong = scalar_of_dtype(np.result_type(*(t.dtype for t in strong)))
+    bits = r.bits if r != by_strong else max(8 if t.is_bool else t.bits for t in strong)
     if bits <= 8:
         what = " and ".join(sorted({str(t) for t in strong}))
         raise TypingError(
