@@ -317,6 +317,24 @@ def test_overlapping_read_only_views(offload_kind):
 # ---------------------------------------------------------------- reductions
 
 
+def region_then_test(a, out):
+    for i in prange(a.shape[0]):
+        a[i] = 0.0
+    if a[0] < 1.0:  # read on the host, of what the device wrote
+        for i in prange(out.shape[0]):
+            out[i] = 5.0
+
+
+def test_an_if_test_reads_device_data_back_first(offload_kind):
+    # an if statement holding a region skipped the copy back its own test
+    # needed: the test read the host's stale a[0]
+    fn = on(offload_kind, region_then_test)
+    a, out = np.full(100, 2.0), np.zeros(100)
+    fn(a, out)
+    np.testing.assert_array_equal(a, np.zeros(100))
+    np.testing.assert_array_equal(out, np.full(100, 5.0))
+
+
 def max_with_python_int(out, z):
     for i in prange(out.shape[0]):
         out[i] = max(7, z) + out[i]

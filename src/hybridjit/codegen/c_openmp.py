@@ -28,6 +28,7 @@ from ..ir.nodes import (
     Expr,
     For,
     Function,
+    If,
     Intrinsic,
     Let,
     Load,
@@ -310,8 +311,25 @@ class OpenMPRenderer(CFamilyRenderer):
         """
         if any(isinstance(n, For) and n.parallel is not None and n.parallel.region is not None
                for n in walk(st)):
-            return []  # the region (or the host code around it) syncs itself
+            # the region (or the host code around it) syncs itself; what the
+            # statement itself reads first (an if's test, a loop's bounds)
+            # is host code before any of that
+            header: tuple[Expr, ...] = ()
+            if isinstance(st, If):
+                header = (st.test,)
+            elif isinstance(st, For) and (st.parallel is None or st.parallel.region is None):
+                header = (st.start, st.stop, st.step)
+            # (elements it loads or hands to a helper; an overlap test reads
+            # only addresses)
+            reads = {n.array.name for e in header for n in walk(e) if isinstance(n, Load)}
+            reads |= {a.name for e in header for n in walk(e) if isinstance(n, Call)
+                      for a in n.args if isinstance(a, Var) and isinstance(a.type, Array)}
+            return self.sync_lines(reads, set(), ind)
         reads, writes = _host_accesses(st, self.types)
+        return self.sync_lines(set(reads), set(writes), ind)
+
+    def sync_lines(self, reads: set[str], writes: set[str], ind: str) -> list[str]:
+        """Copies back (reads) or invalidations (writes) of device data."""
         out = []
         for name in self.device_arrays:
             if name not in reads and name not in writes:
