@@ -31,6 +31,8 @@ import numpy as np
 os.environ.setdefault("HYBRIDJIT_CACHE_DIR", tempfile.mkdtemp(prefix="hj-lab-"))
 common.use_checkout_sources()
 
+from npstyle_bench import kernel_table, targets  # noqa: E402  (the same columns)
+
 DEFAULT_JSON = common.RESULTS_DIR / "linalg-latest.json"
 
 
@@ -84,20 +86,6 @@ def cases(quick: bool) -> list[tuple[str, Callable[..., Any], Callable[[], tuple
     return out
 
 
-def targets() -> dict[str, Callable[[Callable[..., Any]], Callable[..., Any]]]:
-    out: dict[str, Callable[[Callable[..., Any]], Callable[..., Any]]] = {"numpy": lambda f: f}
-    try:
-        import numba
-
-        out["numba"] = lambda f: numba.njit(parallel=True)(f)
-    except ImportError:
-        pass
-    import hybridjit
-
-    out["hybridjit"] = lambda f: hybridjit.jit(f)
-    return out
-
-
 def _as_list(r: Any) -> list[np.ndarray]:
     return [np.asarray(x) for x in (r if isinstance(r, tuple) else (r,))]
 
@@ -135,27 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     repeats = args.repeats or (3 if args.quick else 7)
     rows = [run_case(*c, repeats) for c in cases(args.quick)]
-    headers = ["kernel", "numpy ms", "numba ms", "hybridjit ms", "hj/numba", "hj/numpy"]
-    table = []
-    for r in rows:
-        t = r["targets"]
-
-        def ms(k: str, t: dict[str, Any] = t) -> str:
-            e = t.get(k, {})
-            return common.fmt_ms(e.get("median_s")) if "median_s" in e else (
-                "error" if e else "-")
-
-        def ratio(a: str, b: str, t: dict[str, Any] = t) -> str:
-            x, y = t.get(a, {}).get("median_s"), t.get(b, {}).get("median_s")
-            return common.fmt_ratio(x / y) if x and y else "-"
-
-        table.append([r["kernel"], ms("numpy"), ms("numba"), ms("hybridjit"),
-                      ratio("hybridjit", "numba"), ratio("hybridjit", "numpy")])
-    print(common.format_table(headers, table))
-    for r in rows:
-        for tname, e in r["targets"].items():
-            if "error" in e:
-                print(f"  {r['kernel']} / {tname}: {e['error']}")
+    print(kernel_table(rows))
     report = {"mode": "quick" if args.quick else "default", "machine": common.machine_info(),
               "date": common.now_iso(), "kernels": rows}
     if args.json:

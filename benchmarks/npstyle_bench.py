@@ -199,20 +199,9 @@ def jacobi_loop_vs_slices(size: dict[str, int], repeats: int) -> dict[str, Any]:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--quick", action="store_true", help="small sizes: a smoke test")
-    p.add_argument("--repeats", type=int, default=None)
-    p.add_argument("--json", default=str(DEFAULT_JSON), help="report path ('' for none)")
-    args = p.parse_args(argv)
-    mode = "quick" if args.quick else "default"
-    size = SIZES[mode]
-    repeats = args.repeats or (3 if args.quick else 9)
-    rows = [run_case(name, fn, make, which, repeats) for name, fn, make, which in cases(size)]
-    stream = stream_triad_gbs(size["n"])
-    triad = next(r for r in rows if r["kernel"] == "triad_store")["targets"].get("hybridjit", {})
-    triad_gbs = 48 * size["n"] / triad["median_s"] / 1e9 if "median_s" in triad else None
-    jac = jacobi_loop_vs_slices(size, repeats)
+def kernel_table(rows: list[dict[str, Any]]) -> str:
+    """Medians per target and the hybridjit ratios, one row per kernel, then
+    the error of each target that could not run a kernel."""
     headers = ["kernel", "numpy ms", "numba ms", "hybridjit ms", "hj/numba", "hj/numpy"]
     table = []
     for r in rows:
@@ -229,11 +218,27 @@ def main(argv: list[str] | None = None) -> int:
 
         table.append([r["kernel"], ms("numpy"), ms("numba"), ms("hybridjit"),
                       ratio("hybridjit", "numba"), ratio("hybridjit", "numpy")])
-    print(common.format_table(headers, table))
-    for r in rows:
-        for tname, e in r["targets"].items():
-            if "error" in e:
-                print(f"  {r['kernel']} / {tname}: {e['error']}")
+    lines = [common.format_table(headers, table)]
+    lines += [f"  {r['kernel']} / {tname}: {e['error']}" for r in rows
+              for tname, e in r["targets"].items() if "error" in e]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="small sizes: a smoke test")
+    p.add_argument("--repeats", type=int, default=None)
+    p.add_argument("--json", default=str(DEFAULT_JSON), help="report path ('' for none)")
+    args = p.parse_args(argv)
+    mode = "quick" if args.quick else "default"
+    size = SIZES[mode]
+    repeats = args.repeats or (3 if args.quick else 9)
+    rows = [run_case(name, fn, make, which, repeats) for name, fn, make, which in cases(size)]
+    stream = stream_triad_gbs(size["n"])
+    triad = next(r for r in rows if r["kernel"] == "triad_store")["targets"].get("hybridjit", {})
+    triad_gbs = 48 * size["n"] / triad["median_s"] / 1e9 if "median_s" in triad else None
+    jac = jacobi_loop_vs_slices(size, repeats)
+    print(kernel_table(rows))
     if stream is not None:
         print(f"STREAM triad (C, OpenMP): {stream:.2f} GB/s")
     if triad_gbs is not None:

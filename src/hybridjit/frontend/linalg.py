@@ -139,31 +139,31 @@ def _matmul(site: CallSite) -> Expr:
 def _dot(site: CallSite) -> Expr:
     """np.dot: a product by a scalar when either is one, else matmul's
     rules for 1-D/2-D operands."""
-    from .exprs import binop
 
     a, b = _operands(site)
     if not isinstance(a.type, Array) or not isinstance(b.type, Array):
-        # not a ufunc: a Python number becomes a NumPy one first (np.dot(2,
-        # float32 array) is float64)
-        a, b = (_strong(x) for x in (a, b))
-        return lift(lambda x, y: binop("*", x, y, site.loc), [a, b], site.loc)
+        return _scalar_product(a, b, site.loc)
     return contract("dot", a, b, site.loc)
 
 
-def _strong(x: Expr) -> Expr:
-    t = x.type
-    return cast(x, t.strong()) if isinstance(t, Scalar) and t.weak else x
+def _scalar_product(a: Expr, b: Expr, loc: SourceLoc) -> Expr:
+    """np.dot/np.inner with a scalar operand: a product.  Not a ufunc: a
+    Python number becomes a NumPy one first (np.dot(2, float32 array) is
+    float64)."""
+    from .exprs import binop
+
+    a, b = (cast(x, x.type.strong()) if isinstance(x.type, Scalar) and x.type.weak else x
+            for x in (a, b))
+    return lift(lambda x, y: binop("*", x, y, loc), [a, b], loc)
 
 
 def _inner(site: CallSite) -> Expr:
     """np.inner: sums over the last axes of both (``A @ B.T`` for 2-D)."""
-    from .exprs import binop
     from .views import transpose
 
     a, b = _operands(site)
     if not isinstance(a.type, Array) or not isinstance(b.type, Array):
-        a, b = (_strong(x) for x in (a, b))
-        return lift(lambda x, y: binop("*", x, y, site.loc), [a, b], site.loc)
+        return _scalar_product(a, b, site.loc)
     if b.type.ndim == 2:
         b = transpose(b, None, site.loc)
     return contract("inner", a, b, site.loc)

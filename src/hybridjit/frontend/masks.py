@@ -79,11 +79,7 @@ def masked_store(fl: FunctionLowerer, node: ast.Subscript, mask: Expr,
     if not isinstance(at, Array):
         raise TypingError(f"a {at} does not support item assignment", loc)
     assert isinstance(mt, Array)
-    if mt.ndim != at.ndim:
-        raise IndexingError(
-            f"a boolean index of {mt.ndim} dimension{'s' * (mt.ndim != 1)} for an array of "
-            f"{at.ndim}: only masks of the array's own shape are supported", loc,
-            hint="index with a mask of the array's shape (a[m] with m.shape == a.shape)")
+    _check_ndim(at, mt, loc)
     checks: list[Stmt] = [_extent_check(base, mask, d, loc) for d in range(at.ndim)]
     value = _value(fl, node, value_node, mask, base, checks, loc)
     elem = at.dtype
@@ -110,11 +106,7 @@ def compress(base: Expr, mask: Expr, loc: SourceLoc) -> Expr:
     (NumPy's IndexError when the mask's shape is not the array's)."""
     at, mt = base.type, mask.type
     assert isinstance(at, Array) and isinstance(mt, Array)
-    if mt.ndim != at.ndim:
-        raise IndexingError(
-            f"a boolean index of {mt.ndim} dimension{'s' * (mt.ndim != 1)} for an array of "
-            f"{at.ndim}: only masks of the array's own shape are supported", loc,
-            hint="index with a mask of the array's shape (a[m] with m.shape == a.shape)")
+    _check_ndim(at, mt, loc)
     # the array seen through a view whose extents are checked equal to the
     # mask's: computed once, before the nests
     dims = tuple(SliceDim(None, Intrinsic("host.mask_match",
@@ -123,6 +115,14 @@ def compress(base: Expr, mask: Expr, loc: SourceLoc) -> Expr:
                  for d in range(at.ndim))
     checked = ArrayView(base, dims, Array(at.dtype, at.ndim, "A"), loc)
     return Compress(checked, mask, Array(at.dtype, 1, "C"), loc)
+
+
+def _check_ndim(at: Array, mt: Array, loc: SourceLoc) -> None:
+    if mt.ndim != at.ndim:
+        raise IndexingError(
+            f"a boolean index of {mt.ndim} dimension{'s' * (mt.ndim != 1)} for an array of "
+            f"{at.ndim}: only masks of the array's own shape are supported", loc,
+            hint="index with a mask of the array's shape (a[m] with m.shape == a.shape)")
 
 
 def _value(fl: FunctionLowerer, node: ast.Subscript, value_node: ast.expr | Expr,
