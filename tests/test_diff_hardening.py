@@ -1118,3 +1118,18 @@ def test_comparison_with_uint64_evaluates_both_operands():
     # np.uint64(-1.65), whose OverflowError was lost
     check(chained_compare_with_uint64, -1.65, raises=OverflowError)
     check(chained_compare_with_uint64, 300.5)
+
+
+def bump_first(a):
+    a[0] += 10
+    return 1
+
+
+def read_then_call(a):
+    return min(a[0], a[bump_first(a)]), a[0] + bump_first(a), a[0] < bump_first(a)
+
+
+def test_an_operand_read_before_a_call_that_changes_it():
+    # C evaluated the helper call (which writes a[0]) before the read of
+    # a[0] that Python makes first
+    check(read_then_call, np.arange(4, dtype=np.int8))

@@ -230,6 +230,16 @@ class OpenMPRenderer(CFamilyRenderer):
     def e_Intrinsic(self, e: Intrinsic) -> str:
         if e.name == "matmul_into":  # see transform/arrays.matmul
             return self.matmul_into(e.args)
+        if all(isinstance(a.type, Scalar) for a in e.args) and _order_matters(*e.args):
+            # (C evaluates function arguments in any order: min(a[0], h(a)))
+            binds: list[tuple[str, Expr]] = []
+            for a in e.args:
+                self.order_counter += 1
+                binds.append((f".o{self.order_counter}", a))
+            out: Expr = replace(e, args=tuple(Var(n, a.type, a.loc) for n, a in binds))
+            for name, value in reversed(binds):
+                out = Let(name, value, out, out.type, e.loc)
+            return self.expr(out)
         return super().e_Intrinsic(e)
 
     def matmul_into(self, args: tuple[Expr, ...]) -> str:
@@ -260,7 +270,7 @@ class OpenMPRenderer(CFamilyRenderer):
 
     def e_BinOp(self, e: BinOp) -> str:
         t = e.type
-        if _both_may_fail(e.left, e.right):
+        if _order_matters(e.left, e.right):
             return self.expr(self.in_order(e, ("left", "right")))
         if e.op == "-" and isinstance(t, Scalar) and t.is_float \
                 and isinstance(e.left, Const) and e.left.value == 0 \
@@ -269,7 +279,7 @@ class OpenMPRenderer(CFamilyRenderer):
         return super().e_BinOp(e)
 
     def e_Compare(self, e: Compare) -> str:
-        if _both_may_fail(e.left, e.right):
+        if _order_matters(e.left, e.right):
             return self.expr(self.in_order(e, ("left", "right")))
         return super().e_Compare(e)
 
@@ -1044,5 +1054,15 @@ def _may_fail(e: Expr) -> bool:
     return False
 
 
-def _both_may_fail(a: Expr, b: Expr) -> bool:
-    return _may_fail(a) and _may_fail(b)
+def _order_matters(*operands: Expr) -> bool:
+    """Whether C's free evaluation order of these operands could differ from
+    Python's left to right: two of them may fail, or a later one calls a
+    function (which may change memory) after an earlier one reads it."""
+    if sum(map(_may_fail, operands)) >= 2:
+        return True
+    reads = False
+    for e in operands:
+        if reads and any(isinstance(n, Call) for n in walk(e)):
+            return True
+        reads = reads or not isinstance(e, (Const, Var))
+    return False
