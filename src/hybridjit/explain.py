@@ -58,6 +58,11 @@ class ArrayStatement:
     def lines(self) -> list[str]:
         main = [d for role, d in self.nests if role == "nest"]
         n = len(main)
+        if not main and self.library:  # a NumPy call (its operands' nests may follow)
+            out = [f"library: {x}" for x in self.library]
+            out += [f"{_ROLES[r]}: {'PARALLEL' if d.parallel else 'serial'}"
+                    for r, d in self.nests]
+            return out + [f"temporary: {t}" for t in self.temporaries]
         fused = "the whole expression computed element by element in it" if n == 1 else \
             "one per part of the computation"
         if self.fused_lines:

@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from ..errors import SourceLoc
+from ..ir.arrays import LibraryCall
 from ..ir.nodes import (
     Alloc,
     Assign,
@@ -61,7 +62,7 @@ from ..ir.nodes import (
     Var,
     While,
 )
-from ..ir.visit import walk
+from ..ir.visit import walk, walk_all
 from ..types import Array
 from .affine import Affine, LoopRange, Sym, affine_form, eliminate, loop_range
 from .exprtext import expr_text
@@ -187,6 +188,13 @@ def array_alias_roots(fn: Function) -> dict[str, str]:
         return n
 
     for s in iter_stmts(fn.body):
+        if isinstance(s, LibraryCall):  # a NumPy function may return an operand
+            for t in s.targets:
+                for v in walk_all(s.args + s.option_values):
+                    if isinstance(v, Var) and v.name in parent and t in parent:
+                        a, b = sorted((find(t), find(v.name)))
+                        parent[b] = a
+            continue
         if not isinstance(s, Assign) or s.target not in parent:
             continue
         if isinstance(strip_casts(s.value), Alloc):

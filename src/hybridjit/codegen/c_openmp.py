@@ -16,6 +16,7 @@ import re
 from dataclasses import replace
 
 from ..errors import InternalError
+from ..ir.arrays import LibraryCall
 from ..ir.nodes import (
     Alloc,
     Assign,
@@ -37,6 +38,7 @@ from ..ir.nodes import (
     Program,
     Return,
     Shape,
+    Static,
     Stmt,
     Store,
     ValueGuard,
@@ -260,6 +262,74 @@ class OpenMPRenderer(CFamilyRenderer):
         typenum = _NPY_TYPES[out.type.dtype.name]
         return (f"hj_matmul_into({typenum}, {parts[0]}, {parts[1]}, "
                 f"(char *){array_part(out.name, 'd')}, &hj_st)")
+
+    def s_LibraryCall(self, s: LibraryCall, ind: str) -> list[str]:
+        """NumPy's function called with the operands as Python objects; each
+        target takes one item of the result (see hj_library_result)."""
+        if not self.is_entry or self.parallel_depth:
+            raise InternalError("a NumPy library call outside the entry's host code")
+        self.loop_counter += 1
+        fn = f"hj_libfn{self.loop_counter}"
+        module, _, name = s.function.rpartition(".")
+        i2, i3 = ind + "    ", ind + "        "
+        lines = [f"{ind}{{", f"{i2}static PyObject *{fn} = NULL;",
+                 f"{i2}PyObject *hj_la = NULL, *hj_lk = NULL, *hj_lv = NULL, *hj_lr = NULL;",
+                 f"{i2}int hj_lok = 0;", f"{i2}do {{",
+                 f"{i3}if (!{fn} && !({fn} = hj_import_attr({c_string(module)}, "
+                 f"{c_string(name)}))) break;",
+                 f"{i3}if (!(hj_la = PyTuple_New({len(s.args)})) || !(hj_lk = PyDict_New())) "
+                 "break;"]
+        for k, a in enumerate(s.args):
+            lines += self.library_operand(a, i3)
+            lines.append(f"{i3}PyTuple_SET_ITEM(hj_la, {k}, hj_lv); hj_lv = NULL;")
+        for n, v in zip(s.option_names, s.option_values):
+            lines += self.library_operand(v, i3)
+            lines.append(f"{i3}if (PyDict_SetItemString(hj_lk, {c_string(n)}, hj_lv) < 0) "
+                         "break;")
+            lines.append(f"{i3}Py_CLEAR(hj_lv);")
+        lines.append(f"{i3}if (!(hj_lr = PyObject_Call({fn}, hj_la, hj_lk))) break;")
+        for k, (target, scalar) in enumerate(zip(s.targets, s.scalar_items)):
+            lines += self.library_result(target, k if len(s.targets) > 1 else None, scalar, i3)
+        lines += [f"{i3}hj_lok = 1;", f"{i2}}} while (0);",
+                  f"{i2}Py_XDECREF(hj_la); Py_XDECREF(hj_lk); Py_XDECREF(hj_lv); "
+                  "Py_XDECREF(hj_lr);",
+                  f"{i2}if (!hj_lok) {{ hj_st |= HJ_PYERR; goto hj_fail; }}", f"{ind}}}"]
+        return lines
+
+    def library_operand(self, e: Expr, ind: str) -> list[str]:
+        """Lines leaving a new reference to ``e``'s Python value in hj_lv
+        (``break`` on failure)."""
+        if isinstance(e, Static):
+            return [f"{ind}if (!(hj_lv = {_py_constant(e.value)})) break;"]
+        if isinstance(e.type, Array):
+            assert isinstance(e, Var)
+            o = array_part(e.name, "o")
+            return [f"{ind}if (!{o}) {{ PyErr_SetString(PyExc_SystemError, \"hybridjit: an "
+                    f"array operand without its object\"); break; }}",
+                    f"{ind}Py_INCREF({o}); hj_lv = {o};"]
+        lines = self.box(e, "hj_lv", ind)
+        if may_fail(e, self.boundscheck):
+            lines.append(f"{ind}if (hj_st) {{ Py_CLEAR(hj_lv); goto hj_fail; }}")
+        return [*lines, f"{ind}if (!hj_lv) break;"]
+
+    def library_result(self, target: str, item: int | None, scalar: bool, ind: str) -> list[str]:
+        t = self.types[target]
+        assert isinstance(t, Array)
+        obj, data = array_part(target, "o"), array_part(target, "d")
+        src = "hj_lr" if item is None else f"PySequence_GetItem(hj_lr, {item})"
+        lines = [f"{ind}{{ PyObject *hj_li = {src};",
+                 f"{ind}  PyObject *hj_lx = hj_li ? hj_library_result(hj_li, "
+                 f"{_NPY_TYPES[t.dtype.name]}, {t.ndim}, {int(scalar)}) : NULL;"]
+        if item is not None:
+            lines.append(f"{ind}  Py_XDECREF(hj_li);")
+        lines += [f"{ind}  if (!hj_lx) break;",
+                  f"{ind}  Py_XDECREF({obj}); {obj} = hj_lx;",
+                  f"{ind}  {data} = ({t.dtype.c_name} *)PyArray_DATA((PyArrayObject *)hj_lx);"]
+        for d in range(t.ndim):
+            lines.append(f"{ind}  {array_part(target, f'n{d}')} = "
+                         f"PyArray_DIM((PyArrayObject *)hj_lx, {d});")
+        lines += self.c_strides(target, t.ndim, ind + "  ")
+        return [*lines, f"{ind}}}"]
 
     def e_Cast(self, e: Cast) -> str:
         src, dst = e.value.type, e.type
@@ -934,6 +1004,8 @@ def _host_accesses(st: Stmt, types: dict[str, Type]) -> tuple[set[str], set[str]
         elif isinstance(n, Call):
             writes.update(a.name for a in n.args if isinstance(a, Var)
                           and isinstance(a.type, Array))
+        elif isinstance(n, LibraryCall):
+            writes.update(n.targets)
         elif isinstance(n, Assign) and isinstance(types.get(n.target), Array):
             writes.add(n.target)
             if isinstance(n.value, Var):
@@ -1066,3 +1138,30 @@ def _order_matters(*operands: Expr) -> bool:
             return True
         reads = reads or not isinstance(e, (Const, Var))
     return False
+
+
+def _py_constant(value: object) -> str:
+    """C creating a new reference to a compile-time Python constant (a
+    NumPy function's keyword argument: None, a bool, number, string or a
+    tuple of those)."""
+    if value is None:
+        return "(Py_INCREF(Py_None), Py_None)"
+    if isinstance(value, bool):
+        return f"PyBool_FromLong({int(value)})"
+    if isinstance(value, int):
+        if not -2**63 <= value < 2**63:
+            raise InternalError(f"constant {value} does not fit in 64 bits")
+        return f"PyLong_FromLongLong({value}LL)" if value != -2**63 else \
+            "PyLong_FromLongLong(INT64_MIN)"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "PyFloat_FromDouble(Py_NAN)"
+        if math.isinf(value):
+            return f"PyFloat_FromDouble({'-' if value < 0 else ''}Py_HUGE_VAL)"
+        return f"PyFloat_FromDouble({value!r})"
+    if isinstance(value, str):
+        return f"PyUnicode_FromString({c_string(value)})"
+    if isinstance(value, tuple):
+        items = ", ".join(_py_constant(v) for v in value)
+        return f"hj_tuple_of({len(value)}{', ' if value else ''}{items})"
+    raise InternalError(f"no Python constant for {value!r}")

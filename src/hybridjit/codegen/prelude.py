@@ -414,6 +414,44 @@ static int64_t hj_matmul_into(int typenum, char *a, int64_t an0, int64_t an1, in
     if (!r) *st |= HJ_PYERR;
     return 0;
 }
+/* module.name, imported on first use (the caller keeps the reference) */
+static PyObject *hj_import_attr(const char *module, const char *name) {
+    PyObject *m = PyImport_ImportModule(module);
+    if (!m) return NULL;
+    PyObject *f = PyObject_GetAttrString(m, name);
+    Py_DECREF(m);
+    return f;
+}
+/* a tuple of n new references (stolen; NULL if any is NULL) */
+static PyObject *hj_tuple_of(int n, ...) {
+    va_list ap;
+    va_start(ap, n);
+    PyObject *t = PyTuple_New(n);
+    int ok = t != NULL;
+    for (int k = 0; k < n; k++) {
+        PyObject *v = va_arg(ap, PyObject *);
+        if (!v) ok = 0;
+        if (t && v) PyTuple_SET_ITEM(t, k, v);
+        else Py_XDECREF(v);
+    }
+    va_end(ap);
+    if (!ok) { Py_XDECREF(t); return NULL; }
+    return t;
+}
+/* One item of a NumPy function's result as the array variable receiving it
+   holds it: a new reference to a C-contiguous, writeable array of typenum
+   with ndim dimensions (the item itself when it is one: it may be an
+   operand, as np.histogram's given bin edges are, and the alias analysis
+   says so); a scalar item as a 1-element 1-D array. */
+static PyObject *hj_library_result(PyObject *item, int typenum, int ndim, int scalar) {
+    int flags = NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_ALIGNED | NPY_ARRAY_WRITEABLE;
+    int nd = scalar ? 0 : ndim;
+    PyObject *a = PyArray_FromAny(item, PyArray_DescrFromType(typenum), nd, nd, flags, NULL);
+    if (!a || !scalar) return a;
+    PyObject *r = PyArray_Ravel((PyArrayObject *)a, NPY_CORDER);
+    Py_DECREF(a);
+    return r;
+}
 /* a boolean mask's extent along axis d must be the indexed array's */
 static int64_t hj_mask_match(int64_t a, int64_t m, int64_t d, int *st) {
     if (a != m)

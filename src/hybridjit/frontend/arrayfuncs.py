@@ -653,3 +653,10 @@ from .linalg import METHODS as _LINALG_METHODS  # noqa: E402
 
 HANDLERS.update(_LINALG_HANDLERS)
 METHODS.update(_LINALG_METHODS)
+
+# sorting, histograms, np.linalg: NumPy called from the host code (library.py)
+from .library import HANDLERS as _LIBRARY_HANDLERS  # noqa: E402
+from .library import METHODS as _LIBRARY_METHODS  # noqa: E402
+
+HANDLERS.update(_LIBRARY_HANDLERS)
+METHODS.update(_LIBRARY_METHODS)

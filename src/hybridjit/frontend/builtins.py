@@ -55,6 +55,9 @@ class CallSite:
     in_entry: bool = True
     #: a fresh name for a Let binding (see ir.nodes.Let)
     new_let: Callable[[], str] | None = None
+    #: emits a call of a NumPy function before the current statement and
+    #: returns its result (see frontend/library.py and FunctionLowerer.library_call)
+    library: Callable[..., Expr] | None = None
 
     def expect_args(self, lo: int, hi: int | None = None) -> None:
         hi = lo if hi is None else hi

@@ -36,6 +36,7 @@ from ..ir.arrays import (
     Concat,
     Cumulative,
     Fresh,
+    LibraryCall,
     Map,
     Sequence,
 )
@@ -51,7 +52,7 @@ if TYPE_CHECKING:
 #: IR that needs the caller's context: array values and array statements
 #: (views alone do not: a C helper receives and indexes them)
 _ARRAY_WORK = (Alloc, Map, ArrayReduce, Cumulative, Fresh, Sequence, Concat, ArrayStore,
-               Compress)
+               Compress, LibraryCall)
 
 _PREFIX = re.compile(r"^\.(?:i\d+c\d+)+_")
 

@@ -31,7 +31,7 @@ from ..errors import (
     TypingError,
     UnsupportedError,
 )
-from ..ir.arrays import ArrayStore
+from ..ir.arrays import ArrayStore, LibraryCall
 from ..ir.nodes import (
     Assign,
     Break,
@@ -70,7 +70,7 @@ from ..types import (
     scalar_of_dtype,
     unify,
 )
-from . import exprs, inline, iterate, masks, views, words
+from . import exprs, inline, iterate, library, masks, views, words
 from .arrayfuncs import METHODS
 from .arrayops import has_array, lift
 from .builtins import CONSTANTS, ELEMENTWISE, HANDLERS, CallSite
@@ -335,6 +335,43 @@ class FunctionLowerer:
         t = self.assign_type(temp, value.type, loc)
         self.pre.append(Assign(temp, cast(value, t), loc))
         return Var(temp, t, loc)
+
+    def library_call(self, function: str, values: tuple[Expr, ...], names: tuple[str, ...],
+                     items: tuple[Type, ...], loc: SourceLoc) -> Expr:
+        """A NumPy function called just before the current statement (where
+        Python calls it: its operands are evaluated there too), its result
+        items in new variables; the expression standing for the result."""
+        shown = library.shown(function)
+        if self.parallel_depth:
+            raise UnsupportedError(
+                f"{shown}() cannot run inside a prange loop: it calls NumPy, which needs the "
+                "Python interpreter", loc,
+                hint="make this loop a plain range loop, or call it before the loop")
+        if self.conditional:
+            raise UnsupportedError(
+                f"{shown}() is not supported where it may not be evaluated (after and/or, in "
+                "a conditional expression or a while test)", loc,
+                hint="assign its result to a variable in a statement of its own first")
+        targets: list[str] = []
+        scalar_items: list[bool] = []
+        results: list[Expr] = []
+        for t in items:
+            temp = self.new_temp()
+            targets.append(temp)
+            if isinstance(t, Array):
+                self.assign_type(temp, t, loc)
+                results.append(Var(temp, t, loc))
+                scalar_items.append(False)
+                continue
+            assert isinstance(t, Scalar)
+            at = self.assign_type(temp, Array(t.strong(), 1, "C"), loc)
+            results.append(Load(Var(temp, at, loc), (Const(0, INT64, loc),), t, (False,), loc))
+            scalar_items.append(True)
+        self.pre.append(LibraryCall(tuple(targets), function, values[:1], names[1:], values[1:],
+                                    tuple(scalar_items), loc))
+        if len(results) == 1:
+            return results[0]
+        return MakeTuple(tuple(results), Tuple(items), loc)
 
     def stmt_Pass(self, s: ast.Pass) -> list[Stmt]:
         return []
@@ -819,7 +856,7 @@ class FunctionLowerer:
                 lower=self.lower_expr, static=self.static_value,
                 in_parallel_loop=self.parallel_depth > 0,
                 in_entry=self.is_entry,
-                new_let=self.new_let,
+                new_let=self.new_let, library=self.library_call,
             )
             if func in ELEMENTWISE and has_array(site.args):
                 # a NumPy ufunc (or abs) of arrays: the scalar function per element
@@ -878,7 +915,7 @@ class FunctionLowerer:
             loc=loc, fastmath=self.ctx.options.fastmath,
             lower=self.lower_expr, static=self.static_value,
             in_parallel_loop=self.parallel_depth > 0, in_entry=self.is_entry,
-            new_let=self.new_let,
+            new_let=self.new_let, library=self.library_call,
         )
         return handler(site)
 

@@ -233,5 +233,34 @@ class ArrayStore(Stmt):
     loc: SourceLoc = field(default=UNKNOWN_LOC, compare=False)
 
 
+@dataclass(frozen=True, slots=True)
+class LibraryCall(Stmt):
+    """``targets = function(*args, **options)``: a NumPy function (``np.sort``,
+    ``np.linalg.solve`` ...) called by the entry's host code, for work with
+    no good loop form.  It needs the interpreter: never inside a parallel
+    loop or on a device.  ``function`` is the dotted name
+    ("numpy.linalg.solve"); ``args`` and ``option_values`` (keyword
+    arguments named by ``option_names``) are arrays, scalars, tuples of
+    scalars or :class:`Static` constants.
+    Each target is a new C-contiguous array variable receiving one item of
+    the result (the result itself when there is one target), which NumPy
+    gives in the target's dtype and rank (the frontend asked NumPy which);
+    a scalar item arrives as a 1-element 1-D array (``scalar_items``), so
+    every target is an array variable owned by this call."""
+
+    targets: tuple[str, ...]
+    function: str
+    args: tuple[Expr, ...]
+    option_names: tuple[str, ...]
+    option_values: tuple[Expr, ...]
+    scalar_items: tuple[bool, ...]
+    loc: SourceLoc = field(default=UNKNOWN_LOC, compare=False)
+
+    @property
+    def shown_name(self) -> str:
+        """The function as the user wrote it: np.linalg.solve."""
+        return "np." + self.function.removeprefix("numpy.")
+
+
 def is_array_expr(e: Expr) -> bool:
     return isinstance(e.type, Array)

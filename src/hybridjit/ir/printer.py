@@ -6,6 +6,7 @@ program with types, loop ids and parallel annotations.
 
 from __future__ import annotations
 
+from .arrays import LibraryCall
 from .nodes import (
     Assign,
     BinOp,
@@ -30,6 +31,7 @@ from .nodes import (
     Program,
     Return,
     Shape,
+    Static,
     Stmt,
     Store,
     TupleItem,
@@ -66,6 +68,10 @@ def _stmt(s: Stmt, ind: str) -> list[str]:
         return [f"{ind}{fmt(s.array)}[{', '.join(fmt(i) for i in s.indices)}] = {fmt(s.value)}"]
     if isinstance(s, ExprStmt):
         return [ind + fmt(s.value)]
+    if isinstance(s, LibraryCall):
+        args = [fmt(a) for a in s.args]
+        args += [f"{n}={fmt(v)}" for n, v in zip(s.option_names, s.option_values)]
+        return [f"{ind}{', '.join(s.targets)} = {s.shown_name}({', '.join(args)})"]
     if hasattr(s, "target") and hasattr(s, "value") and isinstance(s.target, Expr):
         return [f"{ind}{fmt(s.target)}[...] = {fmt(s.value)}"]  # ArrayStore
     if isinstance(s, If):
@@ -126,6 +132,8 @@ def fmt(e: Expr) -> str:
         return "(" + ", ".join(fmt(i) for i in e.items) + ",)"
     if isinstance(e, TupleItem):
         return f"{fmt(e.value)}[{e.index}]"
+    if isinstance(e, Static):
+        return repr(e.value)
     return _array_fmt(e)
 
 

@@ -48,6 +48,7 @@ from ..ir.arrays import (
     Cumulative,
     Fresh,
     IndexDim,
+    LibraryCall,
     Map,
     MatMul,
     ReshapeView,
@@ -79,6 +80,7 @@ from ..ir.nodes import (
     Reduction,
     Return,
     Shape,
+    Static,
     Stmt,
     Store,
     UnaryOp,
@@ -133,7 +135,7 @@ def lower_arrays(fn: Function, new_loop_id: Callable[[], int], boundscheck: bool
         needed = {n.name for n in walk_all(body) if isinstance(n, Var) and n.name in forward}
         if not needed:
             if plans is not None:
-                plans += [p for p in lw.plans if p.nests or p.temporaries]
+                plans += [p for p in lw.plans if p.nests or p.temporaries or p.library]
             return replace(fn, body=body, locals=tuple(sorted(lw.types.items())))
         forward -= needed
 
@@ -329,7 +331,30 @@ class _Lowerer:
         if isinstance(s, ExprStmt):
             new = replace(s, value=self.scalar(s.value, pre))
             return [*pre, new]
+        if isinstance(s, LibraryCall):
+            return self.library_call(s)
         return [s]
+
+    def library_call(self, s: LibraryCall) -> list[Stmt]:
+        """A NumPy call: its array operands become array variables (a view
+        one of its own, with a NumPy object), its scalars plain values; each
+        target is a new array."""
+        pre: list[Stmt] = []
+
+        def operand(e: Expr) -> Expr:
+            if isinstance(e.type, Array):
+                return self.array_var(e, pre)
+            if isinstance(e, MakeTuple):
+                return replace(e, items=tuple(operand(i) for i in e.items))
+            return e if isinstance(e, Static) else self.scalar(e, pre)
+
+        new = replace(s, args=tuple(operand(a) for a in s.args),
+                      option_values=tuple(operand(v) for v in s.option_values))
+        for t in s.targets:  # (their alias class is the operands': array_alias_roots)
+            self.extents.pop(t, None)
+        self.plan.library.append(f"NumPy's {s.shown_name} (called by the host code: it needs "
+                                 "the interpreter, so a loop around it stays serial)")
+        return [*pre, new]
 
     def while_loop(self, s: While) -> list[Stmt]:
         pre: list[Stmt] = []

@@ -30,6 +30,7 @@ from ..analysis.dependence import (
 )
 from ..analysis.scalars import ScalarClassification, classify_loop_scalars, live_after_loop
 from ..errors import HybridJitWarning, ParallelRaceError, SourceLoc
+from ..ir.arrays import LibraryCall
 from ..ir.nodes import (
     ArgReduce,
     For,
@@ -178,6 +179,12 @@ class _Walker:
             return None
         if inside:
             self.note(loop, False, "inside a parallel loop: each iteration runs it serially")
+            return None
+        calls = [n for n in walk(loop) if isinstance(n, LibraryCall)]
+        if calls:
+            self.note(loop, False, f"it calls NumPy's {calls[0].shown_name} (line "
+                      f"{calls[0].loc.line}), which needs the Python interpreter: the loop runs "
+                      "serially, on the host")
             return None
         analysed = self.verdicts[loop.loop_id]
         verdict = analysed.verdict
