@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from difftest import check, make_view, random_array
-from hybridjit import UnsupportedError, jit
+from hybridjit import jit
 
 DTYPES = ["bool", "int8", "int32", "int64", "uint8", "float32", "float64"]
 
@@ -155,9 +155,9 @@ def test_read_with_a_mask_of_another_shape_is_an_index_error(shape, mshape):
     check(read_given_mask, np.zeros(shape), np.ones(mshape, bool), raises=IndexError)
 
 
-def test_integer_index_arrays_are_refused_clearly():
-    with pytest.raises(UnsupportedError, match="integer array"):
-        jit(integer_index_array)(np.ones(3), np.array([0, 2]))
+def test_integer_index_arrays_are_not_masks():
+    # (an integer array index is fancy indexing: test_diff_numpy_fancy.py)
+    check(integer_index_array, np.ones(3), np.array([0, 2]))
 
 
 def test_plan_of_a_read_counts_in_parallel_and_stores_in_order():

@@ -49,6 +49,7 @@ class ArrayStatement:
     scalars: list[str] = field(default_factory=list)
     #: library calls made instead of the nest where they pay, and when
     library: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def parallel(self) -> bool:
@@ -86,7 +87,7 @@ class ArrayStatement:
             out.append(f"{label}: {verdict}")
         out += [f"library: {x}" for x in self.library]
         out += [f"temporary: {t}" for t in self.temporaries]
-        return out
+        return out + [f"note: {x}" for x in self.notes]
 
 
 @dataclass
@@ -144,7 +145,7 @@ def explain(disp: Any, arg_types: tuple[Type, ...]) -> Explanation:
     program, _, decisions = analyse(disp.py_func, arg_types, disp.options, plans)
     by_loop = {d.loop_id: d for d in decisions}
     arrays = [ArrayStatement(p.loc, [(role, by_loop[i]) for i, role in p.nests if i in by_loop],
-                             p.temporaries, p.fused_lines, p.scalars, p.library)
+                             p.temporaries, p.fused_lines, p.scalars, p.library, p.notes)
               for p in plans]
     array_loops = {i for p in plans for i in p.loops}
     main_nests = {i for p in plans for i, role in p.nests if role == "nest"}

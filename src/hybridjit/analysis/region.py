@@ -124,6 +124,7 @@ _HOST_WORDS = {
     "arange_length": "np.arange's length", "unbound": "the unbound-variable check",
     "core_match": "the matrix product's shape check",
     "mask_match": "the boolean mask's shape check",
+    "fancy_index": "the index array's bounds check (NumPy's IndexError)",
 }
 
 

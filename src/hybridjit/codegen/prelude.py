@@ -452,6 +452,16 @@ static PyObject *hj_library_result(PyObject *item, int typenum, int ndim, int sc
     Py_DECREF(a);
     return r;
 }
+/* an element of an index array as a row of an array of n rows (NumPy's
+   integer array indexing): wrapped when negative, IndexError out of range */
+static int64_t hj_fancy_index(int64_t k, int64_t n, int *st) {
+    if (k < -n || k >= n) {
+        hj_fail_msg(st, HJ_E_INDEXERROR, "index %lld is out of bounds for axis 0 with size "
+                    "%lld", (long long)k, (long long)n);
+        return 0;
+    }
+    return k < 0 ? k + n : k;
+}
 /* a boolean mask's extent along axis d must be the indexed array's */
 static int64_t hj_mask_match(int64_t a, int64_t m, int64_t d, int *st) {
     if (a != m)

@@ -54,7 +54,7 @@ from ..types import (
     true_divide_type,
     unify,
 )
-from . import linalg, masks, views, words
+from . import fancy, linalg, masks, views, words
 from .arrayops import lift
 from .coerce import cast, convert_const, fits_selection, fold_python, truth
 
@@ -198,7 +198,9 @@ def _subscript(fl: FunctionLowerer, node: ast.Subscript) -> Expr:
         raise TypingError(f"a {base.type} cannot be indexed", loc)
     mask = masks.mask_index(fl, node)
     if mask is not None:
-        return masks.compress(base, mask, loc)
+        if masks.is_mask(mask):
+            return masks.compress(base, mask, loc)
+        return fancy.gather(base, mask, loc)
     return views.index(fl, base, node)
 
 

@@ -36,8 +36,10 @@ from ..ir.arrays import (
     Concat,
     Cumulative,
     Fresh,
+    Gather,
     LibraryCall,
     Map,
+    Scatter,
     Sequence,
 )
 from ..ir.nodes import Alloc, Assign, Expr, Function, MakeTuple, Static, Stmt, Var
@@ -52,7 +54,7 @@ if TYPE_CHECKING:
 #: IR that needs the caller's context: array values and array statements
 #: (views alone do not: a C helper receives and indexes them)
 _ARRAY_WORK = (Alloc, Map, ArrayReduce, Cumulative, Fresh, Sequence, Concat, ArrayStore,
-               Compress, LibraryCall)
+               Compress, LibraryCall, Gather, Scatter)
 
 _PREFIX = re.compile(r"^\.(?:i\d+c\d+)+_")
 

@@ -70,7 +70,7 @@ from ..types import (
     scalar_of_dtype,
     unify,
 )
-from . import exprs, inline, iterate, library, masks, views, words
+from . import exprs, fancy, inline, iterate, library, masks, views, words
 from .arrayfuncs import METHODS
 from .arrayops import has_array, lift
 from .builtins import CONSTANTS, ELEMENTWISE, HANDLERS, CallSite
@@ -425,6 +425,8 @@ class FunctionLowerer:
             return out
         if isinstance(target, ast.Subscript):
             mask = masks.mask_index(self, target)
+            if mask is not None and not masks.is_mask(mask):
+                return fancy.scatter(self, target, mask, value_node, None, loc)
             if mask is not None:  # (before the value: a[m] = b[m] reads b[m] as b)
                 return masks.masked_store(self, target, mask, value_node, None, loc)
         return self.assign_value(target, self.lower_expr(value_node), loc)
@@ -440,6 +442,8 @@ class FunctionLowerer:
             return [Assign(target.id, cast(value, t), loc)]
         if isinstance(target, ast.Subscript):
             mask = masks.mask_index(self, target)
+            if mask is not None and not masks.is_mask(mask):
+                return fancy.scatter(self, target, mask, value, None, loc)
             if mask is not None:
                 return masks.masked_store(self, target, mask, value, None, loc)
             dest = self.subscript_target(target)
@@ -535,6 +539,8 @@ class FunctionLowerer:
                                    hint=words.hint_for(type(s.op), ""))
         if isinstance(s.target, ast.Subscript):
             mask = masks.mask_index(self, s.target)
+            if mask is not None and not masks.is_mask(mask):
+                return fancy.scatter(self, s.target, mask, s.value, op, loc)
             if mask is not None:  # (before the value: a[m] += b[m] reads b[m] as b)
                 return masks.masked_store(self, s.target, mask, s.value, op, loc)
         rhs = self.lower_expr(s.value)

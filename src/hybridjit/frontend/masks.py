@@ -14,8 +14,8 @@ NumPy's IndexError (a run-time check before the nest).  An array value is
 taken only as the same mask applied to an array of the same shape
 (``a[m] = b[m]``: element ``k`` of the value is then ``b``'s element where
 ``a``'s is stored).  :func:`compress` reads ``a[mask]``, a new 1-D array
-(:class:`~hybridjit.ir.arrays.Compress`).  Integer index arrays are refused
-with a hint.
+(:class:`~hybridjit.ir.arrays.Compress`).  Integer index arrays are
+frontend/fancy.py's.
 """
 
 from __future__ import annotations
@@ -44,7 +44,8 @@ _PURE = (ast.Name, ast.Compare, ast.UnaryOp, ast.BinOp, ast.Attribute, ast.Call)
 
 
 def mask_index(fl: FunctionLowerer, node: ast.Subscript) -> Expr | None:
-    """The boolean array indexing ``node``, or None for any other index."""
+    """The array (a boolean mask or integer indices) that is the single
+    index of ``node``, or None for any other index."""
     idx = node.slice
     if not isinstance(idx, _PURE) or any(
             isinstance(n, ast.Call) and not _global_function(fl, n.func) for n in ast.walk(idx)):
@@ -53,11 +54,14 @@ def mask_index(fl: FunctionLowerer, node: ast.Subscript) -> Expr | None:
     mt = mask.type
     if not isinstance(mt, Array):
         return None
-    if not mt.dtype.is_bool:
-        raise UnsupportedError(
-            "indexing with an integer array (fancy indexing) is not supported yet",
-            fl.loc(idx), hint="write the loop over the indices")
     return mask
+
+
+def is_mask(index: Expr) -> bool:
+    """Whether an array index (from :func:`mask_index`) is a boolean mask
+    (else it is an integer index array: frontend/fancy.py)."""
+    t = index.type
+    return isinstance(t, Array) and t.dtype.is_bool
 
 
 def _global_function(fl: FunctionLowerer, func: ast.expr) -> bool:

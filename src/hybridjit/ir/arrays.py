@@ -176,6 +176,20 @@ class Compress(Expr):
 
 
 @dataclass(frozen=True, slots=True)
+class Gather(Expr):
+    """``value[index]`` with an integer array ``index`` (NumPy's integer
+    array indexing along the first axis): a new array of shape
+    ``index.shape + value.shape[1:]`` whose element ``(i..., j...)`` is
+    ``value[index[i...], j...]``.  A negative index counts from the end; one
+    out of range is NumPy's IndexError, whatever ``boundscheck`` says."""
+
+    value: Expr
+    index: Expr
+    type: Array
+    loc: SourceLoc = field(default=UNKNOWN_LOC, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Cumulative(Expr):
     """``np.cumsum``/``np.cumprod`` (``kind`` sum/prod) along ``axis`` (None:
     of the flattened array)."""
@@ -260,6 +274,21 @@ class LibraryCall(Stmt):
     def shown_name(self) -> str:
         """The function as the user wrote it: np.linalg.solve."""
         return "np." + self.function.removeprefix("numpy.")
+
+
+@dataclass(frozen=True, slots=True)
+class Scatter(Stmt):
+    """``target[index] = value`` with an integer array ``index``: ``value``
+    (a scalar, or an array broadcast to ``index.shape + target.shape[1:]``)
+    is computed entirely first, every index is checked (NumPy's IndexError
+    before anything is stored), then the rows ``target[index[i...]]`` are
+    stored in C order of ``index``, so where an index repeats the last
+    store wins, as in NumPy.  Not proven parallel: indices may repeat."""
+
+    target: Expr
+    index: Expr
+    value: Expr
+    loc: SourceLoc = field(default=UNKNOWN_LOC, compare=False)
 
 
 def is_array_expr(e: Expr) -> bool:

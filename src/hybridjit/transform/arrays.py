@@ -47,11 +47,13 @@ from ..ir.arrays import (
     Concat,
     Cumulative,
     Fresh,
+    Gather,
     IndexDim,
     LibraryCall,
     Map,
     MatMul,
     ReshapeView,
+    Scatter,
     Sequence,
     SliceDim,
     TransposeView,
@@ -119,6 +121,8 @@ class ArrayPlan:
     scalars: list[str] = field(default_factory=list)
     #: library calls made instead of a nest where they pay (and when)
     library: list[str] = field(default_factory=list)
+    #: anything else explain should say about the statement
+    notes: list[str] = field(default_factory=list)
 
 
 def lower_arrays(fn: Function, new_loop_id: Callable[[], int], boundscheck: bool = False,
@@ -173,7 +177,7 @@ def loop_id_source(functions: tuple[Function, ...]) -> Callable[[], int]:
 
 def _is_array_op(n: Node) -> bool:
     if isinstance(n, (Map, ArrayReduce, ArrayStore, Fresh, Sequence, Concat, Cumulative,
-                      Compress)):
+                      Compress, Gather, Scatter, LibraryCall)):
         return True
     if isinstance(n, VIEWS):
         return True
@@ -333,6 +337,8 @@ class _Lowerer:
             return [*pre, new]
         if isinstance(s, LibraryCall):
             return self.library_call(s)
+        if isinstance(s, Scatter):
+            return self.scatter(s)
         return [s]
 
     def library_call(self, s: LibraryCall) -> list[Stmt]:
@@ -515,7 +521,7 @@ class _Lowerer:
         if isinstance(e, Alloc):
             pre += self.assign(Assign(name, e, e.loc))
         elif isinstance(e, (Map, ArrayReduce, MatMul, Compress, Fresh, Sequence, Concat,
-                            Cumulative, Cast)):
+                            Cumulative, Cast, Gather)):
             role, why, self.role = self.role, self.temp_why, "operand"
             self.temp_why = f"{_described(e)} computed into an array of its own first"
             try:
@@ -563,6 +569,8 @@ class _Lowerer:
             return self.matmul(e, dest, loc)
         if isinstance(e, Compress):
             return self.compress(e, dest, loc)
+        if isinstance(e, Gather):
+            return self.gather(e, dest, loc)
         if isinstance(e, Sequence):
             return self.sequence(e, dest, loc)
         if isinstance(e, Concat):
@@ -640,6 +648,82 @@ class _Lowerer:
                                   loc)), (), loc)]
 
         pre.append(self.nest(shape, stored, loc))
+        return pre
+
+    def gather(self, e: Gather, dest: str, loc: SourceLoc) -> list[Stmt]:
+        """``value[index]`` into ``dest``: one nest over the result, each
+        element read from the row its index names (checked, wrapped)."""
+        pre: list[Stmt] = []
+        ishape = self.shape_of(e.index, pre, loc)
+        w = self.window(e.value, pre)
+        shape = (*ishape, *w.shape[1:])
+        pre += self.allocate(dest, shape, loc)
+        target = self.var(dest, loc)
+        t = self.types[dest]
+        assert isinstance(t, Array)
+        k = len(ishape)
+
+        def body(idx: tuple[Expr, ...]) -> list[Stmt]:
+            row = self.fancy_index(e.index, idx[:k], ishape, w.shape[0], pre, loc)
+            v = Load(w.base, w.at((row, *idx[k:])), t.dtype, w.wraps, loc)
+            return [Store(target, idx, v, (False,) * len(idx), loc)]
+
+        pre.append(self.nest(shape, body, loc))
+        return pre
+
+    def fancy_index(self, index: Expr, idx: tuple[Expr, ...], ishape: Shape_, extent: Expr,
+                    pre: list[Stmt], loc: SourceLoc) -> Expr:
+        """Element ``idx`` of an index array as a row of an array of
+        ``extent`` rows: wrapped when negative, NumPy's IndexError when out
+        of range."""
+        raw = self.element(index, idx, ishape, pre, INT64)
+        return Intrinsic("host.fancy_index", (_as_int(raw, INT64), _as_int(extent, INT64)),
+                         INT64, loc)
+
+    def scatter(self, s: Scatter) -> list[Stmt]:
+        """``target[index] = value``: the value, and an index sharing memory
+        with the target, are computed into arrays of their own first; one
+        nest checks every index (nothing is stored when one is out of
+        range, as in NumPy), then a nest stores in index order.  The store's
+        subscript is data, so the dependence analysis keeps that nest
+        serial (indices may repeat)."""
+        pre: list[Stmt] = []
+        target = self.window(s.target, pre)
+        tt = target.base.type
+        assert isinstance(tt, Array)
+        index = s.index
+        if any(self.may_alias(v.name, target.base.name) for v in self.leaves(index)):
+            index = self.array_var(Fresh(index, Array(_dtype_of(index), _ndim_of(index), "C"),
+                                         s.loc), pre)
+        ishape = self.shape_of(index, pre, s.loc)
+        shape = (*ishape, *target.shape[1:])
+        value = _strip_layout_cast(s.value)
+        if isinstance(value.type, Array):
+            if any(self.may_alias(v.name, target.base.name) for v in self.leaves(value)) \
+                    or not isinstance(value, (Var, *VIEWS)):
+                why, self.temp_why = self.temp_why, \
+                    "the value of a store through an index array, computed first"
+                try:
+                    value = self.array_var(Fresh(value, Array(_dtype_of(value),
+                                                              _ndim_of(value), "C"), s.loc), pre)
+                finally:
+                    self.temp_why = why
+            pre += self.check_store_shape(self.shape_of(value, pre, s.loc), shape, s.loc)
+        else:
+            value = self.hoist(value, pre)
+        k = len(ishape)
+        pre.append(self.nest(ishape, lambda idx: [ExprStmt(self.fancy_index(
+            index, idx, ishape, target.shape[0], pre, s.loc), s.loc)], s.loc))
+
+        def body(idx: tuple[Expr, ...]) -> list[Stmt]:
+            row = self.fancy_index(index, idx[:k], ishape, target.shape[0], pre, s.loc)
+            v = self.element(value, idx, shape, pre, tt.dtype) \
+                if isinstance(value.type, Array) else _cast_to(value, tt.dtype)
+            return [Store(target.base, target.at((row, *idx[k:])), v, target.wraps, s.loc)]
+
+        pre.append(self.nest(shape, body, s.loc))
+        self.plan.notes.append("the stores through the index array run serially, in index "
+                               "order: indices may repeat, and the last store wins, as in NumPy")
         return pre
 
     def allocate(self, dest: str, shape: Shape_, loc: SourceLoc) -> list[Stmt]:
@@ -1004,6 +1088,18 @@ def _strip_layout_cast(e: Expr) -> Expr:
     return e
 
 
+def _dtype_of(e: Expr) -> Scalar:
+    t = e.type
+    assert isinstance(t, Array)
+    return t.dtype
+
+
+def _ndim_of(e: Expr) -> int:
+    t = e.type
+    assert isinstance(t, Array)
+    return t.ndim
+
+
 def _described(e: Expr) -> str:
     """An array operation in words (for explain)."""
     if isinstance(e, ArrayReduce):
@@ -1014,6 +1110,8 @@ def _described(e: Expr) -> str:
         return "the concatenation"
     if isinstance(e, Sequence):
         return "the sequence"
+    if isinstance(e, Gather):
+        return "the rows an index array picks"
     return "an operand"
 
 
