@@ -112,6 +112,12 @@ class DeviceError(HybridJitError):
     """A device API call failed; names the API call."""
 
 
+class PartitionError(HybridJitError):
+    """A function ``fn.dask`` cannot run block by block over chunked arrays
+    (no parallel loop nest to split, a loop around it, a written array whose
+    blocks the subscripts do not tell apart); names the line and why."""
+
+
 class InternalError(HybridJitError):
     """A bug in hybridjit itself; please report it."""
 
