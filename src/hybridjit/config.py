@@ -70,6 +70,17 @@ def cuda_staging_min_bytes() -> int | None:
     return value if value > 0 else None
 
 
+def dask_omp_threads() -> int | None:
+    """OpenMP threads per Dask task (``HYBRIDJIT_DASK_THREADS``), or None for
+    the policy of :mod:`hybridjit.distributed.threads`."""
+    env = os.environ.get("HYBRIDJIT_DASK_THREADS", "").strip()
+    try:
+        value = int(env) if env else 0
+    except ValueError:
+        value = 0
+    return value if value > 0 else None
+
+
 def poison_enabled() -> bool:
     return os.environ.get("HYBRIDJIT_POISON", "") not in ("", "0")
 
