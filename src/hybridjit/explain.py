@@ -98,6 +98,8 @@ class Explanation:
     arrays: list[ArrayStatement] = field(default_factory=list)
     #: every loop the array statements made (reported with their statement)
     array_loops: set[int] = field(default_factory=set)
+    #: what fn.dask does with the function (hybridjit.distributed), or why it cannot
+    dask: list[str] = field(default_factory=list)
 
     def array_at(self, line: int) -> ArrayStatement:
         """The plan of the array statement on ``line`` (tests use this)."""
@@ -129,6 +131,7 @@ class Explanation:
             out += [f"      {t}" for t in texts]
         for line, text in dict.fromkeys(self.regions):  # (an array statement's nests: once)
             out.append(f"  line {line}: device: {text}")
+        out += [f"  dask: {text}" for text in self.dask]
         if not self.loops:
             out.append("  (no loops)")
         return "\n".join(out)
@@ -165,7 +168,18 @@ def explain(disp: Any, arg_types: tuple[Type, ...]) -> Explanation:
                 else:
                     text = "runs on the CPU: " + "; ".join(r.blockers)
                 regions.append((r.loc.line, text))
-    return Explanation(disp.py_func.__qualname__, decisions, regions, arrays, array_loops)
+    return Explanation(disp.py_func.__qualname__, decisions, regions, arrays, array_loops,
+                       _dask_lines(disp, program, decisions))
+
+
+def _dask_lines(disp: Any, program: Any, decisions: list[LoopDecision]) -> list[str]:
+    """fn.dask's plan in words; a failure of that report never fails explain."""
+    from .distributed import explain_lines
+
+    try:
+        return explain_lines(disp, program, decisions)
+    except Exception as exc:  # a bug in the report: say so, explain the rest
+        return [f"(not analysed: {type(exc).__name__}: {exc}; please report this)"]
 
 
 def shown(name: str) -> str:
