@@ -146,6 +146,16 @@ class Dispatcher:
         except HybridJitError as exc:
             raise exc.with_traceback(None) from None
 
+    def dask(self, *args: Any, **kwargs: Any) -> tuple[Any, ...]:
+        """Run over Dask arrays block by block (hybridjit.distributed): lazy
+        Dask arrays, one per written argument, then the returned value."""
+        from .distributed import dask_call
+
+        try:
+            return dask_call(self, args, kwargs)
+        except HybridJitError as exc:
+            raise exc.with_traceback(None) from None
+
     def __get__(self, obj: Any, objtype: Any = None) -> Any:
         return self if obj is None else functools.partial(self, obj)
 
