@@ -264,3 +264,53 @@ def test_row_products_in_a_loop_enter_threads_only_when_long():
     plan = jit(forward_substitution).explain(np.eye(4), np.ones(4))
     stmt = plan.array_at(forward_substitution.__code__.co_firstlineno + 4)
     assert "runs in parallel when it has at least" in " ".join(stmt.lines())
+
+
+# --------------------------------------------------------------------------
+# products on devices (poisoned buffers: a missing transfer is a wrong answer)
+# --------------------------------------------------------------------------
+
+
+def small_product(a, b):
+    return a @ b
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
+def test_products_offloaded_as_nests(offload_kind, dtype):
+    # a product below the library's size runs as its reduction nest, which
+    # is a region: on the device, with exactly its operands moved
+    a, b = arr((20, 12), dtype, 1), arr((12, 9), dtype, 2)
+    fn = jit(small_product, target=offload_kind)
+    got = fn(a, b)
+    want = a @ b
+    assert got.dtype == want.dtype
+    np.testing.assert_allclose(got, want, **tol(a, b))
+    regions = fn.last_stats["regions"]
+    assert regions and all(r["reason"] == "offloaded" for r in regions), regions
+
+
+def test_row_products_in_prange_offloaded(offload_kind):
+    A, x = arr((40, 30), "float64", 3), arr(30, "float64", 4)
+    y, want = np.zeros(40), np.zeros(40)
+    fn = jit(rows_in_prange, target=offload_kind)
+    fn(A, x, y)
+    rows_in_prange(A, x, want)
+    np.testing.assert_allclose(y, want, rtol=1e-12)
+    regions = fn.last_stats["regions"]
+    assert regions and regions[0]["reason"] == "offloaded", regions
+
+
+def test_hoisted_shape_checks_keep_python_semantics():
+    # the extents check of A[i, :] @ x runs once, before the loop, only when
+    # the loop runs (transform/hoist.py): no rows, no error, as in Python
+    check(rows_in_prange, np.ones((0, 3)), np.ones(4), np.zeros(0))
+    check(rows_in_prange, np.ones((2, 3)), np.ones(4), np.zeros(2), raises=ValueError)
+    fn = jit(rows_in_prange)
+    from hybridjit.ir.nodes import For
+    from hybridjit.ir.visit import walk
+    from hybridjit.pipeline import analyse
+
+    types = fn.arg_types((np.ones((2, 3)), np.ones(3), np.zeros(2)))
+    program, _, _ = analyse(rows_in_prange, types, fn.options)
+    loop = next(s for s in program.entry.body if isinstance(s, For))
+    assert not any(getattr(n, "name", "").startswith("host.") for n in walk(loop))

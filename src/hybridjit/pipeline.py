@@ -23,6 +23,7 @@ from .ir.nodes import Call, Program
 from .ir.printer import format_program
 from .ir.visit import walk_all
 from .transform.arrays import ArrayPlan, loop_id_source, lower_arrays
+from .transform.hoist import hoist_invariant_setup
 from .transform.parallelize import LoopDecision, parallelize
 from .transform.regions import Region, outline_regions
 from .transform.unbound import insert_unbound_checks
@@ -52,6 +53,7 @@ def analyse(pyfunc: Any, arg_types: tuple[Type, ...], opts: CompileOptions,
     new_loop_id = loop_id_source(program.functions())
     for fn in program.functions():
         fn = lower_arrays(fn, new_loop_id, opts.boundscheck, plans)
+        fn = hoist_invariant_setup(fn)
         fn = insert_unbound_checks(fn)
         fn = clear_nonneg_wraps(fn)
         fn, d = parallelize(fn, opts.parallel, opts.fastmath)
