@@ -43,7 +43,8 @@ ALL_DTYPES = (
 )
 
 # default (rtol, atol) per float dtype; serial code should be (nearly) bit-exact
-DEFAULT_TOL = {"float16": (1e-3, 1e-3), "float32": (1e-5, 1e-6), "float64": (1e-11, 1e-13)}
+DEFAULT_TOL = {"float16": (1e-3, 1e-3), "float32": (1e-5, 1e-6), "float64": (1e-11, 1e-13),
+               "complex64": (1e-5, 1e-6), "complex128": (1e-11, 1e-13)}
 
 _SENTINEL = 0x5A  # fills base-buffer bytes outside every view
 _ALIGN = 64
@@ -233,6 +234,8 @@ def random_array(shape: int | tuple[int, ...], dtype: Any = "float64", seed: int
         lo = -2.0 if low is None else float(low)
         hi = 2.0 if high is None else float(high)
         out = (lo + (hi - lo) * rng.random(shape)).astype(dt)
+        if dt.kind == "c":  # (an imaginary part from the same range)
+            out = out + 1j * (lo + (hi - lo) * rng.random(shape)).astype(dt)
         if nonzero:
             out[out == 0] = 1
     return np.ascontiguousarray(out)
@@ -298,7 +301,8 @@ def type_key(v: Any) -> str:
 
 
 #: the NumPy dtype of each type key (Python numbers as NumPy's defaults)
-_KIND = {"int": "int64", "float": "float64", "bool": "bool", "np.bool": "bool"}
+_KIND = {"int": "int64", "float": "float64", "bool": "bool", "np.bool": "bool",
+         "complex": "complex128"}
 
 
 def _weak_fits(value: Any, key: str) -> bool:
@@ -316,7 +320,8 @@ def _dtype_of(key: str) -> np.dtype:
 
 
 def _tol(dtype_name: str, rtol: float | None, atol: float | None) -> tuple[float, float]:
-    r, a = DEFAULT_TOL.get("float64" if dtype_name == "float" else dtype_name, (0.0, 0.0))
+    name = {"float": "float64", "complex": "complex128"}.get(dtype_name, dtype_name)
+    r, a = DEFAULT_TOL.get(name, (0.0, 0.0))
     return (r if rtol is None else rtol), (a if atol is None else atol)
 
 
@@ -342,12 +347,16 @@ def assert_same(expected: Any, got: Any, *, rtol: float | None = None,
             f"{path}: dtype {got.dtype}, expected {expected.dtype}")
         assert got.shape == expected.shape, (
             f"{path}: shape {got.shape}, expected {expected.shape}")
-        if expected.dtype.kind == "f":
+        if expected.dtype.kind in "fc":
             r, a = _tol(expected.dtype.name, rtol, atol)
             np.testing.assert_allclose(got, expected, rtol=r, atol=a, equal_nan=True,
                                        err_msg=path)
         else:
             np.testing.assert_array_equal(got, expected, err_msg=path)
+        return
+    if isinstance(expected, complex) or (isinstance(expected, np.generic)
+                                         and expected.dtype.kind == "c"):
+        _assert_same_complex(expected, got, rtol, atol, check_type, path)
         return
     if isinstance(expected, (bool, int, float, np.generic)):
         assert isinstance(got, (bool, int, float, np.generic)), (
@@ -381,6 +390,25 @@ def assert_same(expected: Any, got: Any, *, rtol: float | None = None,
             assert int(expected) == int(got), f"{path}: {got!r} != {expected!r}"
         return
     assert got == expected, f"{path}: {got!r} != {expected!r}"
+
+
+def _assert_same_complex(expected: Any, got: Any, rtol: float | None, atol: float | None,
+                         check_type: bool | str, path: str) -> None:
+    """A complex scalar: its type, then each part within the tolerance."""
+    assert isinstance(got, (complex, np.generic)), (
+        f"{path}: expected complex {expected!r}, got {type(got).__name__} {got!r}")
+    ek, gk = type_key(expected), type_key(got)
+    if check_type:
+        assert ek == gk, f"{path}: result type {gk} ({got!r}), CPython gives {ek} ({expected!r})"
+    r, a = _tol(ek, rtol, atol)
+    for part in ("real", "imag"):
+        e, g = float(getattr(expected, part)), float(getattr(got, part))
+        if math.isnan(e) or math.isinf(e):
+            assert (math.isnan(e) and math.isnan(g)) or e == g, (
+                f"{path}.{part}: {got!r} != {expected!r}")
+            continue
+        assert abs(g - e) <= a + r * abs(complex(expected)), (
+            f"{path}.{part}: {got!r} != {expected!r} (rtol={r}, atol={a})")
 
 
 # --------------------------------------------------------------------------

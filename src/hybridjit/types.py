@@ -27,6 +27,8 @@ _C_NAMES = {
     "uint64": "uint64_t",
     "float32": "float",
     "float64": "double",
+    "complex64": "float _Complex",
+    "complex128": "double _Complex",
 }
 
 
@@ -47,6 +49,22 @@ class Scalar(Type):
     @property
     def is_float(self) -> bool:
         return self.name.startswith("float")
+
+    @property
+    def is_complex(self) -> bool:
+        return self.name.startswith("complex")
+
+    @property
+    def is_inexact(self) -> bool:
+        """A float or a complex number."""
+        return self.is_float or self.is_complex
+
+    @property
+    def real_type(self) -> Scalar:
+        """The type of a complex number's parts (of a real number: itself)."""
+        if not self.is_complex:
+            return self
+        return Scalar("float32" if self.name == "complex64" else "float64", self.weak)
 
     @property
     def is_int(self) -> bool:
@@ -73,7 +91,8 @@ class Scalar(Type):
 
     def __str__(self) -> str:
         if self.weak:
-            return {"int64": "int", "float64": "float", "bool": "bool"}.get(self.name, self.name)
+            return {"int64": "int", "float64": "float", "bool": "bool",
+                    "complex128": "complex"}.get(self.name, self.name)
         return self.name
 
 
@@ -108,6 +127,8 @@ FLOAT32, FLOAT64 = Scalar("float32"), Scalar("float64")
 PY_INT = Scalar("int64", weak=True)
 PY_FLOAT = Scalar("float64", weak=True)
 PY_BOOL = Scalar("bool", weak=True)
+COMPLEX64, COMPLEX128 = Scalar("complex64"), Scalar("complex128")
+PY_COMPLEX = Scalar("complex128", weak=True)
 NONE = NoneType()
 
 SUPPORTED_DTYPES = frozenset(_C_NAMES)
@@ -121,7 +142,7 @@ def scalar_of_dtype(dtype: np.dtype) -> Scalar:
 
 
 def _kind_rank(t: Scalar) -> int:
-    return 0 if t.is_bool else (1 if t.is_int else 2)
+    return 0 if t.is_bool else (1 if t.is_int else (3 if t.is_complex else 2))
 
 
 def promote(a: Scalar, b: Scalar) -> Scalar:
@@ -129,11 +150,13 @@ def promote(a: Scalar, b: Scalar) -> Scalar:
     if a.weak and b.weak:
         # Python semantics: bool+bool -> int, int+float -> float.
         rank = max(_kind_rank(a), _kind_rank(b), 1)
-        return PY_INT if rank == 1 else PY_FLOAT
+        return {1: PY_INT, 2: PY_FLOAT}.get(rank, PY_COMPLEX)
     if a.weak or b.weak:
         weak, strong = (a, b) if a.weak else (b, a)
         if _kind_rank(weak) <= _kind_rank(strong):
             return strong
+        if weak.is_complex:  # a Python complex takes a NumPy float's precision
+            return COMPLEX64 if strong.name == "float32" else COMPLEX128
         if weak.is_float:
             return FLOAT64 if not strong.is_float else strong
         # weak int with strong bool -> default int
@@ -198,7 +221,7 @@ def unify(a: Type, b: Type) -> Type | None:
 def true_divide_type(a: Scalar, b: Scalar) -> Scalar:
     """Result type of ``a / b``: integers divide to float64, as in NumPy."""
     t = promote(a, b)
-    if t.is_float:
+    if t.is_inexact:
         return t
     return PY_FLOAT if t.weak else FLOAT64
 
@@ -221,6 +244,8 @@ def typeof_value(value: object) -> Type:
         return PY_INT
     if isinstance(value, float):
         return PY_FLOAT
+    if isinstance(value, complex):
+        return PY_COMPLEX
     if isinstance(value, np.ndarray):
         if is_masked(value):
             raise TypeError("masked arrays are not supported (their mask would be ignored); "

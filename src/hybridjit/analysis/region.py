@@ -20,6 +20,7 @@ from ..ir.nodes import (
     BoundCheck,
     Call,
     Cast,
+    Expr,
     For,
     Function,
     Intrinsic,
@@ -98,6 +99,8 @@ def offload_blockers(loop: For, fn: Function, iface: RegionInterface) -> list[st
                            "OverflowError or ValueError in Python)")
         elif isinstance(n, For) and n is not loop and not _const_step(n):
             reasons.append("has an inner loop whose step is only known at run time")
+    if any(isinstance(n, Expr) and _is_complex(n.type) for n in walk(loop)):
+        reasons.append("computes with complex numbers, which run on the host only for now")
     if not _const_step(loop):
         reasons.append("its step is only known at run time")
     for name in iface.assigned:
@@ -108,6 +111,12 @@ def offload_blockers(loop: For, fn: Function, iface: RegionInterface) -> list[st
     if fn.symbol != "hj_entry":
         reasons.append("is inside a helper function")
     return sorted(set(reasons))
+
+
+def _is_complex(t: object) -> bool:
+    if isinstance(t, Array):
+        t = t.dtype
+    return isinstance(t, Scalar) and t.is_complex
 
 
 def _const_step(loop: For) -> bool:

@@ -62,7 +62,7 @@ _NPY_TYPES = {
     "bool": "NPY_BOOL", "int8": "NPY_INT8", "int16": "NPY_INT16", "int32": "NPY_INT32",
     "int64": "NPY_INT64", "uint8": "NPY_UINT8", "uint16": "NPY_UINT16",
     "uint32": "NPY_UINT32", "uint64": "NPY_UINT64", "float32": "NPY_FLOAT32",
-    "float64": "NPY_FLOAT64",
+    "float64": "NPY_FLOAT64", "complex64": "NPY_COMPLEX64", "complex128": "NPY_COMPLEX128",
 }
 
 _HEADER = """\
@@ -73,6 +73,9 @@ _HEADER = """\
 #include <numpy/arrayobject.h>
 #include <stdint.h>
 #include <math.h>
+#include <complex.h>
+#undef I
+#undef complex
 #include <pthread.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -807,6 +810,8 @@ class OpenMPRenderer(CFamilyRenderer):
                 return f"PyBool_FromLong({value})"
             if t.is_int:
                 return f"PyLong_FromLongLong({value})"
+            if t.is_complex:
+                return f"hj_box_pycomplex({value})"
             return f"PyFloat_FromDouble({value})"
         return f"({{ {t.c_name} hj_b = {value}; hj_box_scalar(&hj_b, {_NPY_TYPES[t.name]}); }})"
 
@@ -945,6 +950,11 @@ class OpenMPRenderer(CFamilyRenderer):
             return [f"{ind}{v} = PyLong_AsLongLong({arg});",
                     f"{ind}if ({v} == -1 && PyErr_Occurred()) {{ hj_st |= HJ_PYERR; "
                     "goto hj_fail; }"]
+        if t.weak and t.is_complex:
+            return [f"{ind}{{ Py_complex hj_c = PyComplex_AsCComplex({arg});",
+                    f"{ind}  if (hj_c.real == -1.0 && PyErr_Occurred()) {{ hj_st |= HJ_PYERR; "
+                    "goto hj_fail; }",
+                    f"{ind}  {v} = __builtin_complex(hj_c.real, hj_c.imag); }}"]
         if t.weak:
             return [f"{ind}{v} = PyFloat_AsDouble({arg});",
                     f"{ind}if ({v} == -1.0 && PyErr_Occurred()) {{ hj_st |= HJ_PYERR; "
@@ -1040,6 +1050,8 @@ def _scalar_check(arg: str, t: Scalar) -> str:
     if t.weak:
         if t.is_bool:
             return f"PyBool_Check({arg})"
+        if t.is_complex:
+            return f"PyComplex_CheckExact({arg})"
         return f"Py{'Long' if t.is_int else 'Float'}_CheckExact({arg})"
     return f"hj_scalar_is({arg}, '{t.dtype.kind}', {t.dtype.itemsize})"
 

@@ -66,6 +66,13 @@ _C_MATH = {
 #: host helpers with one version per float type (of their first argument)
 _TYPED_HOST = frozenset({"host.round_np", "host.arange_length"})
 
+#: complex.<name> intrinsics -> C99's functions (float versions end in f)
+_COMPLEX_FUNCTIONS = {
+    "real": "creal", "imag": "cimag", "conj": "conj", "abs": "cabs", "angle": "carg",
+    **{f: "c" + f for f in ("exp", "log", "sqrt", "sin", "cos", "tan", "sinh", "cosh", "tanh",
+                            "asin", "acos", "atan", "asinh", "acosh", "atanh")},
+}
+
 #: hj_cmp_if's result (-1, 0, 1; 2 for NaN) tested for each comparison
 _PYCMP = {"<": "{r} == -1", "<=": "{r} <= 0", ">": "{r} == 1", ">=": "(unsigned)({r}) <= 1u",
           "==": "{r} == 0", "!=": "{r} != 0"}
@@ -192,6 +199,10 @@ class CFamilyRenderer:
             return "1" if e.value else "0"
         if t.is_float:
             return self.float_literal(float(e.value), t)
+        if t.is_complex:
+            z, rt = complex(e.value), t.real_type
+            return (f"__builtin_complex({self.float_literal(z.real, rt)}, "
+                    f"{self.float_literal(z.imag, rt)})")
         v = int(e.value)
         # a literal of the constant's own C type: 4 * 1072093415 would be
         # computed in C's int, not in the int64 or uint32 of the IR
@@ -240,6 +251,8 @@ class CFamilyRenderer:
         assert isinstance(t, Scalar)
         a, b = self.expr(e.left), self.expr(e.right)
         op = e.op
+        if t.is_complex:
+            return self.complex_binop(op, a, b, t, e.python_zero_div)
         if op in ("+", "-", "*", "&", "|", "^"):
             if t.is_int and t.bits < 32 and op in ("+", "-", "*"):
                 # C promotes narrow ints to int; cast back so they wrap like NumPy.
@@ -266,6 +279,19 @@ class CFamilyRenderer:
                 return f"hj_py{name}_int64({a}, {b}, &hj_st)"
             return f"hj_{name}_{t.name}({a}, {b})"
         raise InternalError(f"unknown binary operator {op}")
+
+    def complex_binop(self, op: str, a: str, b: str, t: Scalar, python: bool) -> str:
+        """Complex arithmetic (prelude): NumPy's, or Python's when both
+        operands are Python numbers (``python``)."""
+        if op in ("+", "-"):
+            return f"({a} {op} {b})"
+        if op == "*":
+            return f"hj_cmul_{t.name}({a}, {b})"
+        if op == "/":
+            return f"hj_pycdiv({a}, {b}, &hj_st)" if python else f"hj_cdiv_{t.name}({a}, {b})"
+        if op == "**":
+            return f"hj_pycpow({a}, {b}, &hj_st)" if python else f"hj_cpow_{t.name}({a}, {b})"
+        raise InternalError(f"operator {op} of complex numbers reached codegen")
 
     def e_UnaryOp(self, e: UnaryOp) -> str:
         inner = self.expr(e.operand)
@@ -348,6 +374,8 @@ class CFamilyRenderer:
         t = e.args[0].type if e.args else e.type
         assert isinstance(t, Scalar)
         name = e.name
+        if name.startswith("complex."):
+            return self.complex_intrinsic(name[len("complex."):], e, args)
         if name.startswith("host."):
             # host-only helpers that may raise (see prelude.host_prelude)
             fn = name[5:] + (f"_{t.name}" if name in _TYPED_HOST else "")
@@ -387,6 +415,26 @@ class CFamilyRenderer:
         if name in _C_MATH:
             return self.math_call(name, t, args)
         raise InternalError(f"unknown intrinsic {name}")
+
+    def complex_intrinsic(self, fn: str, e: Intrinsic, args: list[str]) -> str:
+        """``complex.<fn>``: C99's complex functions (``complex.make`` builds
+        one from its parts)."""
+        if fn == "make":
+            rt = e.type
+            assert isinstance(rt, Scalar)
+            r = rt.real_type.c_name
+            return f"__builtin_complex(({r})({args[0]}), ({r})({args[1]}))"
+        t = e.args[0].type
+        assert isinstance(t, Scalar)
+        sfx = "f" if t.name == "complex64" else ""
+        if fn in ("isnan", "isinf"):  # (either part)
+            return f"({fn}(creal{sfx}({args[0]})) || {fn}(cimag{sfx}({args[0]})))"
+        if fn == "isfinite":
+            return f"(isfinite(creal{sfx}({args[0]})) && isfinite(cimag{sfx}({args[0]})))"
+        c = _COMPLEX_FUNCTIONS.get(fn)
+        if c is None:
+            raise InternalError(f"unknown complex function {fn}")
+        return f"{c}{sfx}({', '.join(args)})"
 
     def e_Call(self, e: Call) -> str:
         args = ["&hj_st"]

@@ -589,6 +589,8 @@ static uint64_t hj_ck_uint64(int64_t v, int *st) {
 }
 """]
     parts.append(_MATH_HOST)
+    parts += [_complex(name, c, r, sfx) for name, c, r, sfx in _COMPLEX]
+    parts.append(_PY_COMPLEX)
     for name, c, lo, hi in _NARROW_INTS:
         parts.append(f"""
 static {c} hj_ck_{name}(int64_t v, int *st) {{
@@ -957,5 +959,129 @@ HJ_FN double hj_mchk_pole(double r, double x, int *st) {
     else if (isinf(r) && isfinite(x))
         HJ_SET(st, (x == floor(x) && x <= 0.0) ? HJ_DOMAIN : HJ_OVERFLOW);
     return r;
+}
+"""
+
+
+#: (dtype, C type, C type of the parts, libm suffix) of the complex types
+_COMPLEX = [("complex64", "float _Complex", "float", "f"),
+            ("complex128", "double _Complex", "double", "")]
+
+
+def _complex(name: str, c: str, r: str, sfx: str) -> str:
+    """NumPy's complex arithmetic (host only: regions holding complex values
+    run on the host): the textbook product (C's operator follows Annex G,
+    which gives other results with infinities), NumPy's scaled division and
+    its power (repeated products for small integer exponents)."""
+    return f"""
+static inline {c} hj_cmul_{name}({c} a, {c} b) {{
+    {r} ar = creal{sfx}(a), ai = cimag{sfx}(a), br = creal{sfx}(b), bi = cimag{sfx}(b);
+    return __builtin_complex(({r})(ar * br - ai * bi), ({r})(ar * bi + ai * br));
+}}
+static inline {c} hj_cdiv_{name}({c} a, {c} b) {{
+    {r} ar = creal{sfx}(a), ai = cimag{sfx}(a), br = creal{sfx}(b), bi = cimag{sfx}(b);
+    {r} abr = fabs{sfx}(br), abi = fabs{sfx}(bi);
+    if (abr >= abi) {{
+        if (abr == 0 && abi == 0)
+            return __builtin_complex(({r})(ar / abr), ({r})(ai / abr));
+        {r} rat = bi / br, scl = ({r})1.0 / (br + bi * rat);
+        return __builtin_complex(({r})((ar + ai * rat) * scl), ({r})((ai - ar * rat) * scl));
+    }}
+    {r} rat = br / bi, scl = ({r})1.0 / (bi + br * rat);
+    return __builtin_complex(({r})((ar * rat + ai) * scl), ({r})((ai * rat - ar) * scl));
+}}
+static {c} hj_cpow_{name}({c} a, {c} b) {{
+    {r} ar = creal{sfx}(a), ai = cimag{sfx}(a), br = creal{sfx}(b), bi = cimag{sfx}(b);
+    if (br == 0 && bi == 0) return __builtin_complex(({r})1, ({r})0);
+    if (ar == 0 && ai == 0) {{
+        if (br > 0 && bi == 0) return __builtin_complex(({r})0, ({r})0);
+        return __builtin_complex(({r})NAN, ({r})NAN);
+    }}
+    if (bi == 0 && br == ({r})(int64_t)br && br > -100 && br < 100) {{
+        int64_t n = (int64_t)br, mask = 1;
+        if (n == 1) return a;
+        if (n == 2) return hj_cmul_{name}(a, a);
+        if (n == 3) return hj_cmul_{name}(a, hj_cmul_{name}(a, a));
+        {c} acc = __builtin_complex(({r})1, ({r})0), p = a;
+        if (n < 0) n = -n;
+        for (;;) {{
+            if (n & mask) acc = hj_cmul_{name}(acc, p);
+            mask <<= 1;
+            if (n < mask || mask <= 0) break;
+            p = hj_cmul_{name}(p, p);
+        }}
+        if (br < 0) acc = hj_cdiv_{name}(__builtin_complex(({r})1, ({r})0), acc);
+        return acc;
+    }}
+    return cpow{sfx}(a, b);
+}}
+"""
+
+
+#: Python's complex arithmetic (CPython's own algorithms): its division and
+#: power raise ZeroDivisionError where NumPy's give infinities or NaN
+_PY_COMPLEX = r"""
+static double _Complex hj_pycdiv(double _Complex a, double _Complex b, int *st) {
+    double ar = creal(a), ai = cimag(a), br = creal(b), bi = cimag(b);
+    double abr = fabs(br), abi = fabs(bi);
+    if (abr >= abi) {
+        if (abr == 0.0) {
+            hj_fail_msg(st, HJ_E_ZERODIVISIONERROR, "complex division by zero");
+            return 0;
+        }
+        double ratio = bi / br, denom = br + bi * ratio;
+        return __builtin_complex((ar + ai * ratio) / denom, (ai - ar * ratio) / denom);
+    }
+    if (abi >= abr) {
+        double ratio = br / bi, denom = br * ratio + bi;
+        return __builtin_complex((ar * ratio + ai) / denom, (ai * ratio - ar) / denom);
+    }
+    return __builtin_complex(NAN, NAN);  /* a NaN in the divisor */
+}
+static double _Complex hj_pycpowu(double _Complex x, int64_t n) {
+    double _Complex r = __builtin_complex(1.0, 0.0), p = x;
+    int64_t mask = 1;
+    while (mask > 0 && n >= mask) {
+        if (n & mask) r = hj_cmul_complex128(r, p);
+        mask <<= 1;
+        p = hj_cmul_complex128(p, p);
+    }
+    return r;
+}
+static double _Complex hj_pycpow(double _Complex a, double _Complex b, int *st) {
+    double ar = creal(a), ai = cimag(a), br = creal(b), bi = cimag(b);
+    double _Complex r;
+    if (bi == 0.0 && br == floor(br) && fabs(br) <= 100.0) {
+        int64_t n = (int64_t)br;
+        if (n >= 0) {
+            r = hj_pycpowu(a, n);
+        } else {
+            double _Complex d = hj_pycpowu(a, -n);
+            if (creal(d) == 0.0 && cimag(d) == 0.0) {
+                hj_fail_msg(st, HJ_E_ZERODIVISIONERROR, "0.0 to a negative or complex power");
+                return 0;
+            }
+            r = hj_pycdiv(__builtin_complex(1.0, 0.0), d, st);
+        }
+    } else if (br == 0.0 && bi == 0.0) {
+        r = __builtin_complex(1.0, 0.0);
+    } else if (ar == 0.0 && ai == 0.0) {
+        if (bi != 0.0 || br < 0.0)
+            hj_fail_msg(st, HJ_E_ZERODIVISIONERROR, "0.0 to a negative or complex power");
+        return 0;
+    } else {
+        double vabs = hypot(ar, ai), len = pow(vabs, br), at = atan2(ai, ar), phase = at * br;
+        if (bi != 0.0) {
+            len /= exp(at * bi);
+            phase += bi * log(vabs);
+        }
+        r = __builtin_complex(len * cos(phase), len * sin(phase));
+    }
+    if (isinf(creal(r)) || isinf(cimag(r)))  /* CPython's _Py_ADJUST_ERANGE2 */
+        hj_fail_msg(st, HJ_E_OVERFLOWERROR, "complex exponentiation");
+    return r;
+}
+static PyObject *hj_box_pycomplex(double _Complex z) {
+    return PyComplex_FromDoubles(creal(z), cimag(z));
 }
 """

@@ -377,7 +377,7 @@ def reduce_dtype(kind: str, t: Scalar) -> Scalar:
             return UINT64
         return t
     if kind in ("mean", "var", "std"):
-        return t if t.is_float else FLOAT64
+        return t if t.is_inexact else FLOAT64
     if kind in ("argmin", "argmax"):
         return INT64
     if kind in ("any", "all"):
@@ -392,6 +392,9 @@ def _reduction(kind: str) -> Handler:
             raise TypingError(f"np.{site.name}() of a {a.type if a else 'nothing'} is not "
                               "supported here", site.loc, hint="reduce an array")
         at = a.type
+        if at.dtype.is_complex and kind not in ("sum", "prod", "mean", "any", "all"):
+            raise UnsupportedError(f"np.{site.name}() of complex numbers is not supported",
+                                   site.loc, hint="reduce z.real, z.imag or np.abs(z)")
         axes = _axes(site, _arg(site, 1, "axis"), at.ndim)
         keep = bool(_static(site, site.keywords.get("keepdims", False), "keepdims"))
         ddof = _static(site, site.keywords.get("ddof", 0), "ddof")

@@ -35,6 +35,7 @@ from ..types import (
 )
 from .arrayfuncs import HANDLERS as ARRAY_HANDLERS
 from .coerce import cast, fits_selection, int_of_float, truth
+from .complexes import HANDLERS as COMPLEX_HANDLERS
 from .npscalar import HANDLERS as NUMPY_HANDLERS
 from .pymath import HANDLERS as MATH_HANDLERS
 from .pymath import round_digits
@@ -67,7 +68,10 @@ class CallSite:
                 f"{self.name}() takes {want} arguments here, got {len(self.args)}", self.loc
             )
 
-    def scalar_args(self) -> list[Scalar]:
+    def scalar_args(self, complex_ok: bool = False) -> list[Scalar]:
+        """The arguments' types, all numbers; complex ones only where the
+        function takes them (``math.sqrt(1j)`` is CPython's TypeError,
+        ``np.floor(1j)`` NumPy's)."""
         out = []
         for a in self.args:
             if not isinstance(a.type, Scalar):
@@ -76,6 +80,11 @@ class CallSite:
                     a.loc if a.loc.line else self.loc,
                     hint="index the array to get an element, e.g. a[i]",
                 )
+            if a.type.is_complex and not complex_ok:
+                raise TypingError(
+                    f"{self.name}() of a complex number is a TypeError in "
+                    f"{'Python' if a.type.weak else 'NumPy'}", a.loc if a.loc.line else self.loc,
+                    hint="take z.real, z.imag or abs(z) first, or use cmath")
             out.append(a.type)
         return out
 
@@ -208,7 +217,11 @@ HANDLERS[math.radians] = _scale(math.pi / 180.0)
 
 def _abs(site: CallSite) -> Expr:
     site.expect_args(1)
-    (t,) = site.scalar_args()
+    (t,) = site.scalar_args(complex_ok=True)
+    if t.is_complex:
+        from .complexes import absolute
+
+        return absolute(site.args[0], site.loc, numpy=False)
     if t.is_bool and t.weak:
         t = PY_INT  # abs(True) == 1; NumPy's bool stays a bool
     return Intrinsic("abs", (cast(site.args[0], t),), t, site.loc)
@@ -293,7 +306,7 @@ def _float(site: CallSite) -> Expr:
 
 def _bool(site: CallSite) -> Expr:
     site.expect_args(1)
-    site.scalar_args()
+    site.scalar_args(complex_ok=True)
     return cast(truth(site.args[0], site.loc), PY_BOOL)
 
 
@@ -308,6 +321,12 @@ def _round(site: CallSite) -> Expr:
     return int_of_float(Intrinsic("rint", (site.args[0],), t, site.loc), PY_INT, site.loc)
 
 
+def _complex_builtin(site: CallSite) -> Expr:
+    from .complexes import complex_builtin
+
+    return complex_builtin(site)
+
+
 def _len(site: CallSite) -> Expr:
     site.expect_args(1)
     a = site.args[0]
@@ -319,6 +338,7 @@ def _len(site: CallSite) -> Expr:
 
 
 HANDLERS[builtins.abs] = _abs
+HANDLERS[builtins.complex] = _complex_builtin
 HANDLERS[builtins.min] = _minmax("min")
 HANDLERS[builtins.max] = _minmax("max")
 HANDLERS[builtins.int] = _int
@@ -330,6 +350,7 @@ HANDLERS[builtins.len] = _len
 HANDLERS.update(MATH_HANDLERS)
 HANDLERS.update(NUMPY_HANDLERS)
 HANDLERS.update(ARRAY_HANDLERS)
+HANDLERS.update(COMPLEX_HANDLERS)
 
 #: functions that apply element by element to arrays (NumPy's ufuncs, abs)
 ELEMENTWISE = frozenset(NUMPY_HANDLERS) | {builtins.abs}

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import SourceLoc, TypingError
 from ..ir.nodes import Cast, Compare, Const, Expr, MakeTuple, TupleItem
-from ..types import BOOL, PY_BOOL, PY_FLOAT, PY_INT, Scalar, Tuple, Type
+from ..types import BOOL, PY_BOOL, PY_COMPLEX, PY_FLOAT, PY_INT, Scalar, Tuple, Type
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
@@ -83,10 +83,20 @@ def _cast_tuple(expr: Expr, to: Tuple) -> Expr:
     return MakeTuple(tuple(cast(i, t) for i, t in zip(items, to.items)), to, expr.loc)
 
 
-def convert_const(value: bool | int | float, to: Scalar) -> bool | int | float | None:
+def convert_const(value: bool | int | float | complex,
+                  to: Scalar) -> bool | int | float | complex | None:
     """``value`` converted to ``to`` as NumPy converts a scalar (C casts:
-    integers wrap, float32 rounds), or None where C leaves the result
-    undefined (a NaN, infinite or out-of-range float to an integer)."""
+    integers wrap, float32 rounds, a complex number loses its imaginary
+    part), or None where C leaves the result undefined (a NaN, infinite or
+    out-of-range float to an integer)."""
+    if to.is_complex:
+        if to.name == "complex64":
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return complex(np.complex64(value))
+        return complex(value)
+    if isinstance(value, complex):
+        value = value.real
     if to.is_bool:
         return bool(value)
     if to.weak:
@@ -171,7 +181,9 @@ def fold_python(op: str, left: Const, right: Const, loc: SourceLoc) -> Const | N
         return Const(value, PY_INT, loc)
     if isinstance(value, float):
         return Const(value, PY_FLOAT, loc)
-    return None  # a complex result (negative ** fraction)
+    if isinstance(value, complex) and complex in (type(left.value), type(right.value)):
+        return Const(value, PY_COMPLEX, loc)
+    return None  # a complex result of real operands (negative ** fraction): at run time
 
 
 def shift_too_large(op: str, right: Const) -> bool:

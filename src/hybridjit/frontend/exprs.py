@@ -41,6 +41,7 @@ from ..types import (
     INT8,
     INT64,
     PY_BOOL,
+    PY_COMPLEX,
     PY_FLOAT,
     PY_INT,
     UINT64,
@@ -54,7 +55,7 @@ from ..types import (
     true_divide_type,
     unify,
 )
-from . import fancy, linalg, masks, views, words
+from . import complexes, fancy, linalg, masks, views, words
 from .arrayops import lift
 from .coerce import cast, convert_const, fits_selection, fold_python, truth
 
@@ -92,6 +93,8 @@ def _constant(fl: FunctionLowerer, node: ast.Constant) -> Expr:
         return Const(v, PY_INT, loc)
     if isinstance(v, float):
         return Const(v, PY_FLOAT, loc)
+    if isinstance(v, complex):
+        return Const(v, PY_COMPLEX, loc)
     what = "None" if v is None else f"{type(v).__name__} constants"
     raise UnsupportedError(
         f"{what} cannot be used as values in compiled code", loc,
@@ -121,6 +124,8 @@ def _attribute(fl: FunctionLowerer, node: ast.Attribute) -> Expr:
     loc = fl.loc(node)
     if not is_static_chain(fl, node.value):
         base = fl.lower_expr(node.value)
+        if node.attr in ("real", "imag") and isinstance(base.type, (Scalar, Array)):
+            return complexes.part(base, node.attr, loc)
         if isinstance(base.type, Array):
             return _array_attribute(fl, base, node.attr, loc)
         raise UnsupportedError(f"attribute '{node.attr}' of a {base.type} is not supported", loc)
@@ -169,7 +174,8 @@ def _array_attribute(fl: FunctionLowerer, base: Expr, attr: str, loc: SourceLoc)
         return Static(base.type.dtype.dtype, loc=loc)
     raise UnsupportedError(
         f"array attribute '{attr}' is not supported", loc,
-        hint="supported array attributes: shape, ndim, size, itemsize, nbytes, T, and dtype "
+        hint="supported array attributes: shape, ndim, size, itemsize, nbytes, T, real, imag "
+        "(new arrays), and dtype "
         "where a dtype is expected (np.zeros(n, dtype=a.dtype))",
     )
 
@@ -241,6 +247,11 @@ def binop(op: str, left: Expr, right: Expr, loc: SourceLoc) -> Expr:
             f"unsupported operand types for {op}: {lt} and {rt}", loc,
             hint="arithmetic works on numbers; index arrays element by element",
         )
+    if lt.weak and lt.is_complex and rt == Scalar("float64"):
+        # np.float64 is a Python float: complex's own operator takes it first
+        # (a Python complex, CPython's arithmetic; np.float64 on the left
+        # gives NumPy's complex128)
+        right, rt = cast(right, PY_FLOAT), PY_FLOAT
     python_div = lt.weak and rt.weak
     if python_div and isinstance(left, Const) and isinstance(right, Const):
         folded = fold_python(op, left, right, loc)
@@ -252,6 +263,11 @@ def binop(op: str, left: Expr, right: Expr, loc: SourceLoc) -> Expr:
     if op in ("<<", ">>", "&", "|", "^"):
         return _bitop(op, left, right, loc)
     t = promote(lt, rt)
+    if t.is_complex and op in ("//", "%"):
+        raise TypingError(
+            f"operator {op} of complex numbers is a TypeError in "
+            f"{'Python' if t.weak else 'NumPy'} (complex numbers have no floor)", loc,
+            hint="take .real or abs() first")
     if t.is_bool and op in ("+", "*"):
         # NumPy booleans add as logical or and multiply as logical and.
         return BinOp("|" if op == "+" else "&", cast(left, t), cast(right, t), t, False, loc)
@@ -270,7 +286,7 @@ def binop(op: str, left: Expr, right: Expr, loc: SourceLoc) -> Expr:
 def _bitop(op: str, left: Expr, right: Expr, loc: SourceLoc) -> Expr:
     lt, rt = left.type, right.type
     assert isinstance(lt, Scalar) and isinstance(rt, Scalar)
-    if lt.is_float or rt.is_float:
+    if lt.is_inexact or rt.is_inexact:
         raise TypingError(f"operator {op} needs integers, got {lt} and {rt}", loc)
     if lt.is_bool and rt.is_bool and op in ("&", "|", "^"):
         t = PY_BOOL if lt.weak and rt.weak else BOOL
@@ -319,7 +335,7 @@ def unary(opnode: ast.unaryop, operand: Expr, loc: SourceLoc) -> Expr:
             else f"bad operand type for unary operator: {t}", loc,
             hint="use np.any(a) or np.all(a)" if isinstance(t, Array) else None)
     if isinstance(opnode, ast.Invert):
-        if t.is_float:
+        if t.is_inexact:
             raise TypingError("operator ~ needs an integer", loc)
         if t.is_bool and t.weak:
             t = PY_INT  # Python: ~True == -2
@@ -500,6 +516,18 @@ def compare(new_let: Callable[[], str], op: str, a: Expr, b: Expr, loc: SourceLo
     at, bt = a.type, b.type
     assert isinstance(at, Scalar) and isinstance(bt, Scalar)
     rt = PY_BOOL if at.weak and bt.weak else BOOL
+    if (at.is_complex or bt.is_complex) and op not in ("==", "!="):
+        if at.weak and bt.weak:
+            raise TypingError(f"'{op}' is not supported between complex numbers (a TypeError "
+                              "in Python)", loc, hint="compare abs(z) or z.real")
+        raise UnsupportedError(f"ordering comparisons ('{op}') of complex numbers are not "
+                               "supported", loc, hint="compare abs(z) or z.real")
+    if at.weak and at.is_complex and bt == Scalar("float64"):
+        b, bt = cast(b, PY_FLOAT), PY_FLOAT  # (complex's own == takes np.float64: binop)
+        rt = PY_BOOL
+    if (at.is_complex or bt.is_complex) and at.weak and bt.weak:
+        # (Python compares an int or float with a complex exactly, as with ints)
+        return Compare(op, cast(a, PY_COMPLEX), cast(b, PY_COMPLEX), rt, loc)
     if _intlike(at) and _intlike(bt):
         ct = _int_compare_type(a, b)
         if ct is None:

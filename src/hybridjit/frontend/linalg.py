@@ -18,7 +18,7 @@ Departures: the sums are sequential per result element (NumPy's BLAS
 blocks and vectorises them), so float results differ in rounding within
 the usual tolerance; there is no BLAS call yet, so large matrix-matrix
 products are much slower than NumPy's.  Operands of more than 2
-dimensions, ``out=`` and complex dtypes are refused.
+dimensions and ``out=`` are refused.
 """
 
 from __future__ import annotations
@@ -86,8 +86,6 @@ def contract(fn: str, a: Expr, b: Expr, loc: SourceLoc) -> Expr:
             raise UnsupportedError(
                 f"{fn}() of a {t.ndim}-D operand (operand {k}) is not supported", loc,
                 hint="matrix products take 1-D and 2-D arrays here")
-    if at.dtype.name.startswith("complex") or bt.dtype.name.startswith("complex"):
-        raise UnsupportedError(f"{fn}() of complex arrays is not supported yet", loc)
     ka = at.ndim - 1  # a's contracted dimension: its last
     kb = 0 if bt.ndim == 1 else bt.ndim - 2  # b's: its first (1-D) or second-to-last
     check = _matched(fn, a, ka, b, kb, loc)
@@ -107,7 +105,7 @@ def contract(fn: str, a: Expr, b: Expr, loc: SourceLoc) -> Expr:
     pt = prod.type
     assert isinstance(pt, Array)
     nest = ArrayReduce(kind, prod, (axis,), False, Array(rt, pt.ndim - 1, "C"), loc=loc)
-    if at.ndim == bt.ndim == 2 and at.dtype == bt.dtype and at.dtype.is_float:
+    if at.ndim == bt.ndim == 2 and at.dtype == bt.dtype and at.dtype.is_inexact:
         # NumPy's BLAS where it pays (transform/arrays.py decides)
         return MatMul(a, b, nest, Array(rt, 2, "C"), loc)
     return nest
@@ -179,7 +177,10 @@ def _vdot(site: CallSite) -> Expr:
         if not isinstance(x.type, Array):
             raise UnsupportedError("np.vdot() of scalars is not supported", site.loc,
                                    hint="multiply them: a * b")
-    return contract("dot", flattened(a, site), flattened(b, site), site.loc)
+    from .complexes import conjugate
+
+    # (the first operand's complex conjugate, as np.vdot takes it)
+    return contract("dot", conjugate(flattened(a, site), site.loc), flattened(b, site), site.loc)
 
 
 def _outer(site: CallSite) -> Expr:

@@ -61,6 +61,7 @@ from ..types import (
     INT64,
     NONE,
     PY_BOOL,
+    PY_COMPLEX,
     PY_FLOAT,
     PY_INT,
     Array,
@@ -70,7 +71,7 @@ from ..types import (
     scalar_of_dtype,
     unify,
 )
-from . import exprs, fancy, inline, iterate, library, masks, views, words
+from . import complexes, exprs, fancy, inline, iterate, library, masks, views, words
 from .arrayfuncs import METHODS
 from .arrayops import has_array, lift
 from .builtins import CONSTANTS, ELEMENTWISE, HANDLERS, CallSite
@@ -603,6 +604,7 @@ class FunctionLowerer:
         if not isinstance(vt, (Scalar, Array)):
             raise TypingError(f"cannot store a {vt} into an array", loc)
         vd = vt.dtype if isinstance(vt, Array) else vt
+        check_complex_store(vd, tt.dtype, loc)
         if inplace and not np.can_cast(vd.dtype, tt.dtype.dtype, "same_kind"):
             raise TypingError(
                 f"cannot cast the {vd.strong()} result to the array's dtype {tt.dtype} in "
@@ -907,6 +909,9 @@ class FunctionLowerer:
         """``a.sum(axis=0)``, ``a.copy()`` ...: an array method."""
         loc = self.loc(node)
         obj = self.lower_expr(f.value)
+        if f.attr == "conjugate" and isinstance(obj.type, Scalar) and not node.args \
+                and not node.keywords:
+            return complexes.conjugate(obj, loc)  # (of any number: a real one is its own)
         handler = METHODS.get(f.attr) if isinstance(obj.type, Array) else None
         if handler is None:
             raise UnsupportedError(
@@ -993,9 +998,24 @@ def store_value(value: Expr, elem: Scalar, loc: SourceLoc) -> Expr:
     ``int()`` does (raising for NaN and values that do not fit), a Python
     int raising where the dtype cannot hold it."""
     vt = value.type
+    if isinstance(vt, Scalar):
+        check_complex_store(vt, elem, loc)
     if isinstance(vt, Scalar) and vt.is_float and elem.is_int:
         return int_of_float(value, elem, loc)
     return cast(value, elem)
+
+
+def check_complex_store(vt: Scalar, elem: Scalar, loc: SourceLoc) -> None:
+    """A complex value stored into an array of real numbers: Python's
+    complex is NumPy's TypeError; a NumPy complex would lose its imaginary
+    part with only a warning, which is refused here rather than done."""
+    if not vt.is_complex or elem.is_complex:
+        return
+    if vt.weak:
+        raise TypingError(f"cannot store a Python complex into an array of {elem} (a "
+                          "TypeError in NumPy)", loc, hint="store z.real, or use a complex array")
+    raise UnsupportedError(f"storing {vt} values into an array of {elem} would discard their "
+                           "imaginary parts", loc, hint="store z.real explicitly")
 
 
 def check_int_constants_in(body: list[Stmt]) -> None:
@@ -1063,9 +1083,11 @@ def global_constant(value: Any, loc: SourceLoc) -> Expr | None:
         return Const(value, PY_FLOAT, loc)
     if isinstance(value, np.generic) and value.dtype.name in (
         "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
-        "uint64", "float32", "float64",
+        "uint64", "float32", "float64", "complex64", "complex128",
     ):
         return Const(value.item(), scalar_of_dtype(value.dtype), loc)
+    if isinstance(value, complex):
+        return Const(value, PY_COMPLEX, loc)
     return None
 
 

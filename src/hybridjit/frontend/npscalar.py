@@ -35,6 +35,7 @@ from ..types import (
     promote_all,
     scalar_of_dtype,
 )
+from . import complexes
 from .coerce import cast, int_of_float, truth
 
 if TYPE_CHECKING:
@@ -96,14 +97,17 @@ def float_type(types: list[Scalar], site: CallSite) -> Scalar:
     return FLOAT32 if bits == 16 else FLOAT64
 
 
-def _args(site: CallSite, n: int) -> list[Scalar]:
+def _args(site: CallSite, n: int, complex_ok: bool = False) -> list[Scalar]:
     site.expect_args(n)
-    return site.scalar_args()
+    return site.scalar_args(complex_ok)
 
 
 def _float_unary(cname: str) -> Handler:
     def handler(site: CallSite) -> Expr:
-        ft = float_type(_args(site, 1), site)
+        (t,) = _args(site, 1, complex_ok=True)
+        if t.is_complex:
+            return complexes.ufunc(site.name, site.args[0], site.loc)
+        ft = float_type([t], site)
         return Intrinsic(cname, (cast(site.args[0], ft),), ft, site.loc)
 
     return handler
@@ -166,7 +170,9 @@ def _np_minmax(cname: str) -> Handler:
 
 
 def _power(site: CallSite) -> Expr:
-    t = numpy_promote(_args(site, 2))
+    t = numpy_promote(_args(site, 2, complex_ok=True))
+    if t.is_complex:
+        return BinOp("**", *(cast(a, t) for a in site.args), t, False, site.loc)
     if t.is_float:
         return Intrinsic("pow", tuple(cast(a, t) for a in site.args), t, site.loc)
     it = INT8 if t.is_bool else t  # a negative exponent is NumPy's ValueError
@@ -175,13 +181,15 @@ def _power(site: CallSite) -> Expr:
 
 
 def _abs(site: CallSite) -> Expr:
-    (t,) = _args(site, 1)
+    (t,) = _args(site, 1, complex_ok=True)
+    if t.is_complex:
+        return complexes.absolute(site.args[0], site.loc, numpy=True)
     t = BOOL if t.is_bool else numpy_typed(t)
     return Intrinsic("abs", (cast(site.args[0], t),), t, site.loc)
 
 
 def _square(site: CallSite) -> Expr:
-    (t,) = _args(site, 1)
+    (t,) = _args(site, 1, complex_ok=True)
     st = INT8 if t.is_bool else numpy_typed(t)  # NumPy squares a bool as an int8
     x = cast(site.args[0], st)
     return BinOp("*", x, x, st, False, site.loc)
@@ -201,23 +209,23 @@ def _sign(site: CallSite) -> Expr:
 
 
 def _negative(site: CallSite) -> Expr:
-    (t,) = _args(site, 1)
+    (t,) = _args(site, 1, complex_ok=True)
     _no_bool(site, t)
     t = numpy_typed(t)
     return UnaryOp("neg", cast(site.args[0], t), t, site.loc)
 
 
 def _positive(site: CallSite) -> Expr:
-    (t,) = _args(site, 1)
+    (t,) = _args(site, 1, complex_ok=True)
     _no_bool(site, t)
     return cast(site.args[0], numpy_typed(t))
 
 
 def _reciprocal(site: CallSite) -> Expr:
-    (t,) = _args(site, 1)
+    (t,) = _args(site, 1, complex_ok=True)
     t = INT8 if t.is_bool else numpy_typed(t)
     x = cast(site.args[0], t)
-    if t.is_float:
+    if t.is_inexact:
         return BinOp("/", Const(1.0, t, site.loc), x, t, False, site.loc)
     return Intrinsic("np_reciprocal", (x,), t, site.loc)
 
@@ -226,7 +234,7 @@ def _operator(op: str) -> Handler:
     def handler(site: CallSite) -> Expr:
         from .exprs import binop
 
-        types = _args(site, 2)
+        types = _args(site, 2, complex_ok=True)
         a, b = site.args
         if all(t.weak for t in types):
             a, b = (cast(x, numpy_typed(t)) for x, t in zip((a, b), types))
@@ -239,7 +247,7 @@ def _comparison(op: str) -> Handler:
     def handler(site: CallSite) -> Expr:
         from .exprs import compare
 
-        _args(site, 2)
+        _args(site, 2, complex_ok=True)
         assert site.new_let is not None
         c = compare(site.new_let, op, site.args[0], site.args[1], site.loc)
         return cast(c, BOOL)  # a NumPy bool, whatever the operands
@@ -271,7 +279,9 @@ def _invert(site: CallSite) -> Expr:
 
 def _predicate(cname: str) -> Handler:
     def handler(site: CallSite) -> Expr:
-        (t,) = _args(site, 1)
+        (t,) = _args(site, 1, complex_ok=True)
+        if t.is_complex:
+            return complexes.predicate(cname, site.args[0], site.loc)
         # an integer is never NaN or infinite; float64 holds it for the test
         ft = t.strong() if t.is_float else FLOAT64
         return Intrinsic(cname, (cast(site.args[0], ft),), BOOL, site.loc)
@@ -284,7 +294,7 @@ def _scalar_type(dtype: np.dtype) -> Handler:
     target = scalar_of_dtype(dtype)
 
     def handler(site: CallSite) -> Expr:
-        (t,) = _args(site, 1)
+        (t,) = _args(site, 1, complex_ok=target.is_complex)
         if target.is_bool:
             return truth(site.args[0], site.loc)
         if target.is_int and t.is_float and t.weak:
@@ -311,7 +321,7 @@ for _name in ("and", "or", "xor"):
 for _name in ("isnan", "isinf", "isfinite"):
     HANDLERS[getattr(np, _name)] = _predicate(_name)
 for _dt in ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
-            "float32", "float64", "bool_"):
+            "float32", "float64", "complex64", "complex128", "bool_"):
     HANDLERS[getattr(np, _dt)] = _scalar_type(np.dtype(_dt))
 HANDLERS[np.fmod] = _fmod
 HANDLERS[np.fmin] = _fminmax("fmin")

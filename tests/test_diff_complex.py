@@ -1,0 +1,283 @@
+"""Differential tests: complex numbers (issue 12, item 3) against CPython
+(Python complex scalars) and NumPy (complex64/complex128 scalars and
+arrays): arithmetic and promotion (a Python complex takes a NumPy float's
+precision), division and powers (CPython's ZeroDivisionError, NumPy's
+infinities), parts, conjugates, abs, ``complex()``, ``cmath``, NumPy's
+complex functions, reductions, products, loops (prange reductions), a
+radix-2 FFT written with loops; refusals where Python or NumPy raise
+TypeError; regions with complex values stay on the host.
+"""
+
+from __future__ import annotations
+
+import cmath
+import math
+
+import numpy as np
+import pytest
+
+from difftest import check, make_view, random_array
+from hybridjit import TypingError, UnsupportedError, jit, prange
+
+COMPLEX = ["complex64", "complex128"]
+TOL = {"complex64": {"rtol": 2e-5, "atol": 1e-5}, "complex128": {"rtol": 1e-12, "atol": 1e-12}}
+
+
+def arith(z, w):
+    return z + w, z - w, z * w, z / w, -z, +z, z * 2, 3 - z, z == w, z != w
+
+
+def powers(z, w):
+    return z ** 2, z ** 3, z ** -2, z ** 0, z ** w, z ** 0.5
+
+
+def parts(z):
+    return z.real, z.imag, z.conjugate(), abs(z), bool(z)
+
+
+def build(x, y):
+    return complex(x, y), complex(x), complex(), x + 1j * y, x * 1j  # noqa: UP018
+
+
+SCALARS = [1 + 2j, -0.5j, 3.0 + 0j, complex(1e200, -1e-300), np.complex128(2 - 1j),
+           np.complex64(0.25 + 4j)]
+OTHERS = [2.5, 3, True, -1 - 1j, np.float32(1.5), np.float64(-2.0), np.int16(7),
+          np.complex64(1 - 1j), np.complex128(-3 + 0.5j)]
+
+
+@pytest.mark.parametrize("z", SCALARS, ids=repr)
+@pytest.mark.parametrize("w", OTHERS, ids=repr)
+def test_arithmetic_and_promotion(z, w):
+    check(arith, z, w)
+    check(arith, w, z)
+
+
+@pytest.mark.parametrize("z", SCALARS[:3] + SCALARS[4:], ids=repr)
+def test_powers_parts_and_builders(z):
+    check(powers, z, 0.5 - 1j, rtol=1e-6, atol=1e-12)
+    check(parts, z)
+    check(build, 1.5, -2)
+    check(build, np.float32(1.5), np.int8(3))
+
+
+def test_division_by_zero_python_raises_numpy_gives_inf():
+    check(arith, 1 + 1j, 0j, raises=ZeroDivisionError)
+    check(arith, 1 + 1j, 0.0, raises=ZeroDivisionError)
+    check(powers, 0j, 2.0, raises=ZeroDivisionError)  # 0j ** -2
+    with np.errstate(all="ignore"):
+        check(arith, np.complex128(1 + 1j), np.complex128(0))
+        check(arith, np.complex64(1 + 1j), 0.0)
+
+
+def nan_and_inf(z):
+    return np.isnan(z), np.isinf(z), np.isfinite(z), cmath.isnan(z), cmath.isinf(z)
+
+
+def test_predicates_of_either_part():
+    for z in (complex(math.nan, 1), complex(1, math.inf), 1 + 1j):
+        check(nan_and_inf, z)
+        check(nan_and_inf, np.complex64(z))
+
+
+def cmath_functions(z):
+    return (cmath.exp(z), cmath.log(z), cmath.sqrt(z), cmath.sin(z), cmath.cos(z),
+            cmath.tan(z), cmath.sinh(z), cmath.tanh(z), cmath.phase(z), cmath.polar(z))
+
+
+def numpy_functions(z):
+    return (np.exp(z), np.log(z), np.sqrt(z), np.sin(z), np.cos(z), np.tanh(z), np.abs(z),
+            np.conj(z), np.real(z), np.imag(z), np.angle(z), np.square(z), np.reciprocal(z),
+            np.power(z, 2), np.negative(z))
+
+
+@pytest.mark.parametrize("z", [1 + 1j, -2 + 0.5j, 0.3 - 4j, 2.0, 3], ids=repr)
+def test_cmath_and_numpy_functions(z):
+    check(cmath_functions, z, rtol=1e-13, atol=1e-15)
+    check(numpy_functions, z, rtol=1e-13, atol=1e-15)
+    check(numpy_functions, np.complex64(z), rtol=1e-5, atol=1e-6)
+
+
+# --------------------------------------------------------------------------
+# arrays
+# --------------------------------------------------------------------------
+
+
+def array_expressions(a, b):
+    return a * b + 1j, a / (b + 2), np.exp(1j * np.abs(a)), a.real * 1, a.imag + 0, \
+        np.conj(b), np.angle(a), a * 2.5, a ** 2
+
+
+def array_parts(a):
+    return a.real, a.imag, np.real(a), np.imag(a)
+
+
+def reductions(a):
+    return a.sum(), np.prod(a[:4]), a.mean(), np.sum(a, axis=0), a.mean(axis=1), np.cumsum(a)
+
+
+@pytest.mark.parametrize("dtype", COMPLEX)
+@pytest.mark.parametrize("kind", ["C", "strided", "negative", "transposed"])
+def test_array_expressions_and_reductions(dtype, kind):
+    a = make_view(kind, (4, 5), dtype, seed=1)
+    b = make_view(kind, (4, 5), dtype, seed=2)
+    check(array_expressions, a, b, **TOL[dtype])
+    check(reductions, a, **TOL[dtype])
+    # a.real and a.imag are views in NumPy, new arrays here (documented):
+    # the values agree
+    from difftest import assert_same
+
+    assert_same(array_parts(a.copy()), jit(array_parts)(a))
+
+
+def test_empty_and_single_element_arrays():
+    for n in (0, 1):
+        a = random_array((n, 3), "complex128")
+        check(array_expressions, a, a.copy())
+        check(reductions, a) if n else check(lambda_sum, a)
+
+
+def lambda_sum(a):
+    return a.sum(), a.prod()
+
+
+def mixed(a, x):
+    # a float32 array with a Python complex is complex64; with float64, complex128
+    return a * 1j + x, np.zeros(3, dtype=np.complex64) + a[0]
+
+
+def test_mixed_real_and_complex_arrays():
+    check(mixed, random_array(3, "float32"), 2.0, rtol=1e-5, atol=1e-6)
+    check(mixed, random_array(3, "float64"), 1 + 1j)
+    check(mixed, random_array(3, "int32"), np.complex64(1j), rtol=1e-5, atol=1e-6)
+
+
+def products(a, b):
+    return a @ b, np.dot(a[0], b[:, 0]), np.vdot(a, b), np.outer(a[0], b[0]), np.inner(a, b)
+
+
+@pytest.mark.parametrize("dtype", COMPLEX)
+@pytest.mark.parametrize("n", [1, 3, 40])
+def test_matrix_products_and_vdot_conjugates(dtype, n):
+    a, b = random_array((n, n), dtype, 3), random_array((n, n), dtype, 4)
+    check(products, a, b, **TOL[dtype])
+
+
+def store_elements(out, z):
+    for i in range(out.shape[0]):
+        out[i] = z * i
+
+
+def test_stores_and_conversions():
+    check(store_elements, np.zeros(4, np.complex128), 1 - 2j)
+    check(store_elements, np.zeros(4, np.complex64), 0.5j, rtol=1e-6)
+    check(store_elements, np.zeros(4, np.complex128), 2.5)
+    with pytest.raises(TypingError, match="Python complex into an array of float64"):
+        jit(store_elements)(np.zeros(4), 1j)
+    with pytest.raises(UnsupportedError, match="imaginary parts"):
+        jit(store_elements)(np.zeros(4), np.complex64(1j))
+
+
+# --------------------------------------------------------------------------
+# loops
+# --------------------------------------------------------------------------
+
+
+def dft(x):
+    n = x.shape[0]
+    out = np.zeros(n, dtype=np.complex128)
+    for k in prange(n):
+        s = 0j
+        for t in range(n):
+            s += x[t] * np.exp(-2j * np.pi * k * t / n)
+        out[k] = s
+    return out
+
+
+def energy(x):
+    s = 0j
+    for i in prange(x.shape[0]):
+        s += x[i] * x[i].conjugate()
+    return s
+
+
+def fft(x):
+    """Iterative radix-2 FFT (n a power of two), as textbooks write it."""
+    n = x.shape[0]
+    a = x.astype(np.complex128)
+    j = 0
+    for i in range(1, n):
+        bit = n >> 1
+        while j & bit:
+            j ^= bit
+            bit >>= 1
+        j ^= bit
+        if i < j:
+            t = a[i]
+            a[i] = a[j]
+            a[j] = t
+    size = 2
+    while size <= n:
+        w = np.exp(-2j * np.pi / size)
+        for start in range(0, n, size):
+            wk = 1 + 0j
+            for k in range(size // 2):
+                u = a[start + k]
+                v = a[start + k + size // 2] * wk
+                a[start + k] = u + v
+                a[start + k + size // 2] = u - v
+                wk = wk * w
+        size *= 2
+    return a
+
+
+def test_loops_with_complex_values():
+    x = random_array(64, "complex128", 5)
+    check(dft, x, rtol=1e-10, atol=1e-10)
+    check(energy, x, rtol=1e-12)
+    check(fft, x, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(jit(fft)(x), np.fft.fft(x), rtol=1e-9, atol=1e-9)
+    check(fft, random_array(16, "float64", 6), rtol=1e-12, atol=1e-12)
+
+
+def test_regions_with_complex_values_stay_on_the_host():
+    fn = jit(dft, target="opencl")
+    x = random_array(32, "complex128", 7)
+    np.testing.assert_allclose(fn(x), dft(x), rtol=1e-10, atol=1e-10)
+    plan = str(jit(dft, target="opencl").explain(x))
+    assert "complex numbers, which run on the host" in plan
+
+
+# --------------------------------------------------------------------------
+# refusals: CPython's and NumPy's TypeErrors, and what is not built
+# --------------------------------------------------------------------------
+
+
+def floor_div(z, w):
+    return z // w
+
+
+def ordering(z, w):
+    return z < w
+
+
+def math_of_complex(z):
+    return math.sqrt(z)
+
+
+def float_of_complex(z):
+    return float(z)
+
+
+def minimum(a):
+    return a.min()
+
+
+def test_refusals():
+    check(floor_div, 1 + 1j, 2j, raises=TypeError)
+    check(ordering, 1 + 1j, 2j, raises=TypeError)
+    check(math_of_complex, 1j, raises=TypeError)
+    check(float_of_complex, 1j, raises=TypeError)
+    with pytest.raises(UnsupportedError, match="ordering comparisons"):
+        jit(ordering)(np.complex128(1), np.complex128(2))
+    with pytest.raises(UnsupportedError, match="of complex numbers is not supported"):
+        jit(minimum)(np.ones(3, np.complex128))
