@@ -170,12 +170,11 @@ def test_each_block_gets_the_footprint_box_and_owns_its_chunk():
     a22, _ = by_index[(2, 2)].arrays
     assert _box(a22.pieces) == ((16, 20), (19, 22))  # i in 17..18, j in 20
     assert by_index[(1, 1)].ranges == (range(7, 17), range(5, 20))
-    # a middle block reads a row or column from each neighbour; its box is
-    # the hull of the accesses, so the diagonal neighbours send one element
+    # a middle block gets a row or column from each of its 4 neighbours: the
+    # accesses' boxes, not their hull (which would add the diagonal corners)
     a11 = by_index[(1, 1)].arrays[0]
     halo = {p.chunk: p.nbytes // 8 for p in a11.pieces if not p.whole}
-    assert halo == {(0, 1): 15, (2, 1): 15, (1, 0): 10, (1, 2): 10,
-                    (0, 0): 1, (0, 2): 1, (2, 0): 1, (2, 2): 1}
+    assert halo == {(0, 1): 15, (2, 1): 15, (1, 0): 10, (1, 2): 10}
 
 
 def test_chunks_on_the_skipped_rows_give_empty_blocks_that_return_their_part():
@@ -195,7 +194,24 @@ def test_asymmetric_halo_from_chunks_smaller_than_it():
     block = call.partition.blocks[10]
     assert block.ranges == (range(10, 11),)
     assert _box(block.arrays[0].pieces) == ((8, 12),)  # a[i - 2] .. a[i + 1]
-    assert [p.chunk for p in block.arrays[0].pieces] == [(8,), (9,), (10,), (11,)]
+    assert [p.chunk for p in block.arrays[0].pieces] == [(8,), (11,)]  # and nothing between
+
+
+def test_the_footprint_keeps_one_read_box_per_access_when_asked():
+    from hybridjit.analysis.footprint import region_footprint
+    from hybridjit.ir.nodes import For
+    from hybridjit.pipeline import analyse
+
+    A = np.zeros((6, 6))
+    program, _, _ = analyse(smooth.py_func, smooth.arg_types((A, A)), smooth.options)
+    loop = next(s for s in program.entry.body if isinstance(s, For))
+    merged, apart = region_footprint(loop), region_footprint(loop, merge_reads=False)
+    assert len(merged.array("A").reads) == 1 and len(apart.array("A").reads) == 5
+    shapes, values = {"A": (6, 6), "B": (6, 6)}, {"n": 6, "m": 6}
+    assert merged.evaluate(values, shapes) == apart.evaluate(values, shapes)
+    boxes = apart.evaluate_reads(values, shapes)["A"]
+    assert ((0, 3), (1, 4)) in boxes and ((1, 4), (0, 3)) in boxes  # A[i-1, j], A[i, j-1]
+    assert not any(b[0][0] == 0 and b[1][0] == 0 for b in boxes)  # no corner (0, 0)
 
 
 def test_a_fully_overwritten_output_is_not_sent():
@@ -207,11 +223,10 @@ def test_a_fully_overwritten_output_is_not_sent():
 def test_halo_bytes_count_what_neighbours_send():
     A = np.zeros((40, 40))
     call = plan(smooth, Chunked(A, 20), Chunked(A, 20))
-    # each of 4 blocks: its own 20x20 chunk of A, 20 elements of a row and
-    # of a column from two neighbours and the diagonal one's corner element
-    # (the box is the hull of the accesses)
-    assert call.partition.halo_bytes == 4 * (20 + 20 + 1) * 8
-    assert call.partition.input_bytes == 4 * (21 * 21 + 20 * 20) * 8  # and B's own chunk
+    # each of 4 blocks: its own 20x20 chunk of A, and 19 elements of a row
+    # and of a column from two neighbours (the loops skip the outer border)
+    assert call.partition.halo_bytes == 4 * (19 + 19) * 8
+    assert call.partition.input_bytes == 4 * (20 * 20 + 2 * 19 + 20 * 20) * 8  # B's own chunk
 
 
 # ------------------------------------------------------------ results

@@ -108,6 +108,19 @@ class RegionFootprint:
         env = symbol_values(values, shapes)
         return {a.array: _evaluate_array(a, env, tuple(shapes[a.array])) for a in self.arrays}
 
+    def evaluate_reads(
+        self, values: Mapping[Sym | str, int], shapes: Mapping[str, Sequence[int]]
+    ) -> dict[str, list[Box]]:
+        """Each read box of each array on its own (with ``merge_reads=False``,
+        one per access: their union leaves out what their hull adds, such as
+        a 5-point stencil's corners)."""
+        env = symbol_values(values, shapes)
+        out = {}
+        for a in self.arrays:
+            boxes = (_concrete(b, env, tuple(shapes[a.array])) for b in a.reads)
+            out[a.array] = list(dict.fromkeys(b for b in boxes if b is not None))
+        return out
+
 
 def symbol_values(
     values: Mapping[Sym | str, int], shapes: Mapping[str, Sequence[int]]
@@ -240,9 +253,11 @@ def _whole_arrays(region: For) -> set[str]:
 
 
 def region_footprint(
-    region: For, scalar_info: ScalarClassification | None = None
+    region: For, scalar_info: ScalarClassification | None = None, merge_reads: bool = True
 ) -> RegionFootprint:
-    """Symbolic read/write footprints of every array ``region`` touches."""
+    """Symbolic read/write footprints of every array ``region`` touches;
+    ``merge_reads=False`` keeps one read box per access (not hulls of those
+    whose ends differ by constants)."""
     col = collect_accesses(region, scalar_info)
     fresh = fresh_private_arrays(region.body, col.scalars)
     whole = _whole_arrays(region) - fresh
@@ -267,7 +282,8 @@ def region_footprint(
         writes.setdefault(name, []).append(SymBox((None,) * n))
         ndims[name] = n
     arrays = tuple(
-        ArrayFootprint(name, ndims[name], _merge(reads.get(name, [])),
+        ArrayFootprint(name, ndims[name], _merge(reads.get(name, [])) if merge_reads
+                       else tuple(dict.fromkeys(reads.get(name, []))),
                        _merge(writes.get(name, [])), tuple(dict.fromkeys(covered.get(name, []))))
         for name in sorted(ndims)
     )

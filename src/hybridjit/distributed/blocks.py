@@ -110,10 +110,11 @@ def partition(plan: Plan, layout: Layout, footprint: RegionFootprint) -> Partiti
         ranges = tuple(_clip(r, *cuts[s][k]) for s, (r, k) in
                        enumerate(zip(layout.ranges, index, strict=True)))
         args = _block_args(layout.ranges, ranges)
-        concrete = footprint.evaluate(_symbols(footprint, layout, args), _shapes(footprint,
-                                                                                 layout))
-        arrays = tuple(_local(plan, layout, name, concrete.get(name), cuts, index)
-                       for name in chunked)
+        values, shapes = _symbols(footprint, layout, args), _shapes(footprint, layout)
+        concrete = footprint.evaluate(values, shapes)
+        reads = footprint.evaluate_reads(values, shapes)
+        arrays = tuple(_local(plan, layout, name, concrete.get(name), reads.get(name, []),
+                              cuts, index) for name in chunked)
         blocks.append(Block(index, ranges, args, arrays))
     return Partition(grid, tuple(blocks), out_chunks)
 
@@ -223,11 +224,16 @@ def _out_chunks(name: str, layout: Layout,
 
 
 def _local(plan: Plan, layout: Layout, name: str, fp: ConcreteFootprint | None,
+           read_boxes: list[tuple[tuple[int, int], ...]],
            cuts: list[list[tuple[int | None, int | None]]],
            index: tuple[int, ...]) -> LocalArray:
+    """``fp``: the array's footprint for this block; ``read_boxes``: its read
+    boxes one by one (a chunk sends the hull of the parts they cover of it,
+    not of the hull of all: no stencil corners)."""
+    reads = [_half_open(b) for b in read_boxes]
     read = _half_open(fp.read) if fp is not None and fp.read is not None else None
     if name not in plan.written:
-        return LocalArray(name, _pieces(read, layout, name), None)
+        return LocalArray(name, _pieces(reads, layout, name), None)
     owned = _owned(name, layout, cuts, index)
     write = _half_open(fp.write) if fp is not None and fp.write is not None else None
     if write is not None and not _inside(write, owned):
@@ -240,9 +246,7 @@ def _local(plan: Plan, layout: Layout, name: str, fp: ConcreteFootprint | None,
     fresh = read is None and fp is not None and fp.fully_overwritten and write == owned
     if fresh:  # every owned element is overwritten and none is read: nothing to send
         return LocalArray(name, (), owned)
-    need = owned if read is None else tuple(
-        (min(a, c), max(b, d)) for (a, b), (c, d) in zip(owned, read, strict=True))
-    return LocalArray(name, _pieces(need, layout, name), owned)
+    return LocalArray(name, _pieces([owned, *reads], layout, name), owned)
 
 
 def _half_open(box: tuple[tuple[int, int], ...]) -> Box:
@@ -257,23 +261,38 @@ def _text(box: Box) -> str:
     return "[" + ", ".join(f"{lo}:{hi}" for lo, hi in box) + "]"
 
 
-def _pieces(box: Box | None, layout: Layout, name: str) -> tuple[Piece, ...]:
-    """The chunks of ``name`` that ``box`` overlaps, and the parts of them."""
-    if box is None or any(hi <= lo for lo, hi in box):
-        return ()
-    per_dim = []
-    for (lo, hi), sizes in zip(box, layout.chunks[name], strict=True):
-        bounds = np.cumsum((0, *sizes)).tolist()
-        dim = [(k, max(lo, bounds[k]), min(hi, bounds[k + 1]), bounds[k])
-               for k in range(len(sizes)) if max(lo, bounds[k]) < min(hi, bounds[k + 1])]
-        per_dim.append(dim)
+def _pieces(boxes: list[Box], layout: Layout, name: str) -> tuple[Piece, ...]:
+    """The chunks of ``name`` that the boxes overlap and, of each, the hull
+    of the parts they cover."""
+    parts: dict[tuple[int, ...], Box] = {}
+    for box in boxes:
+        for chunk, part in _overlaps(box, layout.chunks[name]):
+            seen = parts.get(chunk)
+            parts[chunk] = part if seen is None else tuple(
+                (min(a, c), max(b, d)) for (a, b), (c, d) in zip(seen, part, strict=True))
     itemsize = layout.itemsizes[name]
     pieces = []
-    for combo in itertools.product(*per_dim):
-        src = tuple(slice(a - base, b - base) for _, a, b, base in combo)
-        dst = tuple(slice(a, b) for _, a, b, _ in combo)
-        whole = all(b - a == sizes[k] for (k, a, b, _), sizes in
-                    zip(combo, layout.chunks[name], strict=True))
-        count = int(np.prod([b - a for _, a, b, _ in combo], dtype=np.int64))
-        pieces.append(Piece(tuple(k for k, *_ in combo), src, dst, whole, count * itemsize))
+    for chunk in sorted(parts):
+        part = parts[chunk]
+        starts = [int(np.sum(sizes[:k])) for k, sizes in zip(chunk, layout.chunks[name],
+                                                                strict=True)]
+        src = tuple(slice(lo - s0, hi - s0) for (lo, hi), s0 in zip(part, starts, strict=True))
+        dst = tuple(slice(lo, hi) for lo, hi in part)
+        whole = all(hi - lo == sizes[k] for (lo, hi), k, sizes in
+                    zip(part, chunk, layout.chunks[name], strict=True))
+        count = int(np.prod([hi - lo for lo, hi in part], dtype=np.int64))
+        pieces.append(Piece(chunk, src, dst, whole, count * itemsize))
     return tuple(pieces)
+
+
+def _overlaps(box: Box, chunks: tuple[tuple[int, ...], ...]) -> list[tuple[tuple[int, ...], Box]]:
+    """(chunk index, the part of ``box`` inside it) for every chunk it overlaps."""
+    if any(hi <= lo for lo, hi in box):
+        return []
+    per_dim = []
+    for (lo, hi), sizes in zip(box, chunks, strict=True):
+        bounds = np.cumsum((0, *sizes)).tolist()
+        per_dim.append([(k, max(lo, bounds[k]), min(hi, bounds[k + 1]))
+                        for k in range(len(sizes)) if max(lo, bounds[k]) < min(hi, bounds[k + 1])])
+    return [(tuple(k for k, _, _ in combo), tuple((a, b) for _, a, b in combo))
+            for combo in itertools.product(*per_dim)]

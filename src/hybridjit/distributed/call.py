@@ -229,8 +229,9 @@ def _block_version(disp: Any, found: _Analysed, signs: tuple[int, ...],
                           "version's loop parallel; each block runs it serially",
                           HybridJitWarning, stacklevel=4)
         live = live_after_loop(body, loop.loop_id)
-        version = _BlockVersion(variant, region_footprint(loop, classify_loop_scalars(loop,
-                                                                                      live)))
+        # one read box per access: a block is sent the parts they cover, no stencil corners
+        footprint = region_footprint(loop, classify_loop_scalars(loop, live), merge_reads=False)
+        version = _BlockVersion(variant, footprint)
         per_disp[key] = version
     return version
 
