@@ -7,7 +7,8 @@ tuple of dask arrays``: one per written array (in argument order), then a
 - the :class:`~.runner.Kernel` and each NumPy array argument are one key
   each: a worker fetches them once and every task there shares them;
 - ``hj-halo``: a slice of a chunk that a block needs only part of (its
-  halo), computed where the chunk lives, so only the slice travels;
+  halo), computed where the chunk lives, so only the slice travels (see
+  :func:`_halo`);
 - ``hj-block``: :func:`~.runner.run_block` for one block, on its pieces
   (whole chunks are passed as they are);
 - the written arrays' chunks: the owned part each block returns;
@@ -51,7 +52,7 @@ def build(kernel: Kernel, part: Partition, cut_dims: dict[str, dict[int, int]],
         key = f"hj-whole-{name}-{token}"
         core[key] = value
         whole_keys.append(key)
-    halos = _Halos(f"hj-halo-{token}", core, chunked)
+    halos = _Halos(f"hj-halo-{token}", core, chunked, kernel_key)
     for block in part.blocks:
         inputs = [halos.ref(a.name, p) for a in block.arrays for p in a.pieces] + whole_keys
         block_key = (block_name, *block.index)
@@ -92,8 +93,9 @@ class _Halos:
     """References to the pieces: a whole chunk's own key, or a slicing task
     (made once per distinct slice)."""
 
-    def __init__(self, name: str, core: dict[Any, Any], chunked: dict[str, Any]):
-        self.name, self.core, self.chunked = name, core, chunked
+    def __init__(self, name: str, core: dict[Any, Any], chunked: dict[str, Any],
+                 kernel_key: str):
+        self.name, self.core, self.chunked, self.kernel_key = name, core, chunked, kernel_key
         self.made: dict[tuple[str, tuple[int, ...], str], Any] = {}
 
     def ref(self, array: str, piece: Any) -> Any:
@@ -104,9 +106,18 @@ class _Halos:
         key = self.made.get(ident)
         if key is None:
             key = (self.name, len(self.made))
-            self.core[key] = (operator.getitem, chunk_key, piece.src)
+            self.core[key] = (_halo, self.kernel_key, chunk_key, piece.src)
             self.made[ident] = key
         return key
+
+
+def _halo(kernel: Kernel, chunk: np.ndarray, index: tuple[slice, ...]) -> np.ndarray:
+    """The part of a chunk a neighbouring block needs.  The kernel is an
+    argument only so that the scheduler never takes these tasks for root
+    tasks: a task group of more tasks than twice the cluster's threads with
+    fewer than 5 tasks upstream is placed without regard to where its input
+    lives, which would move the whole chunk instead of the slice."""
+    return chunk[index]
 
 
 def _reduction_layer(core: dict[Any, Any], reduce: ReduceSpec, blocks: tuple[Block, ...],

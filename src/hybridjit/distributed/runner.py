@@ -16,7 +16,8 @@ its box, while the kernel indexes with global indices as it does in one
 process (see :mod:`.variant`).  The pieces are copied in at their global
 positions, the block version runs (compiled once per worker process, then
 from hybridjit's disk cache; never a pickled shared library), and the owned
-parts of the written arrays are copied out.  With ``HYBRIDJIT_POISON`` set,
+parts of the written arrays are returned as views of those arrays (only
+their pages are in memory).  With ``HYBRIDJIT_POISON`` set,
 the rest of each array is filled with NaN bytes first, so a box too small
 shows up as a wrong answer.
 """
@@ -102,10 +103,14 @@ def run_block(kernel: Kernel, block: Block, inputs: list[Any]) -> tuple[Any, ...
     with _guard(kernel.token, fn):
         result = fn(*args, *block.args, *kernel.identities)
     owned = []
+    poisoned = config.poison_enabled()
     for name in kernel.written:
         box = local[name].owned
         assert box is not None
-        owned.append(np.array(globals_[name][tuple(slice(lo, hi) for lo, hi in box)]))
+        part = globals_[name][tuple(slice(lo, hi) for lo, hi in box)]
+        # A view keeps only the pages it covers in memory (no others were
+        # touched) and saves a copy; a poisoned array had every page touched.
+        owned.append(np.array(part) if poisoned else part)
     partials = result if isinstance(result, tuple) else (result,)
     return (*owned, partials)
 
