@@ -12,7 +12,9 @@ Reported: medians and ratios.  Kernels: ``A @ B`` for n = 64, 256, 1024 in
 float32 and float64 (NumPy calls its BLAS; hybridjit calls NumPy's matrix
 product from the compiled code for these sizes), a forward substitution
 and a Doolittle LU with ``L[i, :i] @ x[:i]``-style row products in loops
-(generated nests: a product inside a loop never calls the library).
+(generated nests: a product inside a loop never calls the library); and
+complex kernels (issue 12, item 3): an iterative radix-2 FFT and an
+O(n^2) DFT over a prange loop, both with ``np.exp(-2j * np.pi * ...)``.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ os.environ.setdefault("HYBRIDJIT_CACHE_DIR", tempfile.mkdtemp(prefix="hj-lab-"))
 common.use_checkout_sources()
 
 from npstyle_bench import kernel_table, targets  # noqa: E402  (the same columns)
+
+from hybridjit import prange  # noqa: E402
 
 DEFAULT_JSON = common.RESULTS_DIR / "linalg-latest.json"
 
@@ -60,6 +64,49 @@ def lu_doolittle(A):
     return L, U
 
 
+def fft_radix2(x):
+    """Iterative radix-2 FFT (n a power of two), written as textbooks do."""
+    n = x.shape[0]
+    a = x.astype(np.complex128)
+    j = 0
+    for i in range(1, n):
+        bit = n >> 1
+        while j & bit:
+            j ^= bit
+            bit >>= 1
+        j ^= bit
+        if i < j:
+            t = a[i]
+            a[i] = a[j]
+            a[j] = t
+    size = 2
+    while size <= n:
+        w = np.exp(-2j * np.pi / size)
+        half = size // 2
+        for start in range(0, n, size):
+            wk = 1 + 0j
+            for k in range(half):
+                u = a[start + k]
+                v = a[start + k + half] * wk
+                a[start + k] = u + v
+                a[start + k + half] = u - v
+                wk = wk * w
+        size *= 2
+    return a
+
+
+def dft_prange(x):
+    """The O(n^2) discrete Fourier transform, one output per parallel iteration."""
+    n = x.shape[0]
+    out = np.zeros(n, dtype=np.complex128)
+    for k in prange(n):
+        s = 0j
+        for t in range(n):
+            s += x[t] * np.exp(-2j * np.pi * ((k * t) % n) / n)
+        out[k] = s
+    return out
+
+
 def cases(quick: bool) -> list[tuple[str, Callable[..., Any], Callable[[], tuple], float]]:
     sizes = (64, 128) if quick else (64, 256, 1024)
     out: list[tuple[str, Callable[..., Any], Callable[[], tuple], float]] = []
@@ -83,6 +130,17 @@ def cases(quick: bool) -> list[tuple[str, Callable[..., Any], Callable[[], tuple
 
     out.append((f"forward substitution {n}", forward_substitution, tri, 1e-9))
     out.append((f"LU (Doolittle) {m}", lu_doolittle, lu, 1e-9))
+    f = 2**12 if quick else 2**20
+    d = 256 if quick else 4096
+
+    def signal(n: int) -> Callable[[], tuple]:
+        def make() -> tuple:
+            r = np.random.default_rng(3)
+            return (r.random(n) + 1j * r.random(n),)
+        return make
+
+    out.append((f"radix-2 FFT {f} complex128", fft_radix2, signal(f), 1e-8))
+    out.append((f"DFT (prange) {d} complex128", dft_prange, signal(d), 1e-7))
     return out
 
 
@@ -120,9 +178,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="small sizes: a smoke test")
     p.add_argument("--repeats", type=int, default=None)
     p.add_argument("--json", default=str(DEFAULT_JSON), help="report path ('' for none)")
+    p.add_argument("--only", default="", help="run the kernels whose name contains this")
     args = p.parse_args(argv)
     repeats = args.repeats or (3 if args.quick else 7)
-    rows = [run_case(*c, repeats) for c in cases(args.quick)]
+    rows = [run_case(*c, repeats) for c in cases(args.quick) if args.only in c[0]]
     print(kernel_table(rows))
     report = {"mode": "quick" if args.quick else "default", "machine": common.machine_info(),
               "date": common.now_iso(), "kernels": rows}

@@ -108,7 +108,10 @@ def targets() -> dict[str, Callable[[Callable[..., Any]], Callable[..., Any]]]:
     try:
         import numba
 
-        out["numba"] = lambda f: numba.njit(parallel=True)(f)
+        from loops import with_prange
+
+        # (a kernel's prange is hybridjit's: Numba's own takes its place)
+        out["numba"] = lambda f: numba.njit(parallel=True)(with_prange(f, numba.prange))
     except ImportError:
         pass
     import hybridjit
