@@ -24,7 +24,12 @@ Reported:
 * scheduler overhead per task: empty tasks (``client.map`` of the identity),
   and ``smooth.dask`` on a tiny array cut in 16 x 16 chunks (per block,
   halo slices included);
-* the time to build the graph on the client.
+* the time to build the graph on the client;
+* one block's task body run in this process (1 OpenMP thread) against the
+  kernel's share of the work: the cost of copying the pieces into the
+  task's arrays;
+* for contrast, a compute-bound kernel: all-pairs n-body, the positions
+  and masses NumPy arrays sent whole, the accelerations chunked in 4.
 
 B is made from A with ``map_blocks`` so that each chunk of B sits on the
 worker holding the same chunk of A (Dask places a block's task next to
@@ -35,6 +40,7 @@ they were, so B's chunk is an input too), a new B for every run.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import tempfile
@@ -50,7 +56,8 @@ common.use_checkout_sources()
 from hybridjit import jit, prange  # noqa: E402
 
 DEFAULT_JSON = common.RESULTS_DIR / "dask-latest.json"
-SIZES = {"quick": {"n": 2000, "tiny": 256}, "default": {"n": 8000, "tiny": 256}}
+SIZES = {"quick": {"n": 2000, "tiny": 256, "bodies": 2000},
+         "default": {"n": 8000, "tiny": 256, "bodies": 8000}}
 
 
 @jit
@@ -59,6 +66,48 @@ def smooth(A, B):
     for i in prange(1, n - 1):
         for j in range(1, m - 1):
             B[i, j] = 0.2 * (A[i, j] + A[i, j - 1] + A[i, j + 1] + A[i + 1, j] + A[i - 1, j])
+
+
+@jit
+def nbody(pos, mass, acc, eps2):
+    n = pos.shape[0]
+    for i in prange(n):
+        ax = ay = az = 0.0
+        for j in range(n):
+            dx = pos[j, 0] - pos[i, 0]; dy = pos[j, 1] - pos[i, 1]; dz = pos[j, 2] - pos[i, 2]
+            r2 = dx * dx + dy * dy + dz * dz + eps2
+            s = mass[j] / (r2 * math.sqrt(r2))
+            ax += s * dx; ay += s * dy; az += s * dz
+        acc[i, 0] = ax; acc[i, 1] = ay; acc[i, 2] = az
+
+
+def nbody_runs(client: Any, bodies: int, repeats: int) -> dict[str, Any]:
+    """The compute-bound contrast: all-pairs n-body, positions and masses as
+    NumPy arrays (sent whole, once per worker), accelerations chunked in 4."""
+    import dask.array as da
+    from distributed import wait
+
+    r = np.random.default_rng(1)
+    pos, mass = r.random((bodies, 3)), r.random(bodies)
+    ref = np.zeros((bodies, 3))
+    nbody(pos, mass, ref, 0.01)
+    single = statistics.median(common.time_repeats(nbody, (pos, mass, ref, 0.01), repeats))
+    times = []
+    for k in range(repeats + 1):
+        acc = da.zeros((bodies, 3), chunks=(bodies // 4, 3)) + k  # new keys every run
+        acc = client.persist(acc)
+        wait(acc)
+        t0 = time.perf_counter()
+        (out,) = nbody.dask(pos, mass, acc, 0.01)
+        run = client.persist(out)
+        wait(run)
+        times.append(time.perf_counter() - t0)
+        if k == 0:
+            np.testing.assert_array_equal(run.compute(), ref)
+        del run
+    median = statistics.median(times[1:])  # the first compiles on the workers
+    return {"bodies": bodies, "one_process_s": single, "dask_s": median,
+            "dask_over_one_process": median / single}
 
 
 def clear_transfer_logs(client: Any) -> None:
@@ -144,6 +193,34 @@ def halo_prediction(A: Any, B: Any) -> dict[str, int]:
             "input_bytes": part.input_bytes}
 
 
+def task_body(A: Any, B: Any, A_np: np.ndarray, repeats: int) -> dict[str, float]:
+    """One block's task body (pieces in, kernel, owned part out) run here,
+    with 1 OpenMP thread as on a worker, and the kernel alone on the same
+    block: what the task costs beyond the computation."""
+    import dask.array as da
+
+    from hybridjit.distributed import runner, threads
+    from hybridjit.distributed.call import plan_call
+
+    call = plan_call(smooth, (A, B), lambda a: isinstance(a, da.Array))
+    block = call.partition.blocks[-1]
+    arrays = {"A": A_np, "B": np.zeros_like(A_np)}
+    inputs = [arrays[a.name][p.dst].copy() for a in block.arrays for p in a.pieces]
+    threads.use_threads(1)
+    runner.run_block(call.kernel, block, inputs)  # compile
+
+    def body() -> None:
+        out = runner.run_block(call.kernel, block, inputs)
+        del out  # unmapping the task's arrays is part of its cost
+
+    body_s = statistics.median(common.time_repeats(body, (), repeats))
+    whole = np.zeros_like(A_np)
+    smooth(A_np, whole)
+    kernel_s = statistics.median(common.time_repeats(smooth, (A_np, whole), repeats))
+    threads.use_threads(len(os.sched_getaffinity(0)))
+    return {"task_body_s": body_s, "kernel_on_one_thread_s": kernel_s / len(call.partition.blocks)}
+
+
 def scheduler_overhead(client: Any, tiny: int, repeats: int) -> dict[str, Any]:
     import dask.array as da
     from distributed import wait
@@ -203,7 +280,9 @@ def main(argv: list[str] | None = None) -> int:
         del got, ref
         single = one_process(A_np, repeats)
         predicted = halo_prediction(A, B)
+        body = task_body(A, B, A_np, repeats)
         overhead = scheduler_overhead(client, size["tiny"], repeats)
+        bodies = nbody_runs(client, size["bodies"], repeats)
 
     ratio = runs["median_s"] / single["median_s"]
     print(f"smooth {n} x {n} float64, 2 x 2 chunks of {n // 2} x {n // 2}, "
@@ -223,16 +302,23 @@ def main(argv: list[str] | None = None) -> int:
           f"predict: {common.fmt_bytes(predicted['halo_bytes'])} (if every neighbour were on "
           f"another worker; {predicted['blocks']} blocks, inputs "
           f"{common.fmt_bytes(predicted['input_bytes'])})")
+    print(f"one block's task body here: {common.fmt_ms(body['task_body_s'])} ms, of which the "
+          f"kernel (1 thread) {common.fmt_ms(body['kernel_on_one_thread_s'])} ms; the rest "
+          "copies the pieces into fresh memory (page faults) and unmaps it")
     print(f"scheduler overhead: {overhead['empty_task_s'] * 1e3:.2f} ms per empty task; "
           f"fn.dask on {overhead['tiny_array']}^2 in {overhead['tiny_blocks']} blocks: "
           f"{overhead['tiny_per_block_s'] * 1e3:.2f} ms per block "
           f"({overhead['tiny_graph_tasks']} tasks)")
+    print(f"n-body, {bodies['bodies']} bodies (compute-bound): one process "
+          f"{common.fmt_ms(bodies['one_process_s'])} ms, fn.dask "
+          f"{common.fmt_ms(bodies['dask_s'])} ms ({bodies['dask_over_one_process']:.2f}x)")
     report = {"mode": mode, "sizes": size, "machine": common.machine_info(),
               "versions": {k: common.module_version(k) for k in ("dask", "distributed")},
               "date": common.now_iso(),
               "cluster": {"workers": 2, "threads_per_worker": 1, "processes": True},
               "one_process": single, "dask": runs, "dask_over_one_process": ratio,
-              "halo_prediction": predicted, "scheduler": overhead}
+              "halo_prediction": predicted, "task": body, "scheduler": overhead,
+              "nbody": bodies}
     if args.json:
         path = common.write_json(args.json, report)
         print(f"report: {path}")
