@@ -48,7 +48,11 @@ def threads_by_host() -> dict[str, int]:
         client = default_client()
     except (ImportError, ValueError):
         return {}
-    workers = client.scheduler_info(n_workers=-1).get("workers", {})
+    try:
+        info = client.scheduler_info(n_workers=-1)  # every worker (newer Dask lists 5)
+    except TypeError:  # older Dask: no such parameter, and all workers listed
+        info = client.scheduler_info()
+    workers = info.get("workers", {})
     out: dict[str, int] = {}
     for info in workers.values():
         host = str(info.get("host", ""))
