@@ -407,7 +407,8 @@ def _assert_same_complex(expected: Any, got: Any, rtol: float | None, atol: floa
             assert (math.isnan(e) and math.isnan(g)) or e == g, (
                 f"{path}.{part}: {got!r} != {expected!r}")
             continue
-        assert abs(g - e) <= a + r * abs(complex(expected)), (
+        scale = abs(complex(expected))
+        assert abs(g - e) <= a + r * (scale if math.isfinite(scale) else abs(e)), (
             f"{path}.{part}: {got!r} != {expected!r} (rtol={r}, atol={a})")
 
 

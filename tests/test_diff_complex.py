@@ -67,6 +67,8 @@ def test_division_by_zero_python_raises_numpy_gives_inf():
     with np.errstate(all="ignore"):
         check(arith, np.complex128(1 + 1j), np.complex128(0))
         check(arith, np.complex64(1 + 1j), 0.0)
+        check(powers, np.complex128(0), 0.25 + 0.5j)  # 0 ** z: 0 when Re z > 0, else NaN
+        check(powers, np.complex64(0), -1j)
 
 
 def nan_and_inf(z):

@@ -994,7 +994,7 @@ static {c} hj_cpow_{name}({c} a, {c} b) {{
     {r} ar = creal{sfx}(a), ai = cimag{sfx}(a), br = creal{sfx}(b), bi = cimag{sfx}(b);
     if (br == 0 && bi == 0) return __builtin_complex(({r})1, ({r})0);
     if (ar == 0 && ai == 0) {{
-        if (br > 0 && bi == 0) return __builtin_complex(({r})0, ({r})0);
+        if (br > 0) return __builtin_complex(({r})0, ({r})0);  /* (NumPy 2: any imag) */
         return __builtin_complex(({r})NAN, ({r})NAN);
     }}
     if (bi == 0 && br == ({r})(int64_t)br && br > -100 && br < 100) {{

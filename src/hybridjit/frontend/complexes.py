@@ -77,7 +77,7 @@ def part(e: Expr, which: str, loc: SourceLoc) -> Expr:
         t = PY_INT  # True.real == 1, an int
     if which == "real":
         return cast(e, t)
-    return Const(0, t, loc)
+    return Const(0.0 if t.is_float else 0, t, loc)  # ((2.5).imag is 0.0, (3).imag 0)
 
 
 def conjugate(e: Expr, loc: SourceLoc) -> Expr:
