@@ -136,8 +136,14 @@ static inline float __int_as_float(int i) { float f; memcpy(&f, &i, sizeof f); r
 static inline void __syncthreads(void) {
 #pragma omp barrier
 }
+/* CUDA's vector types (complex numbers are float2/double2 on a device) */
+struct float2 { float x, y; };
+struct alignas(16) double2 { double x, y; };
+static inline float2 make_float2(float x, float y) { return float2{x, y}; }
+static inline double2 make_double2(double x, double y) { return double2{x, y}; }
 template <class T> static int hj_emu_kind(void) {
     return std::is_pointer<T>::value ? 'p' : std::is_floating_point<T>::value ? 'f'
+         : (std::is_same<T, float2>::value || std::is_same<T, double2>::value) ? 'c'
          : std::is_signed<T>::value ? 'i' : 'u';
 }
 """
@@ -562,4 +568,4 @@ def install(monkeypatch: Any, cache: Path) -> EmulatedDriver:
 
 
 def _kind(dtype: np.dtype) -> str:
-    return {"b": "u", "i": "i", "u": "u", "f": "f"}[dtype.kind]
+    return {"b": "u", "i": "i", "u": "u", "f": "f", "c": "c"}[dtype.kind]

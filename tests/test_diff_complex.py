@@ -241,12 +241,54 @@ def test_loops_with_complex_values():
     check(fft, random_array(16, "float64", 6), rtol=1e-12, atol=1e-12)
 
 
-def test_regions_with_complex_values_stay_on_the_host():
-    fn = jit(dft, target="opencl")
-    x = random_array(32, "complex128", 7)
-    np.testing.assert_allclose(fn(x), dft(x), rtol=1e-10, atol=1e-10)
-    plan = str(jit(dft, target="opencl").explain(x))
-    assert "complex numbers, which run on the host" in plan
+def device_kernel(a, z, out):
+    for i in prange(a.shape[0]):
+        v = a[i]
+        out[i] = np.exp(1j * v.real) * z + v / (v + 2) - v ** 2 + np.sqrt(v) * np.conj(v) \
+            + np.log(v + 3) - np.cos(v) * np.sin(v) + abs(v) + np.angle(v) * (v == a[0])
+
+
+def device_sum(a):
+    s = 0j
+    for i in prange(a.shape[0]):
+        s += a[i] * a[i].conjugate() - 1j * a[i]
+    return s
+
+
+@pytest.mark.parametrize("dtype", COMPLEX)
+def test_complex_kernels_on_devices(offload_kind, dtype):
+    # float2/double2 on the device with the arithmetic spelled out (NumPy's
+    # product and division); poisoned device buffers; a complex reduction's
+    # partials combined on the host
+    a = random_array(3000, dtype, 8)
+    z = np.dtype(dtype).type(0.5 - 1.5j)
+    tol = {"rtol": 2e-4, "atol": 2e-4} if dtype == "complex64" else {"rtol": 1e-9, "atol": 1e-9}
+    fn = jit(device_kernel, target=offload_kind)
+    out, want = np.zeros_like(a), np.zeros_like(a)
+    fn(a, z, out)
+    device_kernel(a, z, want)
+    np.testing.assert_allclose(out, want, **tol)
+    assert [r["reason"] for r in fn.last_stats["regions"]] == ["offloaded"]
+    red = jit(device_sum, target=offload_kind)
+    got = red(a)
+    assert type(got) is type(device_sum(a))
+    np.testing.assert_allclose(got, device_sum(a), rtol=1e-4 if dtype == "complex64" else 1e-10)
+    assert [r["reason"] for r in red.last_stats["regions"]] == ["offloaded"]
+
+
+def rare_function(a, out):
+    for i in prange(a.shape[0]):
+        out[i] = np.arctanh(a[i])
+
+
+def test_complex_functions_devices_lack_stay_on_the_host():
+    a = random_array(64, "complex128", 9)
+    fn = jit(rare_function, target="opencl")
+    out, want = np.zeros_like(a), np.zeros_like(a)
+    fn(a, out)
+    rare_function(a, want)
+    np.testing.assert_allclose(out, want, rtol=1e-12)
+    assert "complex function atanh, which devices do not have" in str(fn.explain(a, out))
 
 
 # --------------------------------------------------------------------------

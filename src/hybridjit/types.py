@@ -27,8 +27,10 @@ _C_NAMES = {
     "uint64": "uint64_t",
     "float32": "float",
     "float64": "double",
-    "complex64": "float _Complex",
-    "complex128": "double _Complex",
+    # (typedefs: C99's float/double _Complex on the host, float2/double2 on
+    # devices, where the generated code spells out the arithmetic)
+    "complex64": "hj_complex64",
+    "complex128": "hj_complex128",
 }
 
 

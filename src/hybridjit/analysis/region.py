@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..codegen.prelude import DEVICE_COMPLEX_FUNCTIONS
 from ..ir.nodes import (
     Alloc,
     Assign,
@@ -20,7 +21,6 @@ from ..ir.nodes import (
     BoundCheck,
     Call,
     Cast,
-    Expr,
     For,
     Function,
     Intrinsic,
@@ -99,8 +99,11 @@ def offload_blockers(loop: For, fn: Function, iface: RegionInterface) -> list[st
                            "OverflowError or ValueError in Python)")
         elif isinstance(n, For) and n is not loop and not _const_step(n):
             reasons.append("has an inner loop whose step is only known at run time")
-    if any(isinstance(n, Expr) and _is_complex(n.type) for n in walk(loop)):
-        reasons.append("computes with complex numbers, which run on the host only for now")
+    for n in walk(loop):
+        if isinstance(n, Intrinsic) and n.name.startswith("complex.") \
+                and n.name[len("complex."):] not in DEVICE_COMPLEX_FUNCTIONS:
+            reasons.append(f"computes the complex function {n.name[len('complex.'):]}, "
+                           "which devices do not have here")
     if not _const_step(loop):
         reasons.append("its step is only known at run time")
     for name in iface.assigned:
@@ -111,12 +114,6 @@ def offload_blockers(loop: For, fn: Function, iface: RegionInterface) -> list[st
     if fn.symbol != "hj_entry":
         reasons.append("is inside a helper function")
     return sorted(set(reasons))
-
-
-def _is_complex(t: object) -> bool:
-    if isinstance(t, Array):
-        t = t.dtype
-    return isinstance(t, Scalar) and t.is_complex
 
 
 def _const_step(loop: For) -> bool:

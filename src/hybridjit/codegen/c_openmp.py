@@ -76,6 +76,8 @@ _HEADER = """\
 #include <complex.h>
 #undef I
 #undef complex
+typedef float _Complex hj_complex64;
+typedef double _Complex hj_complex128;
 #include <pthread.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -458,7 +460,8 @@ class OpenMPRenderer(CFamilyRenderer):
             rt = self.types[r.var]
             assert isinstance(rt, Scalar)
             # (integers modulo 2**64: a uint64 partial beyond 2**63 - 1 fits)
-            conv = "PyFloat_AsDouble" if rt.is_float else "PyLong_AsUnsignedLongLongMask"
+            conv = "PyFloat_AsDouble" if rt.is_float else (
+                "hj_complex_of" if rt.is_complex else "PyLong_AsUnsignedLongLongMask")
             v = scalar_name(r.var)
             part = f"(({rt.c_name}){conv}(PyTuple_GET_ITEM(hj_res, {j})))"
             lines.append(f"{i3}{v} = {combine_partials(r.op, rt, v, part)};")

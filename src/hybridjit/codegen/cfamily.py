@@ -84,6 +84,8 @@ def combine_partials(op: str, t: Scalar, a: str, b: str) -> str:
     from the start value, so they add)."""
     if op in ("min", "max"):
         return f"hj_{op}_{t.name}({a}, {b})"
+    if t.is_complex:  # (helpers on the host and on devices alike)
+        return f"hj_c{'mul' if op == '*' else 'add'}_{t.name}({a}, {b})"
     return f"{a} {'*' if op == '*' else '+'} {b}"
 
 
@@ -201,8 +203,8 @@ class CFamilyRenderer:
             return self.float_literal(float(e.value), t)
         if t.is_complex:
             z, rt = complex(e.value), t.real_type
-            return (f"__builtin_complex({self.float_literal(z.real, rt)}, "
-                    f"{self.float_literal(z.imag, rt)})")
+            return self.complex_make(self.float_literal(z.real, rt),
+                                     self.float_literal(z.imag, rt), t)
         v = int(e.value)
         # a literal of the constant's own C type: 4 * 1072093415 would be
         # computed in C's int, not in the int64 or uint32 of the IR
@@ -233,6 +235,9 @@ class CFamilyRenderer:
     def e_Cast(self, e: Cast) -> str:
         inner = self.expr(e.value)
         src, dst = e.value.type, e.type
+        if isinstance(src, Scalar) and isinstance(dst, Scalar) and not e.check \
+                and (src.is_complex or dst.is_complex) and src.c_name != dst.c_name:
+            return self.complex_cast(inner, src, dst)
         if e.check == "u64":
             return f"hj_ck_u64({inner}, &hj_st)"
         if e.check:
@@ -280,6 +285,22 @@ class CFamilyRenderer:
             return f"hj_{name}_{t.name}({a}, {b})"
         raise InternalError(f"unknown binary operator {op}")
 
+    # ---- complex numbers: C99's on the host (KernelRenderer spells them out)
+
+    def complex_make(self, re: str, im: str, t: Scalar) -> str:
+        return f"__builtin_complex({re}, {im})"
+
+    def complex_cast(self, inner: str, src: Scalar, dst: Scalar) -> str:
+        if dst.is_bool:
+            return f"(({inner}) != 0)"
+        return f"(({dst.c_name})({inner}))"
+
+    def complex_neg(self, inner: str, t: Scalar) -> str:
+        return f"(-({inner}))"
+
+    def complex_compare(self, op: str, a: str, b: str, t: Scalar) -> str:
+        return f"({a} {op} {b})"
+
     def complex_binop(self, op: str, a: str, b: str, t: Scalar, python: bool) -> str:
         """Complex arithmetic (prelude): NumPy's, or Python's when both
         operands are Python numbers (``python``)."""
@@ -301,6 +322,8 @@ class CFamilyRenderer:
         if e.op == "pos":
             return inner
         if e.op == "neg":
+            if isinstance(t, Scalar) and t.is_complex:
+                return self.complex_neg(inner, t)
             if isinstance(t, Scalar) and t.is_int:
                 return f"(({t.c_name})(0 - (uint64_t)({inner})))"
             return f"(-({inner}))"  # (never --7.5)
@@ -311,6 +334,9 @@ class CFamilyRenderer:
         raise InternalError(f"unknown unary operator {e.op}")
 
     def e_Compare(self, e: Compare) -> str:
+        lt = e.left.type
+        if isinstance(lt, Scalar) and lt.is_complex:
+            return self.complex_compare(e.op, self.expr(e.left), self.expr(e.right), lt)
         return f"({self.expr(e.left)} {e.op} {self.expr(e.right)})"
 
     def e_BoolOp(self, e: BoolOp) -> str:
@@ -423,7 +449,7 @@ class CFamilyRenderer:
             rt = e.type
             assert isinstance(rt, Scalar)
             r = rt.real_type.c_name
-            return f"__builtin_complex(({r})({args[0]}), ({r})({args[1]}))"
+            return self.complex_make(f"({r})({args[0]})", f"({r})({args[1]})", rt)
         t = e.args[0].type
         assert isinstance(t, Scalar)
         sfx = "f" if t.name == "complex64" else ""

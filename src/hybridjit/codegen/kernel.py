@@ -33,12 +33,12 @@ import math
 import numpy as np
 
 from ..analysis.region import RegionInterface
-from ..ir.nodes import Const, Expr, For, Function, Let, Reduction
+from ..ir.nodes import Const, Expr, For, Function, Intrinsic, Let, Reduction
 from ..ir.visit import walk
 from ..transform.grid import KernelGrid
 from ..types import Scalar, Type
 from .cfamily import CFamilyRenderer, array_part, combine_partials, scalar_name
-from .prelude import prelude
+from .prelude import device_complex, prelude
 
 #: work-items per work-group of a kernel with reductions (a power of two)
 REDUCTION_GROUP = 256
@@ -90,15 +90,74 @@ class KernelRenderer(CFamilyRenderer):
     def global_id(self, dim: int) -> str:
         return f"get_global_id({dim})"
 
-    def uses_float64(self) -> bool:
-        """Whether any value in the kernel is a double: arrays, scalars, and
-        every intermediate (``int / int``, ``math.*`` results)."""
+    def types_used(self) -> set[str]:
+        """The scalar types of every value in the kernel: arrays, scalars,
+        and every intermediate (``int / int``, ``math.*`` results)."""
         types = self.fn.local_types()
         names = set(self.iface.assigned) | {n for n, _ in self.iface.scalars}
         found: list[Type] = [types[n] for n in names if n in types]
         found += [t.dtype for _, t in self.iface.arrays]
         found += [n.type for n in walk(self.loop) if isinstance(n, Expr)]
-        return any(isinstance(t, Scalar) and t.name == "float64" for t in found)
+        return {t.name for t in found if isinstance(t, Scalar)}
+
+    def uses_float64(self) -> bool:
+        """Whether any value in the kernel is a double (a complex128's parts)."""
+        return bool(self.types_used() & {"float64", "complex128"})
+
+    # ---- complex numbers: float2/double2 and the arithmetic spelled out
+
+    complex_vector_make = "({vector})"
+
+    def complex_types(self) -> str:
+        used = self.types_used()
+        out = []
+        for name, r, vector in (("complex64", "float", "float2"),
+                                ("complex128", "double", "double2")):
+            if name in used:
+                out.append(device_complex(name, r, vector,
+                                          self.complex_vector_make.format(vector=vector)))
+        return "\n".join(out)
+
+    def complex_make(self, re: str, im: str, t: Scalar) -> str:
+        return f"hj_cmk_{t.name}({re}, {im})"
+
+    def complex_cast(self, inner: str, src: Scalar, dst: Scalar) -> str:
+        if dst.is_bool:
+            return f"(({inner}).x != 0 || ({inner}).y != 0)"
+        if not dst.is_complex:
+            return f"(({dst.c_name})(({inner}).x))"
+        r = dst.real_type.c_name
+        if src.is_complex:
+            return f"hj_cmk_{dst.name}(({r})(({inner}).x), ({r})(({inner}).y))"
+        return f"hj_cmk_{dst.name}(({r})({inner}), ({r})0)"
+
+    def complex_neg(self, inner: str, t: Scalar) -> str:
+        return f"hj_cneg_{t.name}({inner})"
+
+    def complex_compare(self, op: str, a: str, b: str, t: Scalar) -> str:
+        return f"({'!' if op == '!=' else ''}hj_ceq_{t.name}({a}, {b}))"
+
+    def complex_binop(self, op: str, a: str, b: str, t: Scalar, python: bool) -> str:
+        fn = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow"}[op]
+        return f"hj_c{fn}_{t.name}({a}, {b})"
+
+    def complex_intrinsic(self, fn: str, e: Intrinsic, args: list[str]) -> str:
+        if fn == "make":
+            return super().complex_intrinsic(fn, e, args)
+        t = e.args[0].type
+        assert isinstance(t, Scalar)
+        z = f"({args[0]})"
+        if fn in ("real", "imag"):
+            return f"{z}.{'x' if fn == 'real' else 'y'}"
+        if fn == "abs":
+            return f"hypot({z}.x, {z}.y)"
+        if fn == "angle":
+            return f"atan2({z}.y, {z}.x)"
+        if fn in ("isnan", "isinf"):
+            return f"({fn}({z}.x) || {fn}({z}.y))"
+        if fn == "isfinite":
+            return f"(isfinite({z}.x) && isfinite({z}.y))"
+        return f"hj_c{fn}_{t.name}({z})"
 
     def params(self) -> list[str]:
         out = []
@@ -130,7 +189,8 @@ class KernelRenderer(CFamilyRenderer):
         for name in sorted(self.iface.assigned - lets):  # (a Let declares its own)
             vt = self.types[name]
             assert isinstance(vt, Scalar)
-            lines.append(f"{ind}{vt.c_name} {scalar_name(name)} = 0;")
+            zero = self.expr(Const(0, vt))
+            lines.append(f"{ind}{vt.c_name} {scalar_name(name)} = {zero};")
         for r in info.reductions:
             rt = self.types[r.var]
             assert isinstance(rt, Scalar)
@@ -144,6 +204,7 @@ class KernelRenderer(CFamilyRenderer):
         head += [f"typedef {v} {k};" for k, v in self.typedef_names.items()]
         head.append(self.fn_defines())
         head.append(prelude(float64=self.uses_float64()))
+        head.append(self.complex_types())
         return "\n".join(head + lines) + "\n"
 
     def loops(self, ind: str) -> list[str]:
@@ -243,6 +304,7 @@ class CUDAKernelRenderer(KernelRenderer):
         "int8_t": "signed char", "uint8_t": "unsigned char", "npy_bool": "unsigned char",
     }
 
+    complex_vector_make = "make_{vector}"
     local_decl = "__shared__"
     barrier = "__syncthreads();"
     local_linear_id = "(int)(threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z))"

@@ -964,8 +964,8 @@ HJ_FN double hj_mchk_pole(double r, double x, int *st) {
 
 
 #: (dtype, C type, C type of the parts, libm suffix) of the complex types
-_COMPLEX = [("complex64", "float _Complex", "float", "f"),
-            ("complex128", "double _Complex", "double", "")]
+_COMPLEX = [("complex64", "hj_complex64", "float", "f"),
+            ("complex128", "hj_complex128", "double", "")]
 
 
 def _complex(name: str, c: str, r: str, sfx: str) -> str:
@@ -974,6 +974,7 @@ def _complex(name: str, c: str, r: str, sfx: str) -> str:
     which gives other results with infinities), NumPy's scaled division and
     its power (repeated products for small integer exponents)."""
     return f"""
+static inline {c} hj_cadd_{name}({c} a, {c} b) {{ return a + b; }}
 static inline {c} hj_cmul_{name}({c} a, {c} b) {{
     {r} ar = creal{sfx}(a), ai = cimag{sfx}(a), br = creal{sfx}(b), bi = cimag{sfx}(b);
     return __builtin_complex(({r})(ar * br - ai * bi), ({r})(ar * bi + ai * br));
@@ -1084,4 +1085,91 @@ static double _Complex hj_pycpow(double _Complex a, double _Complex b, int *st) 
 static PyObject *hj_box_pycomplex(double _Complex z) {
     return PyComplex_FromDoubles(creal(z), cimag(z));
 }
+/* a device reduction's combined partial (a Python complex) */
+static double _Complex hj_complex_of(PyObject *o) {
+    Py_complex c = PyComplex_AsCComplex(o);
+    return __builtin_complex(c.real, c.imag);
+}
+"""
+
+
+#: the complex functions kernels have (others keep a region on the host)
+DEVICE_COMPLEX_FUNCTIONS = frozenset({
+    "make", "real", "imag", "conj", "abs", "angle", "exp", "log", "sqrt", "sin", "cos",
+    "isnan", "isinf", "isfinite"})
+
+
+def device_complex(name: str, r: str, vector: str, make: str) -> str:
+    """A complex type for a device (OpenCL C and CUDA have none): the
+    ``vector`` type (float2/double2) holding the parts, built by ``make``
+    (``(double2)`` or ``make_double2``), and NumPy's arithmetic spelled out:
+    the same product, scaled division and power as the host's (prelude
+    ``_complex``); exp, log, sqrt, sin and cos by their textbook formulas
+    (the C library's special cases for infinities are not repeated)."""
+    one, zero, half = (f"({r})1", f"({r})0", f"({r})0.5")
+    return f"""
+typedef {vector} hj_{name};
+HJ_FN hj_{name} hj_cmk_{name}({r} re, {r} im) {{ return {make}(re, im); }}
+HJ_FN hj_{name} hj_cadd_{name}(hj_{name} a, hj_{name} b) {{
+    return hj_cmk_{name}(a.x + b.x, a.y + b.y);
+}}
+HJ_FN hj_{name} hj_csub_{name}(hj_{name} a, hj_{name} b) {{
+    return hj_cmk_{name}(a.x - b.x, a.y - b.y);
+}}
+HJ_FN hj_{name} hj_cneg_{name}(hj_{name} a) {{ return hj_cmk_{name}(-a.x, -a.y); }}
+HJ_FN hj_{name} hj_cconj_{name}(hj_{name} a) {{ return hj_cmk_{name}(a.x, -a.y); }}
+HJ_FN int hj_ceq_{name}(hj_{name} a, hj_{name} b) {{ return a.x == b.x && a.y == b.y; }}
+HJ_FN hj_{name} hj_cmul_{name}(hj_{name} a, hj_{name} b) {{
+    return hj_cmk_{name}(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x);
+}}
+HJ_FN hj_{name} hj_cdiv_{name}(hj_{name} a, hj_{name} b) {{
+    {r} abr = fabs(b.x), abi = fabs(b.y);
+    if (abr >= abi) {{
+        if (abr == {zero} && abi == {zero}) return hj_cmk_{name}(a.x / abr, a.y / abr);
+        {r} rat = b.y / b.x, scl = {one} / (b.x + b.y * rat);
+        return hj_cmk_{name}((a.x + a.y * rat) * scl, (a.y - a.x * rat) * scl);
+    }}
+    {r} rat = b.x / b.y, scl = {one} / (b.y + b.x * rat);
+    return hj_cmk_{name}((a.x * rat + a.y) * scl, (a.y * rat - a.x) * scl);
+}}
+HJ_FN hj_{name} hj_cexp_{name}(hj_{name} a) {{
+    {r} e = exp(a.x);
+    return a.y == {zero} ? hj_cmk_{name}(e, a.y) : hj_cmk_{name}(e * cos(a.y), e * sin(a.y));
+}}
+HJ_FN hj_{name} hj_clog_{name}(hj_{name} a) {{
+    return hj_cmk_{name}(log(hypot(a.x, a.y)), atan2(a.y, a.x));
+}}
+HJ_FN hj_{name} hj_csqrt_{name}(hj_{name} a) {{
+    if (a.x == {zero} && a.y == {zero}) return hj_cmk_{name}({zero}, a.y);
+    {r} t = sqrt((fabs(a.x) + hypot(a.x, a.y)) * {half});
+    if (a.x >= {zero}) return hj_cmk_{name}(t, a.y / (t + t));
+    return hj_cmk_{name}(fabs(a.y) / (t + t), copysign(t, a.y));
+}}
+HJ_FN hj_{name} hj_csin_{name}(hj_{name} a) {{
+    return hj_cmk_{name}(sin(a.x) * cosh(a.y), cos(a.x) * sinh(a.y));
+}}
+HJ_FN hj_{name} hj_ccos_{name}(hj_{name} a) {{
+    return hj_cmk_{name}(cos(a.x) * cosh(a.y), -(sin(a.x) * sinh(a.y)));
+}}
+HJ_FN hj_{name} hj_cpow_{name}(hj_{name} a, hj_{name} b) {{
+    if (b.x == {zero} && b.y == {zero}) return hj_cmk_{name}({one}, {zero});
+    if (a.x == {zero} && a.y == {zero})
+        return b.x > {zero} ? hj_cmk_{name}({zero}, {zero}) : hj_cmk_{name}(NAN, NAN);
+    if (b.y == {zero} && b.x == ({r})(long)b.x && b.x > -100 && b.x < 100) {{
+        long n = (long)b.x, mask = 1;
+        if (n == 1) return a;
+        if (n == 2) return hj_cmul_{name}(a, a);
+        if (n == 3) return hj_cmul_{name}(a, hj_cmul_{name}(a, a));
+        hj_{name} acc = hj_cmk_{name}({one}, {zero}), p = a;
+        if (n < 0) n = -n;
+        for (;;) {{
+            if (n & mask) acc = hj_cmul_{name}(acc, p);
+            mask <<= 1;
+            if (n < mask || mask <= 0) break;
+            p = hj_cmul_{name}(p, p);
+        }}
+        return b.x < {zero} ? hj_cdiv_{name}(hj_cmk_{name}({one}, {zero}), acc) : acc;
+    }}
+    return hj_cexp_{name}(hj_cmul_{name}(b, hj_clog_{name}(a)));
+}}
 """

@@ -172,7 +172,8 @@ def _np_minmax(cname: str) -> Handler:
 def _power(site: CallSite) -> Expr:
     t = numpy_promote(_args(site, 2, complex_ok=True))
     if t.is_complex:
-        return BinOp("**", *(cast(a, t) for a in site.args), t, False, site.loc)
+        base, exponent = (cast(a, t) for a in site.args)
+        return BinOp("**", base, exponent, t, False, site.loc)
     if t.is_float:
         return Intrinsic("pow", tuple(cast(a, t) for a in site.args), t, site.loc)
     it = INT8 if t.is_bool else t  # a negative exponent is NumPy's ValueError

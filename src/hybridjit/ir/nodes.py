@@ -15,6 +15,7 @@ Decisions made by analyses travel as annotations on nodes (``For.parallel``,
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..errors import UNKNOWN_LOC, SourceLoc
 from ..types import BOOL, NONE, PY_INT, Array, Scalar, Type
@@ -41,7 +42,7 @@ class Stmt(Node):
 
 @dataclass(frozen=True, slots=True)
 class Const(Expr):
-    value: bool | int | float
+    value: Any  # bool | int | float; a complex for the complex types
     type: Type
     loc: SourceLoc = field(default=UNKNOWN_LOC, compare=False)
 
