@@ -314,3 +314,49 @@ def test_hoisted_shape_checks_keep_python_semantics():
     program, _, _ = analyse(rows_in_prange, types, fn.options)
     loop = next(s for s in program.entry.body if isinstance(s, For))
     assert not any(getattr(n, "name", "").startswith("host.") for n in walk(loop))
+
+
+# --------------------------------------------------------------------------
+# out=
+# --------------------------------------------------------------------------
+
+
+def matmul_out(a, b, c):
+    r = np.matmul(a, b, out=c)
+    return r
+
+
+def dot_out(a, b, c):
+    return np.dot(a, b, out=c)
+
+
+def dot_into_rows(a, b, c):
+    np.dot(a, b, out=c[1:])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "complex128", "int64"])
+def test_out_stores_the_product_and_returns_out(dtype):
+    a, b = arr((4, 3), dtype, 1), arr((3, 5), dtype, 2)
+    check(matmul_out, a, b, np.zeros((4, 5), dtype), **tol(a, b))
+    check(dot_out, a, b, np.zeros((4, 5), dtype), **tol(a, b))
+    check(dot_out, a, b[:, 0], np.zeros(4, dtype), **tol(a, b))
+    check(dot_into_rows, a, b, np.zeros((5, 5), dtype), **tol(a, b))
+    big_a, big_b = arr((40, 40), dtype, 3), arr((40, 40), dtype, 4)  # (BLAS for floats)
+    check(matmul_out, big_a, big_b, np.zeros((40, 40), dtype), **tol(big_a, big_b))
+    c = np.zeros((4, 5), dtype)
+    assert jit(matmul_out)(a, b, c) is c and jit(dot_out)(a, b, c) is c  # out itself
+
+
+def test_out_sharing_memory_with_an_operand():
+    a = arr((5, 5), "float64", 5)
+    check(matmul_out, a, a.copy(), a, **TOL["float64"])  # (out is a itself)
+
+
+def test_out_errors_are_numpys():
+    a, b = arr((4, 3), "float64", 1), arr((3, 5), "float64", 2)
+    check(matmul_out, a, b, np.zeros((4, 6)), raises=ValueError)
+    with pytest.raises(TypeError, match="same_kind"):  # (NumPy's UFuncTypeError)
+        jit(matmul_out)(a, b, np.zeros((4, 5), np.int64))
+    check(matmul_out, a, b, np.zeros((4, 5), np.float32))  # float64 -> float32: same kind
+    check(dot_out, a, b, np.zeros((4, 5), np.float32), raises=ValueError)  # dot: exact dtype
+    check(dot_out, a, b, np.zeros((5, 4)).T, raises=ValueError)  # dot: a C-array

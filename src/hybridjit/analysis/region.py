@@ -131,6 +131,7 @@ _HOST_WORDS = {
     "core_match": "the matrix product's shape check",
     "mask_match": "the boolean mask's shape check",
     "fancy_index": "the index array's bounds check (NumPy's IndexError)",
+    "out_match": "the out= shape check",
 }
 
 

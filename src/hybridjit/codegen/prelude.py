@@ -462,6 +462,13 @@ static int64_t hj_fancy_index(int64_t k, int64_t n, int *st) {
     }
     return k < 0 ? k + n : k;
 }
+/* out= must have the result's shape (NumPy's ValueError) */
+static int64_t hj_out_match(int64_t got, int64_t want, int64_t d, int *st) {
+    if (got != want)
+        hj_fail_msg(st, HJ_E_VALUEERROR, "out has extent %lld along axis %lld, the result %lld",
+                    (long long)got, (long long)d, (long long)want);
+    return got;
+}
 /* a boolean mask's extent along axis d must be the indexed array's */
 static int64_t hj_mask_match(int64_t a, int64_t m, int64_t d, int *st) {
     if (a != m)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import SourceLoc, TypingError, UnsupportedError
-from ..ir.nodes import BinOp, Const, Expr, IfExp, Intrinsic, Let, Shape, Var
+from ..ir.nodes import BinOp, Const, Expr, IfExp, Intrinsic, Let, Shape, Stmt, Var
 from ..types import (
     FLOAT32,
     FLOAT64,
@@ -59,6 +59,8 @@ class CallSite:
     #: emits a call of a NumPy function before the current statement and
     #: returns its result (see frontend/library.py and FunctionLowerer.library_call)
     library: Callable[..., Expr] | None = None
+    #: emits a statement before the current one (``out=`` stores)
+    emit: Callable[[Stmt], None] | None = None
 
     def expect_args(self, lo: int, hi: int | None = None) -> None:
         hi = lo if hi is None else hi

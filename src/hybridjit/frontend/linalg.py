@@ -14,20 +14,24 @@ the second operand's view takes its extent from ``host.core_match``, which
 raises NumPy's ValueError when they differ and is evaluated once, before
 the loop nest.
 
+``out=`` (np.matmul, np.dot) stores the product into the given array,
+computed first, after NumPy's checks, and returns that array.
+
 Departures: the sums are sequential per result element (NumPy's BLAS
 blocks and vectorises them), so float results differ in rounding within
 the usual tolerance; there is no BLAS call yet, so large matrix-matrix
 products are much slower than NumPy's.  Operands of more than 2
-dimensions and ``out=`` are refused.
+dimensions are refused.
 """
 
 from __future__ import annotations
 
+import ast
 from typing import TYPE_CHECKING
 
-from ..errors import ShapeError, SourceLoc, UnsupportedError
-from ..ir.arrays import ArrayReduce, ArrayView, MatMul, NewAxisDim, SliceDim, ViewDim
-from ..ir.nodes import Const, Expr, Intrinsic, Shape
+from ..errors import ShapeError, SourceLoc, TypingError, UnsupportedError
+from ..ir.arrays import ArrayReduce, ArrayStore, ArrayView, MatMul, NewAxisDim, SliceDim, ViewDim
+from ..ir.nodes import Const, Expr, ExprStmt, Intrinsic, Shape
 from ..types import INT64, PY_INT, Array, Scalar, scalar_of_dtype
 from .arrayops import lift
 from .coerce import cast
@@ -121,27 +125,92 @@ def matmul_operator(a: Expr, b: Expr, loc: SourceLoc) -> Expr:
     return contract("matmul", a, b, loc)
 
 
-def _operands(site: CallSite, n: int = 2) -> list[Expr]:
+def _operands(site: CallSite, n: int = 2, out_ok: bool = False) -> list[Expr]:
     site.expect_args(n)
-    if "out" in site.keywords:
-        raise UnsupportedError(f"np.{site.name}(..., out=...) is not supported yet", site.loc,
+    if "out" in site.keywords and not out_ok:
+        raise UnsupportedError(f"np.{site.name}(..., out=...) is not supported", site.loc,
                                hint="assign the result: out[...] = a @ b")
     return list(site.args)
 
 
 def _matmul(site: CallSite) -> Expr:
-    a, b = _operands(site)
-    return matmul_operator(a, b, site.loc)
+    a, b = _operands(site, out_ok=True)
+    return _into_out(site, matmul_operator(a, b, site.loc), (a, b), exact=False)
 
 
 def _dot(site: CallSite) -> Expr:
     """np.dot: a product by a scalar when either is one, else matmul's
     rules for 1-D/2-D operands."""
 
-    a, b = _operands(site)
+    a, b = _operands(site, out_ok=True)
     if not isinstance(a.type, Array) or not isinstance(b.type, Array):
-        return _scalar_product(a, b, site.loc)
-    return contract("dot", a, b, site.loc)
+        product = _scalar_product(a, b, site.loc)
+    else:
+        product = contract("dot", a, b, site.loc)
+    return _into_out(site, product, (a, b), exact=True)
+
+
+def _into_out(site: CallSite, product: Expr, operands: tuple[Expr, Expr],
+              exact: bool) -> Expr:
+    """``out=``: the product stored into the given array (computed first:
+    an ``out`` sharing memory with an operand is safe), which is then the
+    call's value, as NumPy returns it.  Its shape must be the product's
+    (NumPy's ValueError, checked before the store); np.dot (``exact``) also
+    wants the product's very dtype and a C-contiguous array, np.matmul a
+    dtype the result converts to by NumPy's same_kind rule."""
+    node = site.keywords.get("out")
+    if node is None:
+        return product
+    out = site.lower(node) if isinstance(node, ast.expr) else node
+    ot, pt = out.type, product.type
+    if not isinstance(ot, Array):
+        raise TypingError(f"np.{site.name}(): out must be an array, got {ot}", site.loc)
+    pd = pt.dtype if isinstance(pt, Array) else pt
+    assert isinstance(pd, Scalar)
+    pnd = pt.ndim if isinstance(pt, Array) else 0
+    if exact and (ot.dtype != pd.strong() or ot.ndim != pnd or ot.layout != "C"):
+        raise ShapeError("output array is not acceptable (must have the right datatype, number "
+                         f"of dimensions, and be a C-Array): np.dot gives {pnd}-D {pd.strong()}",
+                         site.loc)
+    if ot.ndim != pnd:
+        raise ShapeError(f"{site.name}: out has {ot.ndim} dimensions, the result {pnd}",
+                         site.loc)
+    if not np.can_cast(pd.dtype, ot.dtype.dtype, "same_kind"):
+        raise TypingError(f"Cannot cast ufunc '{site.name}' output from {pd.strong()} to "
+                          f"{ot.dtype} with casting rule 'same_kind'", site.loc)
+    if pnd == 0:
+        raise UnsupportedError(f"np.{site.name}() with a 0-d out= is not supported", site.loc)
+    assert site.emit is not None
+    extents = _result_extents(*operands)
+    for d, want in enumerate(extents or ()):  # (else the store's own broadcasting check)
+        site.emit(ExprStmt(Intrinsic("host.out_match", (
+            Shape(out, d, PY_INT, site.loc), want,  # type: ignore[arg-type]
+            Const(d, INT64, site.loc)), PY_INT, site.loc), site.loc))
+    site.emit(ArrayStore(out, product, site.loc))
+    return out
+
+
+def _result_extents(a: Expr, b: Expr) -> tuple[Expr, ...] | None:
+    """The extents of a product of 1-D/2-D operands (or of an array by a
+    scalar), read from operands that are variables or views (reading
+    another expression's extents would compute it an extra time)."""
+    from ..ir.arrays import VIEWS
+    from ..ir.nodes import Var
+
+    for x in (a, b):
+        if isinstance(x.type, Array) and not isinstance(x, (Var, *VIEWS)):
+            return None
+    at, bt = a.type, b.type
+    loc = a.loc
+
+    def ext(x: Expr, d: int) -> Expr:
+        return Shape(x, d, PY_INT, loc)  # type: ignore[arg-type]
+
+    if not isinstance(at, Array):
+        return tuple(ext(b, d) for d in range(bt.ndim)) if isinstance(bt, Array) else None
+    if not isinstance(bt, Array):
+        return tuple(ext(a, d) for d in range(at.ndim))
+    return (*(ext(a, 0) for _ in range(at.ndim - 1)), *(ext(b, 1) for _ in range(bt.ndim - 1)))
 
 
 def _scalar_product(a: Expr, b: Expr, loc: SourceLoc) -> Expr:

@@ -31,7 +31,7 @@ from ..errors import (
     TypingError,
     UnsupportedError,
 )
-from ..ir.arrays import ArrayStore, LibraryCall
+from ..ir.arrays import ArrayStore, ArrayView, LibraryCall, SliceDim
 from ..ir.nodes import (
     Assign,
     Break,
@@ -56,7 +56,7 @@ from ..ir.nodes import (
     Var,
     While,
 )
-from ..ir.visit import walk_all
+from ..ir.visit import walk, walk_all
 from ..types import (
     INT64,
     NONE,
@@ -337,6 +337,16 @@ class FunctionLowerer:
         self.pre.append(Assign(temp, cast(value, t), loc))
         return Var(temp, t, loc)
 
+    def emit_before(self, stmt: Stmt) -> None:
+        """A statement run just before the current one (a NumPy call's
+        ``out=`` store), where Python evaluates the call."""
+        if self.conditional:
+            raise UnsupportedError(
+                "out= is not supported where the call may not be evaluated (after and/or, in "
+                "a conditional expression or a while test)", stmt.loc,
+                hint="make the call a statement of its own")
+        self.pre.append(stmt)
+
     def library_call(self, function: str, values: tuple[Expr, ...], names: tuple[str, ...],
                      items: tuple[Type, ...], loc: SourceLoc) -> Expr:
         """A NumPy function called just before the current statement (where
@@ -389,6 +399,10 @@ class FunctionLowerer:
         value = self.lower_expr(s.value)
         if isinstance(value, Static) and value.value is None:
             return []  # an inlined helper returning None: its body is the statement
+        if isinstance(value.type, Array) and all(
+                isinstance(n, (Var, Const, ArrayView, SliceDim)) or not isinstance(n, Expr)
+                for n in walk(value)):
+            return []  # (np.dot(a, b, out=c[1:]): the work is done before; the view unused)
         return [ExprStmt(value, self.loc(s))]
 
     def stmt_Assign(self, s: ast.Assign) -> list[Stmt]:
@@ -865,6 +879,7 @@ class FunctionLowerer:
                 in_parallel_loop=self.parallel_depth > 0,
                 in_entry=self.is_entry,
                 new_let=self.new_let, library=self.library_call,
+                emit=self.emit_before,
             )
             if func in ELEMENTWISE and has_array(site.args):
                 # a NumPy ufunc (or abs) of arrays: the scalar function per element
@@ -927,6 +942,7 @@ class FunctionLowerer:
             lower=self.lower_expr, static=self.static_value,
             in_parallel_loop=self.parallel_depth > 0, in_entry=self.is_entry,
             new_let=self.new_let, library=self.library_call,
+                emit=self.emit_before,
         )
         return handler(site)
 
