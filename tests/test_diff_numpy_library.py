@@ -393,3 +393,15 @@ def test_device_results_reach_the_call_and_its_result_the_device(offload_kind):
     np.testing.assert_allclose(out, out_py, rtol=1e-14)
     regions = fn.last_stats["regions"]
     assert [r["reason"] for r in regions] == ["offloaded", "offloaded"], regions
+
+
+@pytest.mark.parametrize("dtype", ["complex64", "complex128"])
+def test_linalg_and_sorting_of_complex_arrays(dtype):
+    tol = {"rtol": 1e-4, "atol": 1e-4} if dtype == "complex64" else TOL["float64"]
+    a = random_array((5, 5), dtype, 30) + 5 * np.eye(5, dtype=dtype)
+    check(solve, a, random_array(5, dtype, 31), **tol)
+    check(inverse_and_det, a, **tol)
+    h = a @ a.conj().T  # Hermitian positive definite
+    check(factorisations, h, **tol)
+    check(svds, a, **tol)
+    check(sort, random_array(9, dtype, 32))  # (NumPy orders complex numbers lexicographically)
