@@ -274,6 +274,21 @@ def test_a_transposing_nest_cuts_both_loops(client):
     np.testing.assert_array_equal(client.compute(res, sync=True), ref)
 
 
+def test_time_steps_chain_as_one_layer_per_call(client):
+    A, B = rng(23).random((18, 16)), np.zeros((18, 16))
+    ref_a, ref_b = A.copy(), B.copy()
+    for _ in range(3):  # Jacobi: A -> B -> A
+        smooth(ref_a, ref_b)
+        smooth(ref_b, ref_a)
+    dA, dB = da.from_array(A, chunks=(5, 7)), da.from_array(B, chunks=(5, 7))
+    for _ in range(3):
+        (dB,) = smooth.dask(dA, dB)
+        (dA,) = smooth.dask(dB, dA)
+    out_a, out_b = client.compute((dA, dB), sync=True)
+    np.testing.assert_array_equal(out_a, ref_a)
+    np.testing.assert_array_equal(out_b, ref_b)
+
+
 def test_results_are_lazy_and_keep_the_written_arrays_chunks(client):
     A = da.from_array(rng(17).random((20, 22)), chunks=(7, 8))
     B = da.zeros_like(A)
