@@ -107,7 +107,6 @@ def targets() -> dict[str, Callable[[Callable[..., Any]], Callable[..., Any]]]:
         "numpy": lambda f: f}
     try:
         import numba
-
         from loops import with_prange
 
         # (a kernel's prange is hybridjit's: Numba's own takes its place)
