@@ -1133,3 +1133,18 @@ def test_an_operand_read_before_a_call_that_changes_it():
     # C evaluated the helper call (which writes a[0]) before the read of
     # a[0] that Python makes first
     check(read_then_call, np.arange(4, dtype=np.int8))
+
+
+def runtime_step_indices(a, start, stop, step):
+    s = 0.0
+    for i in range(start, stop, step):
+        s = s * 1.5 + a[i]  # negative i counts from the end
+    return s
+
+
+@pytest.mark.parametrize("start,stop,step", [(0, 7, 2), (6, -1, -2), (0, -7, -3), (3, -5, -1),
+                                             (-7, 0, 3), (0, 7, -1), (5, 5, 2)])
+def test_loops_with_a_run_time_step_index_with_python_wrapping(start, stop, step):
+    # a value of range(start, stop, step) is at least min(start, stop + 1)
+    # whatever the step's sign (analysis/ranges.py): negative ones still wrap
+    check(runtime_step_indices, np.arange(7.0), start, stop, step, check_type="kind")

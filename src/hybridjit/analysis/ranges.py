@@ -170,7 +170,10 @@ def _def_bound(d: _Def, bounds: Mapping[str, int]) -> int | None:
         return lower_bound(d, bounds)
     step = strip_casts(d.loop.step)
     if not isinstance(step, Const) or not isinstance(step.value, int) or step.value == 0:
-        return None
+        # a step of either sign: every value is at least start (counting
+        # up) or above stop (counting down), so at least the smaller bound
+        start, stop = lower_bound(d.loop.start, bounds), lower_bound(d.loop.stop, bounds)
+        return None if start is None or stop is None else min(start, stop + 1)
     if step.value > 0:
         return lower_bound(d.loop.start, bounds)  # values start, start+step, ...
     stop = lower_bound(d.loop.stop, bounds)
