@@ -1148,3 +1148,31 @@ def test_loops_with_a_run_time_step_index_with_python_wrapping(start, stop, step
     # a value of range(start, stop, step) is at least min(start, stop + 1)
     # whatever the step's sign (analysis/ranges.py): negative ones still wrap
     check(runtime_step_indices, np.arange(7.0), start, stop, step, check_type="kind")
+
+
+def earliest_iteration_raises(a, n):
+    out = 0
+    for i in prange(a.shape[0]):
+        if i == 0:
+            s = 0
+            for k in range(n):  # iteration 0 fails late
+                s += k % 7
+            out = s // (i - i)  # ZeroDivisionError
+        else:
+            out = math.comb(i, -1)  # ValueError, at once
+    return out
+
+
+def fails_twice_in_an_iteration(a):
+    t = 0
+    for i in prange(a.shape[0]):
+        t = (i + 1) // (i - i)  # ZeroDivisionError first ...
+        t = math.comb(i, -1)  # ... then (the iteration goes on in C) a ValueError
+    return t
+
+
+def test_a_parallel_loop_raises_the_earliest_iterations_exception():
+    # threads run iterations at once: the exception is the one the loop run
+    # in order raises (fuzz seed 1301001551), not the first in time
+    check(earliest_iteration_raises, np.zeros(64), 200000, raises=ZeroDivisionError)
+    check(fails_twice_in_an_iteration, np.zeros(64), raises=ZeroDivisionError)

@@ -531,6 +531,14 @@ class OpenMPRenderer(CFamilyRenderer):
             body = self.body(s.body, body_ind + ("    " if scratch else ""))
         finally:
             self.parallel_depth -= 1
+        if any(may_fail(st, self.boundscheck) for st in s.body):
+            # (the exception raised is the earliest iteration's: hj_fail_msg)
+            ordinal = f"hj_i{k}" if not isinstance(s.step, Const) else \
+                f"(hj_i{k} - hj_lo{k}) / ({self.expr(s.step)})"
+            body = [f"{body_ind}hj_cur_iter = {ordinal};", *body]
+            after_loop = [f"{ind}hj_cur_iter = -1;"]
+        else:
+            after_loop = []
         if _has_loop(s.body):
             # every 64th iteration: a poll per row of a small stencil sweep
             # was a few percent of its time
@@ -566,6 +574,7 @@ class OpenMPRenderer(CFamilyRenderer):
             # OpenMP leaves lastprivate variables undefined when no iteration
             # runs; Python leaves them as they were.
             lines = [f"{ind}if ({self.trip_expr(s, k)} > 0) {{", *lines, f"{ind}}}"]
+        lines += after_loop
         if region is not None:
             lines.append(f"{ind}}}")
         return pre + lines

@@ -290,18 +290,28 @@ def host_prelude() -> str:
     parts = [kinds, """
 static int hj_msg_claimed, hj_msg_kind;
 static char hj_msg_text[256];
-/* The first failure of a call records its exception; later ones (other
-   threads of a parallel loop) only set the status bit. */
+/* the iteration of the parallel loop this thread runs (-1: none), and the
+   one whose failure holds the message */
+static __thread int64_t hj_cur_iter = -1;
+static int64_t hj_msg_iter;
+static pthread_mutex_t hj_msg_lock = PTHREAD_MUTEX_INITIALIZER;
+/* The first failure of a call records its exception, as in Python, where
+   the first failure ends the call.  Inside a parallel loop "first" is by
+   iteration, not by time: a failure of an earlier iteration replaces one of
+   a later iteration (another thread's, or this thread's after it went on),
+   so the exception is the one the loop run serially raises. */
 static void hj_fail_msg(int *st, int kind, const char *fmt, ...) {
-    int expected = 0;
-    if (__atomic_compare_exchange_n(&hj_msg_claimed, &expected, 1, 0,
-                                    __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+    pthread_mutex_lock(&hj_msg_lock);
+    if (!hj_msg_claimed || (hj_cur_iter >= 0 && hj_cur_iter < hj_msg_iter)) {
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(hj_msg_text, sizeof hj_msg_text, fmt, ap);
         va_end(ap);
         hj_msg_kind = kind;
+        hj_msg_iter = hj_cur_iter;
+        hj_msg_claimed = 1;
     }
+    pthread_mutex_unlock(&hj_msg_lock);
     HJ_SET(st, HJ_MSG);
 }
 /* A failure known by its status bit only: the first failure of a call still
