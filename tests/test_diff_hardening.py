@@ -1176,3 +1176,19 @@ def test_a_parallel_loop_raises_the_earliest_iterations_exception():
     # in order raises (fuzz seed 1301001551), not the first in time
     check(earliest_iteration_raises, np.zeros(64), 200000, raises=ZeroDivisionError)
     check(fails_twice_in_an_iteration, np.zeros(64), raises=ZeroDivisionError)
+
+
+def _bump_all(b):
+    for i in range(b.shape[0]):
+        b[i] = b[i] + 1
+    return 1.5
+
+
+def index_read_after_the_value(a, b):
+    a[b[0]] = _bump_all(b)
+
+
+def test_the_value_of_a_store_is_evaluated_before_its_index_reads_memory():
+    # Python evaluates the value first: the helper writes b, then the index
+    # reads it (fuzz seed 1401000257)
+    check(index_read_after_the_value, np.zeros(5), np.array([1, 0, 0]))

@@ -472,8 +472,11 @@ class FunctionLowerer:
                 elem = dest.type
                 assert isinstance(elem, Scalar)
                 first: list[Stmt] = []
-                if exprs.calls(value) and any(exprs.calls(i) for i in dest.indices):
-                    # Python evaluates the value before the index
+                if exprs.calls(value) and any(
+                        exprs.calls(i) or any(isinstance(n, Load) for n in walk(i))
+                        for i in dest.indices):
+                    # Python evaluates the value before the index: a helper
+                    # it calls may write what the index reads (a[b[0]] = h(b))
                     temp = self.new_temp()
                     first.append(Assign(temp, value, loc))
                     value = Var(temp, self.assign_type(temp, value.type, loc), loc)
