@@ -1192,3 +1192,5 @@ def test_the_value_of_a_store_is_evaluated_before_its_index_reads_memory():
     # Python evaluates the value first: the helper writes b, then the index
     # reads it (fuzz seed 1401000257)
     check(index_read_after_the_value, np.zeros(5), np.array([1, 0, 0]))
+    check(index_read_after_the_value, np.zeros((5, 2)), np.array([1, 0, 0]))  # a row
+

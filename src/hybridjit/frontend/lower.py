@@ -482,7 +482,14 @@ class FunctionLowerer:
                     value = Var(temp, self.assign_type(temp, value.type, loc), loc)
                 return [*first, Store(dest.array, dest.indices, store_value(value, elem, loc),
                                       dest.wrap, loc)]
-            return [self.array_store(dest, value, loc)]
+            first = []
+            if exprs.calls(value) and any(isinstance(n, (Load, Call)) for n in walk(dest)):
+                # (a row or a slice as the target: its indices too come after
+                # the value, a[b[0]] = h(b) with a 2-D a)
+                temp = self.new_temp()
+                first.append(Assign(temp, value, loc))
+                value = Var(temp, self.assign_type(temp, value.type, loc), loc)
+            return [*first, self.array_store(dest, value, loc)]
         if isinstance(target, ast.Tuple):
             return self.unpack(target, value, loc)
         raise UnsupportedError(
