@@ -63,6 +63,20 @@ def test_loop_variables_and_derived_locals() -> None:
     assert b["p"] == -2 and "q" not in b
 
 
+def test_constant_and_run_time_steps() -> None:
+    body = [
+        assign("n", shape("a", 0)),
+        loop("i", 2, -2, step=-2, body=[]),  # 2, 0: exactly (stop + 1 = -1 would wrap)
+        loop("j", 0, -2, step=-1, body=[]),  # 0, -1
+        loop("k", -1, 8, step=-1, body=[]),  # empty: the bound of the formula
+        loop("s", 0, "n", step="q", body=[]),  # either sign: >= min(0, n + 1)
+        loop("t", 3, -5, step="q", body=[]),  # either sign: >= min(3, -4)
+    ]
+    b = variable_lower_bounds(func(body, params={"a": A1, "q": PY_INT}))
+    assert b["i"] == 0 and b["j"] == -1 and b["k"] == 9
+    assert b["s"] == 0 and b["t"] == -4
+
+
 def test_counter_incremented_from_zero() -> None:
     body = [assign("c", 0), loop("i", "n", body=[assign("c", add("c", 1))])]
     assert variable_lower_bounds(func(body))["c"] == 0

@@ -174,6 +174,11 @@ def _def_bound(d: _Def, bounds: Mapping[str, int]) -> int | None:
         # up) or above stop (counting down), so at least the smaller bound
         start, stop = lower_bound(d.loop.start, bounds), lower_bound(d.loop.stop, bounds)
         return None if start is None or stop is None else min(start, stop + 1)
+    start_c, stop_c = strip_casts(d.loop.start), strip_casts(d.loop.stop)
+    if isinstance(start_c, Const) and isinstance(stop_c, Const):
+        values = range(int(start_c.value), int(stop_c.value), step.value)
+        if values:  # (exact: range(2, -2, -2) gives 2, 0; an empty one gives nothing)
+            return min(values[0], values[-1])
     if step.value > 0:
         return lower_bound(d.loop.start, bounds)  # values start, start+step, ...
     stop = lower_bound(d.loop.stop, bounds)
