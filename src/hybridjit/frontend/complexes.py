@@ -28,10 +28,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import SourceLoc, TypingError, UnsupportedError
-from ..ir.nodes import Const, Expr, Intrinsic, MakeTuple
+from ..ir.nodes import Const, Expr, Intrinsic, Let, MakeTuple, Var
 from ..types import (
     BOOL,
     COMPLEX128,
+    PY_BOOL,
     PY_COMPLEX,
     PY_FLOAT,
     PY_INT,
@@ -173,9 +174,7 @@ def _cmath_polar(site: CallSite) -> Expr:
     z = _one(site)
     if isinstance(z.type, Array):
         raise TypingError("cmath.polar() of an array is a TypeError in Python", site.loc)
-    if not isinstance(z, (Const,)) and site.new_let is not None:
-        from ..ir.nodes import Let, Var
-
+    if not isinstance(z, Const) and site.new_let is not None:
         name = site.new_let()
         v = Var(name, PY_COMPLEX, site.loc)
         body = MakeTuple((Intrinsic("complex.abs", (v,), PY_FLOAT, site.loc),
@@ -193,8 +192,6 @@ def _cmath_predicate(name: str) -> Handler:
         a = _one(site)
         if isinstance(a.type, Array):
             raise TypingError(f"cmath.{name}() of an array is a TypeError in Python", site.loc)
-        from ..types import PY_BOOL
-
         return cast(predicate(name, cast(a, PY_COMPLEX), site.loc), PY_BOOL)
     return handler
 

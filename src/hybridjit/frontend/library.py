@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import TypingError, UnsupportedError
-from ..ir.nodes import Expr, MakeTuple, Static
+from ..ir.nodes import Const, Expr, MakeTuple, Static
 from ..types import SUPPORTED_DTYPES, Array, Scalar, Tuple, Type
 
 if TYPE_CHECKING:
@@ -134,7 +134,6 @@ def _constant(site: CallSite, value: Any, name: str) -> Any:
         except ValueError:
             pass
         value = site.lower(value)
-    from ..ir.nodes import Const
     if isinstance(value, Const):
         return value.value
     if isinstance(value, Static):
