@@ -22,6 +22,7 @@ import pytest
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 
+from distributed_kernels import asymmetric, axpy, smooth, transpose, with_helpers  # noqa: E402
 from hybridjit import HybridJitWarning, PartitionError, jit, prange  # noqa: E402
 from hybridjit.distributed import threads  # noqa: E402
 
@@ -66,14 +67,6 @@ def one_process(fn, *args):
 
 
 @jit
-def smooth(A, B):
-    n, m = A.shape
-    for i in prange(1, n - 1):
-        for j in range(1, m - 1):
-            B[i, j] = 0.2 * (A[i, j] + A[i, j - 1] + A[i, j + 1] + A[i + 1, j] + A[i - 1, j])
-
-
-@jit
 def heat3d(u, v, c):
     n, m, p = u.shape
     for i in prange(1, n - 1):
@@ -82,19 +75,6 @@ def heat3d(u, v, c):
                 v[i, j, k] = u[i, j, k] + c * (u[i - 1, j, k] + u[i + 1, j, k] + u[i, j - 1, k]
                                                + u[i, j + 1, k] + u[i, j, k - 1] + u[i, j, k + 1]
                                                - 6.0 * u[i, j, k])
-
-
-@jit
-def asymmetric(a, b):
-    n = a.shape[0]
-    for i in prange(2, n - 1):
-        b[i] = a[i - 2] + a[i + 1]
-
-
-@jit
-def axpy(alpha, x, y, out):
-    for i in range(x.shape[0]):  # proven parallel: no prange
-        out[i] = alpha * x[i] + y[i]
 
 
 @jit
@@ -140,35 +120,6 @@ def minmax_pairs(a, lo, hi):
     for i in prange(1, n):
         lo[i] = min(a[i], a[i - 1])
         hi[i - 1] = max(a[i], a[i - 1])
-
-
-@jit
-def scaled(x, c):
-    return x * c + 1.0
-
-
-def shifted(x):
-    return x - 0.5
-
-
-SCALE = 3.0
-
-
-@jit
-def with_helpers(a, b):
-    s = 0.0
-    for i in prange(a.shape[0]):
-        b[i] = scaled(a[i], SCALE) + shifted(a[i])
-        s += b[i]
-    return s / a.shape[0]
-
-
-@jit
-def transpose(A, B):
-    n, m = A.shape
-    for i in prange(n):
-        for j in range(m):
-            B[j, i] = 2.0 * A[i, j]
 
 
 # ------------------------------------------------------------ results

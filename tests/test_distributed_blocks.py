@@ -16,6 +16,7 @@ import sys
 import numpy as np
 import pytest
 
+from distributed_kernels import asymmetric, axpy, plain_helper, smooth, transpose, with_helpers
 from hybridjit import PartitionError, jit, prange
 from hybridjit.distributed.blocks import _clip
 from hybridjit.distributed.call import plan_call
@@ -70,35 +71,6 @@ def run_blocks(fn, *args):
 
 
 @jit
-def smooth(A, B):
-    n, m = A.shape
-    for i in prange(1, n - 1):
-        for j in range(1, m - 1):
-            B[i, j] = 0.2 * (A[i, j] + A[i, j - 1] + A[i, j + 1] + A[i + 1, j] + A[i - 1, j])
-
-
-@jit
-def asymmetric(a, b):
-    n = a.shape[0]
-    for i in prange(2, n - 1):
-        b[i] = a[i - 2] + a[i + 1]
-
-
-@jit
-def axpy(alpha, x, y, out):
-    for i in range(x.shape[0]):
-        out[i] = alpha * x[i] + y[i]
-
-
-@jit
-def transpose(A, B):
-    n, m = A.shape
-    for i in prange(n):
-        for j in range(m):
-            B[j, i] = 2.0 * A[i, j]
-
-
-@jit
 def backwards(a, b):
     for i in prange(a.shape[0] - 2, 0, -1):
         b[i] = a[i - 1] - a[i + 1]
@@ -108,27 +80,6 @@ def backwards(a, b):
 def every_other(a, b):
     for i in prange(1, a.shape[0] - 1, 2):
         b[i] = a[i - 1] + a[i + 1]
-
-
-@jit
-def helper(x, c):
-    return x * c + 1.0
-
-
-def plain_helper(x):
-    return x - 0.5
-
-
-SCALE = 3.0
-
-
-@jit
-def with_helpers(a, b):
-    s = 0.0
-    for i in prange(a.shape[0]):
-        b[i] = helper(a[i], SCALE) + plain_helper(a[i])
-        s += b[i]
-    return s / a.shape[0]
 
 
 @jit
