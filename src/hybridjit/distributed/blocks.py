@@ -105,12 +105,13 @@ def partition(plan: Plan, layout: Layout, footprint: RegionFootprint) -> Partiti
     grid = tuple(len(c) for c in cuts)
     chunked = [n for n in plan.touched if n in plan.chunked]
     out_chunks = {name: _out_chunks(name, layout, cuts) for name in plan.written}
+    shapes = {a.array: layout.shapes[a.array] for a in footprint.arrays}
     blocks = []
     for index in itertools.product(*(range(n) for n in grid)):
         ranges = tuple(_clip(r, *cuts[s][k]) for s, (r, k) in
                        enumerate(zip(layout.ranges, index, strict=True)))
         args = _block_args(layout.ranges, ranges)
-        values, shapes = _symbols(footprint, layout, args), _shapes(footprint, layout)
+        values = _symbols(footprint, layout, args)
         concrete = footprint.evaluate(values, shapes)
         reads = footprint.evaluate_reads(values, shapes)
         arrays = tuple(_local(plan, layout, name, concrete.get(name), reads.get(name, []),
@@ -182,10 +183,6 @@ def _symbols(footprint: RegionFootprint, layout: Layout,
     return needed
 
 
-def _shapes(footprint: RegionFootprint, layout: Layout) -> dict[str, tuple[int, ...]]:
-    return {a.array: layout.shapes[a.array] for a in footprint.arrays}
-
-
 # ------------------------------------------------------------ arrays
 
 
@@ -231,7 +228,6 @@ def _local(plan: Plan, layout: Layout, name: str, fp: ConcreteFootprint | None,
     boxes one by one (a chunk sends the hull of the parts they cover of it,
     not of the hull of all: no stencil corners)."""
     reads = [_half_open(b) for b in read_boxes]
-    read = _half_open(fp.read) if fp is not None and fp.read is not None else None
     if name not in plan.written:
         return LocalArray(name, _pieces(reads, layout, name), None)
     owned = _owned(name, layout, cuts, index)
@@ -243,7 +239,7 @@ def _local(plan: Plan, layout: Layout, name: str, fp: ConcreteFootprint | None,
             f"part {_text(owned)} that block owns, so blocks would overwrite each other's "
             "results", site.access.loc,
             hint="each iteration may write only elements tied to its own loop variables")
-    fresh = read is None and fp is not None and fp.fully_overwritten and write == owned
+    fresh = fp is not None and fp.read is None and fp.fully_overwritten and write == owned
     if fresh:  # every owned element is overwritten and none is read: nothing to send
         return LocalArray(name, (), owned)
     return LocalArray(name, _pieces([owned, *reads], layout, name), owned)
