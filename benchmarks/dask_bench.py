@@ -40,7 +40,6 @@ they were, so B's chunk is an input too), a new B for every run.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import statistics
 import tempfile
@@ -52,6 +51,8 @@ import numpy as np
 
 os.environ.setdefault("HYBRIDJIT_CACHE_DIR", tempfile.mkdtemp(prefix="hj-daskbench-"))
 common.use_checkout_sources()
+
+import loops  # noqa: E402
 
 from hybridjit import jit, prange  # noqa: E402
 
@@ -68,17 +69,7 @@ def smooth(A, B):
             B[i, j] = 0.2 * (A[i, j] + A[i, j - 1] + A[i, j + 1] + A[i + 1, j] + A[i - 1, j])
 
 
-@jit
-def nbody(pos, mass, acc, eps2):
-    n = pos.shape[0]
-    for i in prange(n):
-        ax = ay = az = 0.0
-        for j in range(n):
-            dx = pos[j, 0] - pos[i, 0]; dy = pos[j, 1] - pos[i, 1]; dz = pos[j, 2] - pos[i, 2]
-            r2 = dx * dx + dy * dy + dz * dz + eps2
-            s = mass[j] / (r2 * math.sqrt(r2))
-            ax += s * dx; ay += s * dy; az += s * dz
-        acc[i, 0] = ax; acc[i, 1] = ay; acc[i, 2] = az
+nbody = jit(loops.nbody)
 
 
 def nbody_runs(client: Any, bodies: int, repeats: int) -> dict[str, Any]:
