@@ -173,27 +173,18 @@ def dask_runs(client: Any, A: Any, repeats: int) -> tuple[dict[str, Any], Any, A
              "sent_other_bytes_per_run": other // repeats}, B2, B)
 
 
-def halo_prediction(A: Any, B: Any) -> dict[str, int]:
-    import dask.array as da
-
-    from hybridjit.distributed.call import plan_call
-
-    call = plan_call(smooth, (A, B), lambda a: isinstance(a, da.Array))
+def halo_prediction(call: Any) -> dict[str, int]:
     part = call.partition
     return {"blocks": len(part.blocks), "halo_bytes": part.halo_bytes,
             "input_bytes": part.input_bytes}
 
 
-def task_body(A: Any, B: Any, A_np: np.ndarray, repeats: int) -> dict[str, float]:
+def task_body(call: Any, A_np: np.ndarray, repeats: int) -> dict[str, float]:
     """One block's task body (pieces in, kernel, owned part out) run here,
     with 1 OpenMP thread as on a worker, and the kernel alone on the same
     block: what the task costs beyond the computation."""
-    import dask.array as da
-
     from hybridjit.distributed import runner, threads
-    from hybridjit.distributed.call import plan_call
 
-    call = plan_call(smooth, (A, B), lambda a: isinstance(a, da.Array))
     block = call.partition.blocks[-1]
     arrays = {"A": A_np, "B": np.zeros_like(A_np)}
     inputs = [arrays[a.name][p.dst].copy() for a in block.arrays for p in a.pieces]
@@ -257,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
     import dask.array as da
     from distributed import Client, LocalCluster, wait
 
+    from hybridjit.distributed.call import plan_call
+
     n = size["n"]
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                       dashboard_address=None) as cluster, Client(cluster) as client:
@@ -270,8 +263,9 @@ def main(argv: list[str] | None = None) -> int:
         np.testing.assert_array_equal(got, ref)  # never time a wrong answer
         del got, ref
         single = one_process(A_np, repeats)
-        predicted = halo_prediction(A, B)
-        body = task_body(A, B, A_np, repeats)
+        call = plan_call(smooth, (A, B), lambda a: isinstance(a, da.Array))
+        predicted = halo_prediction(call)
+        body = task_body(call, A_np, repeats)
         overhead = scheduler_overhead(client, size["tiny"], repeats)
         bodies = nbody_runs(client, size["bodies"], repeats)
 
