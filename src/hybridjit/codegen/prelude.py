@@ -606,7 +606,7 @@ static uint64_t hj_ck_uint64(int64_t v, int *st) {
 }
 """]
     parts.append(_MATH_HOST)
-    parts += [_complex(name, c, r, sfx) for name, c, r, sfx in _COMPLEX]
+    parts += [_host_complex(name, c, r, sfx) for name, c, r, sfx in _COMPLEX]
     parts.append(_PY_COMPLEX)
     for name, c, lo, hi in _NARROW_INTS:
         parts.append(f"""
@@ -985,42 +985,52 @@ _COMPLEX = [("complex64", "hj_complex64", "float", "f"),
             ("complex128", "hj_complex128", "double", "")]
 
 
-def _complex(name: str, c: str, r: str, sfx: str) -> str:
-    """NumPy's complex arithmetic (host only: regions holding complex values
-    run on the host): the textbook product (C's operator follows Annex G,
-    which gives other results with infinities), NumPy's scaled division and
-    its power (repeated products for small integer exponents)."""
+def complex_arithmetic(name: str, c: str, r: str, fn: str, part: str, make: str,
+                       sfx: str, general_pow: str) -> str:
+    """NumPy's complex arithmetic, one text for the host and the devices:
+    the textbook sum and product (C's operator follows Annex G, which gives
+    other results with infinities), NumPy's scaled division and its power
+    (repeated products for small integer exponents, ``general_pow``
+    otherwise).  ``part`` reads a part (``creal({z})``/``{z}.x``, with
+    ``{z}`` and ``{p}`` for the part: ``real``/``imag``), ``make`` builds a
+    value from two parts, ``fn`` qualifies the functions, ``sfx`` ends the
+    float functions' names on the host."""
+    def parts(*zs: str) -> str:
+        return ", ".join(f"{z}{q[0]} = {part.format(z=z, p=q, xy=xy)}"
+                         for z in zs for q, xy in (("real", "x"), ("imag", "y")))
+
+    one, zero = f"({r})1", f"({r})0"
     return f"""
-static inline {c} hj_cadd_{name}({c} a, {c} b) {{ return a + b; }}
-static inline {c} hj_cmul_{name}({c} a, {c} b) {{
-    {r} ar = creal{sfx}(a), ai = cimag{sfx}(a), br = creal{sfx}(b), bi = cimag{sfx}(b);
-    return __builtin_complex(({r})(ar * br - ai * bi), ({r})(ar * bi + ai * br));
+{fn} {c} hj_cadd_{name}({c} a, {c} b) {{
+    {r} {parts("a", "b")};
+    return {make}(ar + br, ai + bi);
 }}
-static inline {c} hj_cdiv_{name}({c} a, {c} b) {{
-    {r} ar = creal{sfx}(a), ai = cimag{sfx}(a), br = creal{sfx}(b), bi = cimag{sfx}(b);
+{fn} {c} hj_cmul_{name}({c} a, {c} b) {{
+    {r} {parts("a", "b")};
+    return {make}(({r})(ar * br - ai * bi), ({r})(ar * bi + ai * br));
+}}
+{fn} {c} hj_cdiv_{name}({c} a, {c} b) {{
+    {r} {parts("a", "b")};
     {r} abr = fabs{sfx}(br), abi = fabs{sfx}(bi);
     if (abr >= abi) {{
-        if (abr == 0 && abi == 0)
-            return __builtin_complex(({r})(ar / abr), ({r})(ai / abr));
-        {r} rat = bi / br, scl = ({r})1.0 / (br + bi * rat);
-        return __builtin_complex(({r})((ar + ai * rat) * scl), ({r})((ai - ar * rat) * scl));
+        if (abr == {zero} && abi == {zero}) return {make}(({r})(ar / abr), ({r})(ai / abr));
+        {r} rat = bi / br, scl = {one} / (br + bi * rat);
+        return {make}(({r})((ar + ai * rat) * scl), ({r})((ai - ar * rat) * scl));
     }}
-    {r} rat = br / bi, scl = ({r})1.0 / (bi + br * rat);
-    return __builtin_complex(({r})((ar * rat + ai) * scl), ({r})((ai * rat - ar) * scl));
+    {r} rat = br / bi, scl = {one} / (bi + br * rat);
+    return {make}(({r})((ar * rat + ai) * scl), ({r})((ai * rat - ar) * scl));
 }}
-static {c} hj_cpow_{name}({c} a, {c} b) {{
-    {r} ar = creal{sfx}(a), ai = cimag{sfx}(a), br = creal{sfx}(b), bi = cimag{sfx}(b);
-    if (br == 0 && bi == 0) return __builtin_complex(({r})1, ({r})0);
-    if (ar == 0 && ai == 0) {{
-        if (br > 0) return __builtin_complex(({r})0, ({r})0);  /* (NumPy 2: any imag) */
-        return __builtin_complex(({r})NAN, ({r})NAN);
-    }}
-    if (bi == 0 && br == ({r})(int64_t)br && br > -100 && br < 100) {{
+{fn} {c} hj_cpow_{name}({c} a, {c} b) {{
+    {r} {parts("a", "b")};
+    if (br == {zero} && bi == {zero}) return {make}({one}, {zero});
+    if (ar == {zero} && ai == {zero})  /* (NumPy 2: 0 for any Re b > 0) */
+        return br > {zero} ? {make}({zero}, {zero}) : {make}(({r})NAN, ({r})NAN);
+    if (bi == {zero} && br == ({r})(int64_t)br && br > -100 && br < 100) {{
         int64_t n = (int64_t)br, mask = 1;
         if (n == 1) return a;
         if (n == 2) return hj_cmul_{name}(a, a);
         if (n == 3) return hj_cmul_{name}(a, hj_cmul_{name}(a, a));
-        {c} acc = __builtin_complex(({r})1, ({r})0), p = a;
+        {c} acc = {make}({one}, {zero}), p = a;
         if (n < 0) n = -n;
         for (;;) {{
             if (n & mask) acc = hj_cmul_{name}(acc, p);
@@ -1028,12 +1038,17 @@ static {c} hj_cpow_{name}({c} a, {c} b) {{
             if (n < mask || mask <= 0) break;
             p = hj_cmul_{name}(p, p);
         }}
-        if (br < 0) acc = hj_cdiv_{name}(__builtin_complex(({r})1, ({r})0), acc);
-        return acc;
+        return br < {zero} ? hj_cdiv_{name}({make}({one}, {zero}), acc) : acc;
     }}
-    return cpow{sfx}(a, b);
+    return {general_pow};
 }}
 """
+
+
+def _host_complex(name: str, c: str, r: str, sfx: str) -> str:
+    """The host's: C99's complex types, their other functions the C library's."""
+    return complex_arithmetic(name, c, r, "static inline", "c{p}" + sfx + "({z})",
+                              "__builtin_complex", sfx, f"cpow{sfx}(a, b)")
 
 
 #: Python's complex arithmetic (CPython's own algorithms): its division and
@@ -1119,74 +1134,37 @@ DEVICE_COMPLEX_FUNCTIONS = frozenset({
 def device_complex(name: str, r: str, vector: str, make: str) -> str:
     """A complex type for a device (OpenCL C and CUDA have none): the
     ``vector`` type (float2/double2) holding the parts, built by ``make``
-    (``(double2)`` or ``make_double2``), and NumPy's arithmetic spelled out:
-    the same product, scaled division and power as the host's (prelude
-    ``_complex``); exp, log, sqrt, sin and cos by their textbook formulas
-    (the C library's special cases for infinities are not repeated)."""
-    one, zero, half = (f"({r})1", f"({r})0", f"({r})0.5")
+    (``(double2)`` or ``make_double2``); the host's arithmetic
+    (:func:`complex_arithmetic`), and exp, log, sqrt, sin and cos by their
+    textbook formulas (the C library's special cases for infinities are not
+    repeated)."""
+    zero, half = f"({r})0", f"({r})0.5"
+    c = f"hj_{name}"
     return f"""
-typedef {vector} hj_{name};
-HJ_FN hj_{name} hj_cmk_{name}({r} re, {r} im) {{ return {make}(re, im); }}
-HJ_FN hj_{name} hj_cadd_{name}(hj_{name} a, hj_{name} b) {{
-    return hj_cmk_{name}(a.x + b.x, a.y + b.y);
-}}
-HJ_FN hj_{name} hj_csub_{name}(hj_{name} a, hj_{name} b) {{
-    return hj_cmk_{name}(a.x - b.x, a.y - b.y);
-}}
-HJ_FN hj_{name} hj_cneg_{name}(hj_{name} a) {{ return hj_cmk_{name}(-a.x, -a.y); }}
-HJ_FN hj_{name} hj_cconj_{name}(hj_{name} a) {{ return hj_cmk_{name}(a.x, -a.y); }}
-HJ_FN int hj_ceq_{name}(hj_{name} a, hj_{name} b) {{ return a.x == b.x && a.y == b.y; }}
-HJ_FN hj_{name} hj_cmul_{name}(hj_{name} a, hj_{name} b) {{
-    return hj_cmk_{name}(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x);
-}}
-HJ_FN hj_{name} hj_cdiv_{name}(hj_{name} a, hj_{name} b) {{
-    {r} abr = fabs(b.x), abi = fabs(b.y);
-    if (abr >= abi) {{
-        if (abr == {zero} && abi == {zero}) return hj_cmk_{name}(a.x / abr, a.y / abr);
-        {r} rat = b.y / b.x, scl = {one} / (b.x + b.y * rat);
-        return hj_cmk_{name}((a.x + a.y * rat) * scl, (a.y - a.x * rat) * scl);
-    }}
-    {r} rat = b.x / b.y, scl = {one} / (b.y + b.x * rat);
-    return hj_cmk_{name}((a.x * rat + a.y) * scl, (a.y * rat - a.x) * scl);
-}}
-HJ_FN hj_{name} hj_cexp_{name}(hj_{name} a) {{
+typedef {vector} {c};
+HJ_FN {c} hj_cmk_{name}({r} re, {r} im) {{ return {make}(re, im); }}
+HJ_FN {c} hj_csub_{name}({c} a, {c} b) {{ return hj_cmk_{name}(a.x - b.x, a.y - b.y); }}
+HJ_FN {c} hj_cneg_{name}({c} a) {{ return hj_cmk_{name}(-a.x, -a.y); }}
+HJ_FN {c} hj_cconj_{name}({c} a) {{ return hj_cmk_{name}(a.x, -a.y); }}
+HJ_FN int hj_ceq_{name}({c} a, {c} b) {{ return a.x == b.x && a.y == b.y; }}
+HJ_FN {c} hj_cexp_{name}({c} a) {{
     {r} e = exp(a.x);
     return a.y == {zero} ? hj_cmk_{name}(e, a.y) : hj_cmk_{name}(e * cos(a.y), e * sin(a.y));
 }}
-HJ_FN hj_{name} hj_clog_{name}(hj_{name} a) {{
+HJ_FN {c} hj_clog_{name}({c} a) {{
     return hj_cmk_{name}(log(hypot(a.x, a.y)), atan2(a.y, a.x));
 }}
-HJ_FN hj_{name} hj_csqrt_{name}(hj_{name} a) {{
+HJ_FN {c} hj_csqrt_{name}({c} a) {{
     if (a.x == {zero} && a.y == {zero}) return hj_cmk_{name}({zero}, a.y);
     {r} t = sqrt((fabs(a.x) + hypot(a.x, a.y)) * {half});
     if (a.x >= {zero}) return hj_cmk_{name}(t, a.y / (t + t));
     return hj_cmk_{name}(fabs(a.y) / (t + t), copysign(t, a.y));
 }}
-HJ_FN hj_{name} hj_csin_{name}(hj_{name} a) {{
+HJ_FN {c} hj_csin_{name}({c} a) {{
     return hj_cmk_{name}(sin(a.x) * cosh(a.y), cos(a.x) * sinh(a.y));
 }}
-HJ_FN hj_{name} hj_ccos_{name}(hj_{name} a) {{
+HJ_FN {c} hj_ccos_{name}({c} a) {{
     return hj_cmk_{name}(cos(a.x) * cosh(a.y), -(sin(a.x) * sinh(a.y)));
 }}
-HJ_FN hj_{name} hj_cpow_{name}(hj_{name} a, hj_{name} b) {{
-    if (b.x == {zero} && b.y == {zero}) return hj_cmk_{name}({one}, {zero});
-    if (a.x == {zero} && a.y == {zero})
-        return b.x > {zero} ? hj_cmk_{name}({zero}, {zero}) : hj_cmk_{name}(NAN, NAN);
-    if (b.y == {zero} && b.x == ({r})(long)b.x && b.x > -100 && b.x < 100) {{
-        long n = (long)b.x, mask = 1;
-        if (n == 1) return a;
-        if (n == 2) return hj_cmul_{name}(a, a);
-        if (n == 3) return hj_cmul_{name}(a, hj_cmul_{name}(a, a));
-        hj_{name} acc = hj_cmk_{name}({one}, {zero}), p = a;
-        if (n < 0) n = -n;
-        for (;;) {{
-            if (n & mask) acc = hj_cmul_{name}(acc, p);
-            mask <<= 1;
-            if (n < mask || mask <= 0) break;
-            p = hj_cmul_{name}(p, p);
-        }}
-        return b.x < {zero} ? hj_cdiv_{name}(hj_cmk_{name}({one}, {zero}), acc) : acc;
-    }}
-    return hj_cexp_{name}(hj_cmul_{name}(b, hj_clog_{name}(a)));
-}}
-"""
+""" + complex_arithmetic(name, c, r, "HJ_FN", "{z}.{xy}", f"hj_cmk_{name}", "",
+                         f"hj_cexp_{name}(hj_cmul_{name}(b, hj_clog_{name}(a)))")
