@@ -174,17 +174,14 @@ def _cmath_polar(site: CallSite) -> Expr:
     z = _one(site)
     if isinstance(z.type, Array):
         raise TypingError("cmath.polar() of an array is a TypeError in Python", site.loc)
-    if not isinstance(z, Const) and site.new_let is not None:
-        name = site.new_let()
-        v = Var(name, PY_COMPLEX, site.loc)
-        body = MakeTuple((Intrinsic("complex.abs", (v,), PY_FLOAT, site.loc),
-                          Intrinsic("complex.angle", (v,), PY_FLOAT, site.loc)),
-                         Tuple((PY_FLOAT, PY_FLOAT)), site.loc)
-        return Let(name, cast(z, PY_COMPLEX), body, body.type, site.loc)
     zc = cast(z, PY_COMPLEX)
-    return MakeTuple((Intrinsic("complex.abs", (zc,), PY_FLOAT, site.loc),
-                      Intrinsic("complex.angle", (zc,), PY_FLOAT, site.loc)),
-                     Tuple((PY_FLOAT, PY_FLOAT)), site.loc)
+    # (the argument evaluated once: bound by a Let unless a constant)
+    name = None if isinstance(zc, Const) or site.new_let is None else site.new_let()
+    v = zc if name is None else Var(name, PY_COMPLEX, site.loc)
+    out: Expr = MakeTuple((Intrinsic("complex.abs", (v,), PY_FLOAT, site.loc),
+                           Intrinsic("complex.angle", (v,), PY_FLOAT, site.loc)),
+                          Tuple((PY_FLOAT, PY_FLOAT)), site.loc)
+    return out if name is None else Let(name, zc, out, out.type, site.loc)
 
 
 def _cmath_predicate(name: str) -> Handler:

@@ -247,11 +247,9 @@ def binop(op: str, left: Expr, right: Expr, loc: SourceLoc) -> Expr:
             f"unsupported operand types for {op}: {lt} and {rt}", loc,
             hint="arithmetic works on numbers; index arrays element by element",
         )
-    if lt.weak and lt.is_complex and rt == Scalar("float64"):
-        # np.float64 is a Python float: complex's own operator takes it first
-        # (a Python complex, CPython's arithmetic; np.float64 on the left
-        # gives NumPy's complex128)
-        right, rt = cast(right, PY_FLOAT), PY_FLOAT
+    right = python_float_after_complex(left, right)
+    rt = right.type
+    assert isinstance(rt, Scalar)
     python_div = lt.weak and rt.weak
     if python_div and isinstance(left, Const) and isinstance(right, Const):
         folded = fold_python(op, left, right, loc)
@@ -281,6 +279,17 @@ def binop(op: str, left: Expr, right: Expr, loc: SourceLoc) -> Expr:
     if op == "**" and t.is_int and isinstance(right, Const) and int(right.value) < 0:
         t = PY_FLOAT if t.weak else Scalar("float64")
     return BinOp(op, cast(left, t), cast(right, t), t, python_div, loc)
+
+
+def python_float_after_complex(left: Expr, right: Expr) -> Expr:
+    """``right`` as Python sees it after a Python complex ``left``: an
+    np.float64 is a Python float, and complex's own operator takes it first
+    (a Python complex, CPython's arithmetic; np.float64 on the left gives
+    NumPy's complex128)."""
+    lt = left.type
+    if isinstance(lt, Scalar) and lt.weak and lt.is_complex and right.type == Scalar("float64"):
+        return cast(right, PY_FLOAT)
+    return right
 
 
 def _bitop(op: str, left: Expr, right: Expr, loc: SourceLoc) -> Expr:
@@ -515,16 +524,16 @@ def compare(new_let: Callable[[], str], op: str, a: Expr, b: Expr, loc: SourceLo
         return lift(lambda x, y: cast(compare(new_let, op, x, y, loc), BOOL), [a, b], loc)
     at, bt = a.type, b.type
     assert isinstance(at, Scalar) and isinstance(bt, Scalar)
-    rt = PY_BOOL if at.weak and bt.weak else BOOL
     if (at.is_complex or bt.is_complex) and op not in ("==", "!="):
         if at.weak and bt.weak:
             raise TypingError(f"'{op}' is not supported between complex numbers (a TypeError "
                               "in Python)", loc, hint="compare abs(z) or z.real")
         raise UnsupportedError(f"ordering comparisons ('{op}') of complex numbers are not "
                                "supported", loc, hint="compare abs(z) or z.real")
-    if at.weak and at.is_complex and bt == Scalar("float64"):
-        b, bt = cast(b, PY_FLOAT), PY_FLOAT  # (complex's own == takes np.float64: binop)
-        rt = PY_BOOL
+    b = python_float_after_complex(a, b)
+    bt = b.type
+    assert isinstance(bt, Scalar)
+    rt = PY_BOOL if at.weak and bt.weak else BOOL
     if (at.is_complex or bt.is_complex) and at.weak and bt.weak:
         # (Python compares an int or float with a complex exactly, as with ints)
         return Compare(op, cast(a, PY_COMPLEX), cast(b, PY_COMPLEX), rt, loc)
