@@ -716,7 +716,11 @@ class _Lowerer:
             index, idx, ishape, target.shape[0], pre, s.loc), s.loc)], s.loc))
 
         def body(idx: tuple[Expr, ...]) -> list[Stmt]:
-            row = self.fancy_index(index, idx[:k], ishape, target.shape[0], pre, s.loc)
+            # (every index was checked by the nest before: only wrapped here)
+            raw = _as_int(self.element(index, idx[:k], ishape, pre, INT64), INT64)
+            negative = Compare("<", raw, Const(0, INT64, s.loc), BOOL, s.loc)
+            row = IfExp(negative, BinOp("+", raw, _as_int(target.shape[0], INT64), INT64, False,
+                                        s.loc), raw, INT64, s.loc)
             v = self.element(value, idx, shape, pre, tt.dtype) \
                 if isinstance(value.type, Array) else _cast_to(value, tt.dtype)
             return [Store(target.base, target.at((row, *idx[k:])), v, target.wraps, s.loc)]
