@@ -164,7 +164,7 @@ def explain(disp: Any, arg_types: tuple[Type, ...]) -> Explanation:
             if r.loop_id in entry_loops:
                 if r.rid >= 0:
                     where = where or where_regions_run(disp.options.target)
-                    text = f"{where}; kernel {_readable(r.grid.why)}"
+                    text = f"{where}; kernel {_readable(r.kernel_why)}"
                 else:
                     text = "runs on the CPU: " + "; ".join(r.blockers)
                 regions.append((r.loc.line, text))

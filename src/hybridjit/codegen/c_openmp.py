@@ -237,6 +237,8 @@ class OpenMPRenderer(CFamilyRenderer):
     def e_Intrinsic(self, e: Intrinsic) -> str:
         if e.name == "matmul_into":  # see transform/arrays.matmul
             return self.matmul_into(e.args)
+        if e.name == "host.device_takes":  # see transform/arrays.matmul
+            return self.device_takes(e.args)
         if all(isinstance(a.type, Scalar) for a in e.args) and _order_matters(*e.args):
             # (C evaluates function arguments in any order: min(a[0], h(a)))
             binds: list[tuple[str, Expr]] = []
@@ -248,6 +250,14 @@ class OpenMPRenderer(CFamilyRenderer):
                 out = Let(name, value, out, out.type, e.loc)
             return self.expr(out)
         return super().e_Intrinsic(e)
+
+    def device_takes(self, args: tuple[Expr, ...]) -> str:
+        """Whether the hook runs the region of a loop (by id) on a device;
+        0 where that loop is no region (a CPU build, a blocked region)."""
+        loop_id, work = args
+        assert isinstance(loop_id, Const)
+        rid = next((r.rid for r in self.regions.values() if r.loop_id == loop_id.value), None)
+        return "0" if rid is None else f"hj_device_takes(hj_hook, {rid}, {self.expr(work)})"
 
     def matmul_into(self, args: tuple[Expr, ...]) -> str:
         """NumPy's matrix product of two windows (base, offset, extents,

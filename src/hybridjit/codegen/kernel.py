@@ -23,6 +23,9 @@ partial from the identity; the group then combines its partials in local
 memory (a tree, halving the active work-items each step) and work-item 0
 writes one partial per group to ``hj_part[group]`` (groups numbered
 x-fastest), which the host combines.
+Tiles: a 2-D kernel with a :class:`TilePlan` (transform/tiling.py) is
+printed by :func:`codegen.tiled.tiled_loops` instead of grid-stride loops
+and launched in work-groups of :data:`TILED_LOCAL`.
 Dialects override the spellings only.
 """
 
@@ -33,17 +36,23 @@ import math
 import numpy as np
 
 from ..analysis.region import RegionInterface
-from ..ir.nodes import Const, Expr, For, Function, Intrinsic, Let, Reduction
+from ..ir.nodes import Const, Expr, For, Function, Intrinsic, Let, Load, Reduction
 from ..ir.visit import walk
 from ..transform.grid import KernelGrid
+from ..transform.tiling import TILE, TilePlan
 from ..types import Scalar, Type
 from .cfamily import CFamilyRenderer, array_part, combine_partials, scalar_name
 from .prelude import device_complex, prelude
+from .tiled import tiled_loops
 
 #: work-items per work-group of a kernel with reductions (a power of two)
 REDUCTION_GROUP = 256
 #: its shape for 2-D and 3-D kernels, dimension 0 first
 REDUCTION_LOCAL = {1: (REDUCTION_GROUP,), 2: (32, 8), 3: (32, 4, 2)}
+#: the work-group shape of kernels with tiles (transform/tiling.py); a group
+#: of it combines reductions as a REDUCTION_GROUP does
+TILED_LOCAL = (TILE, TILE)
+assert TILE * TILE == REDUCTION_GROUP
 #: name suffixes of the per-level kernel parameters and variables (hj_lo, hj_lo2, hj_lo3)
 LEVEL_SUFFIXES = ("", "2", "3")
 
@@ -80,15 +89,31 @@ class KernelRenderer(CFamilyRenderer):
     checked_math = False
 
     def __init__(self, fn: Function, loop: For, iface: RegionInterface, name: str,
-                 fastmath: bool = False, grid: KernelGrid | None = None):
+                 fastmath: bool = False, grid: KernelGrid | None = None,
+                 tiles: TilePlan | None = None):
         super().__init__(fn, boundscheck=False, fastmath=fastmath)
         self.loop = loop
         self.iface = iface
         self.name = name
         self.grid = grid or KernelGrid()
+        self.tiles = tiles
+        #: loads read from a tile while a contraction's body is printed
+        self.staged: dict[object, str] = {}
 
     def global_id(self, dim: int) -> str:
         return f"get_global_id({dim})"
+
+    def local_id(self, dim: int) -> str:
+        return f"get_local_id({dim})"
+
+    def group_id(self, dim: int) -> str:
+        return f"get_group_id({dim})"
+
+    def num_groups(self, dim: int) -> str:
+        return f"get_num_groups({dim})"
+
+    def e_Load(self, e: Load) -> str:
+        return self.staged.get(e) or super().e_Load(e)
 
     def types_used(self) -> set[str]:
         """The scalar types of every value in the kernel: arrays, scalars,
@@ -196,7 +221,7 @@ class KernelRenderer(CFamilyRenderer):
             assert isinstance(rt, Scalar)
             ident = self.expr(Const(reduction_identity(r, rt), rt))
             lines.append(f"{ind}{scalar_name(r.var)} = {ident};")
-        lines += self.loops(ind)
+        lines += tiled_loops(self, self.tiles, ind) if self.tiles else self.loops(ind)
         lines += self.group_reduce(info.reductions, ind)
         lines.append(f"{ind}(void)hj_st;")
         lines.append("}")
@@ -321,6 +346,15 @@ class CUDAKernelRenderer(KernelRenderer):
     def global_id(self, dim: int) -> str:
         axis = "xyz"[dim]
         return f"(blockIdx.{axis} * (int64_t)blockDim.{axis} + threadIdx.{axis})"
+
+    def local_id(self, dim: int) -> str:
+        return f"threadIdx.{'xyz'[dim]}"
+
+    def group_id(self, dim: int) -> str:
+        return f"blockIdx.{'xyz'[dim]}"
+
+    def num_groups(self, dim: int) -> str:
+        return f"gridDim.{'xyz'[dim]}"
 
     def fn_defines(self) -> str:
         return ("#define HJ_FN static __device__ __forceinline__\n"

@@ -408,6 +408,17 @@ static int64_t hj_core_match(int64_t a, int64_t b, int64_t fn, int *st) {
                     "the first operand) != %lld (of the second)", (long long)a, (long long)b);
     return b;
 }
+/* whether the dispatch hook would run region rid, of work iterations, on a
+   device (a matrix product then runs as its region's kernel, not BLAS) */
+static int hj_device_takes(PyObject *hook, int rid, int64_t work) {
+    if (hook == Py_None) return 0;
+    PyObject *r = PyObject_CallMethod(hook, "takes", "iL", rid, (long long)work);
+    if (r == NULL) { PyErr_Clear(); return 0; }
+    int v = PyObject_IsTrue(r);
+    Py_DECREF(r);
+    if (v < 0) PyErr_Clear();
+    return v > 0;
+}
 /* C = A @ B by NumPy's own matrix product (its BLAS; it releases the GIL
    while it computes), on arrays wrapping the windows' memory: A is
    an0 x an1, B an1 x bn1, C a new C-contiguous an0 x bn1 array. */

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from ..codegen.kernel import LEVEL_SUFFIXES, REDUCTION_LOCAL
+from ..codegen.kernel import LEVEL_SUFFIXES, REDUCTION_LOCAL, TILED_LOCAL
 from ..errors import DeviceError, HybridJitWarning
 from ..transform.regions import Region
 from . import registry
@@ -120,6 +120,12 @@ class OffloadSession:
         st.launches += 1
         return result
 
+    def takes(self, rid: int, work: int) -> bool:
+        """Whether region ``rid`` of ``work`` iterations would run on the
+        device (its arrays aside): a matrix product then runs there as its
+        tiled kernel rather than as NumPy's product on the host."""
+        return 0 <= rid < len(self.regions) and self._why_not([work], ()) is None
+
     def _why_not(self, trips: list[int], arrays: tuple[Any, ...]) -> str | None:
         if self._decline is not None:
             return self._decline
@@ -195,9 +201,12 @@ class OffloadSession:
             args += [KernelArg(v, np.dtype(np.int64)) for v in (lo, step, trip, n)]
         # launch dimension d runs loop level order[d] (transform.grid)
         shape = tuple(counts[level] for level in order)
-        local = None
-        if region.reductions:  # whole work-groups of the kernel's fixed size
+        local: tuple[int, ...] | None = None
+        if region.tiles:  # whole work-groups of the tiles' size (codegen/tiled.py)
+            local = TILED_LOCAL
+        elif region.reductions:  # whole work-groups of the kernel's fixed size
             local = REDUCTION_LOCAL[len(shape)]
+        if local is not None:
             shape = tuple(-(-n // g) * g for n, g in zip(shape, local))
         nparts = math.prod(n // g for n, g in zip(shape, local)) if local else 0
         partials = []

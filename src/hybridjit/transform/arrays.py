@@ -64,6 +64,7 @@ from ..ir.nodes import (
     Alloc,
     Assign,
     BinOp,
+    BoolOp,
     Break,
     Call,
     Cast,
@@ -609,13 +610,19 @@ class _Lowerer:
         library.append(ExprStmt(call, loc))
         nest = self.materialize(e.nest, dest, loc)
         self.extents[dest] = (n, m)  # (either branch made it so)
-        work = BinOp("*", BinOp("*", _as_int(n), _as_int(k), PY_INT, False, loc), _as_int(m),
-                     PY_INT, False, loc)
+        nm = BinOp("*", _as_int(n), _as_int(m), PY_INT, False, loc)
+        work = BinOp("*", nm, _as_int(k), PY_INT, False, loc)
         pays = Compare(">=", work, Const(MATMUL_LIBRARY_WORK, PY_INT, loc), PY_BOOL, loc)
+        # a device that runs the nest runs it as a tiled kernel (transform/tiling.py):
+        # better there than BLAS on the host
+        outer = next(s for s in walk_all(nest) if isinstance(s, For))
+        device = Intrinsic("host.device_takes", (Const(outer.loop_id, INT64, loc), nm),
+                           PY_BOOL, loc)
+        library_pays = BoolOp("and", (pays, UnaryOp("not", device, PY_BOOL, loc)), PY_BOOL, loc)
         self.plan.library.append(
-            f"NumPy's matrix product (its BLAS) when n*k*m >= {MATMUL_LIBRARY_WORK}, "
-            "this loop nest otherwise")
-        return [*pre, If(pays, tuple(library), tuple(nest), loc)]
+            f"NumPy's matrix product (its BLAS) when n*k*m >= {MATMUL_LIBRARY_WORK} and no "
+            "device runs this loop nest, this loop nest otherwise")
+        return [*pre, If(library_pays, tuple(library), tuple(nest), loc)]
 
     def compress(self, e: Compress, dest: str, loc: SourceLoc) -> list[Stmt]:
         """``value[mask]`` into ``dest``: one nest counts the elements where

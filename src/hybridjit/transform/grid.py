@@ -101,6 +101,33 @@ def kernel_grid(loop: For, fn: Function) -> KernelGrid:
     return KernelGrid(tuple(nest), tuple(prefixes), fast, why)
 
 
+def identical_ok_on_grid(loop: For, grid: KernelGrid, fn: Function,
+                         pairs: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """The pairs of ``pairs`` (arrays the region loop allows to be one and
+    the same view, ``ParallelInfo.identical_ok``) that every loop the grid
+    splits allows too.  The region loop's analysis covers its own iterations
+    only: ``C[i, j] = sum(A[i, k] * B[k, j])`` called with ``C`` and ``A``
+    one array has independent rows but a ``j`` loop that reads what it
+    writes, so its kernel must not run then."""
+    if not grid.nest:
+        return pairs
+    ok = []
+    for a, b in pairs:
+        roots = array_alias_roots(fn)
+        ra = roots.get(a, a)
+        merged = {n: ra if r == roots.get(b, b) else r for n, r in roots.items()}
+        around: tuple[For, ...] = (loop,)
+        for inner in grid.nest:
+            live = live_after_loop(fn.body, inner.loop_id)
+            verdict = analyse_loop(inner, around, classify_loop_scalars(inner, live), merged)
+            if not verdict.parallel or verdict.guards:
+                break
+            around += (inner,)
+        else:
+            ok.append((a, b))
+    return tuple(ok)
+
+
 def _why_not_split(loop: For, around: tuple[For, ...], inner: For, prefix: tuple[Stmt, ...],
                    fn: Function) -> str:
     """Why ``inner`` (last in the body of ``around[-1]``, inside region loop

@@ -18,7 +18,8 @@ from ..analysis.scalars import classify_loop_scalars, live_after_loop
 from ..codegen.kernel import CUDAKernelRenderer, OpenCLKernelRenderer
 from ..errors import SourceLoc
 from ..ir.nodes import For, Function, If, Reduction, Stmt, While
-from .grid import KernelGrid, kernel_grid
+from .grid import KernelGrid, identical_ok_on_grid, kernel_grid
+from .tiling import TilePlan, plan_tiles
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,9 @@ class Region:
     distinct: tuple[tuple[str, str], ...] = ()  # must not overlap to run on a device
     identical_ok: tuple[tuple[str, str], ...] = ()  # ... unless they are the same view
     grid: KernelGrid = field(default_factory=KernelGrid)  # the nest on the index space
+    tiles: TilePlan | None = None  # loads staged in local memory (2-D kernels)
+    #: what the kernel is, for explain: its grid, and its tiles when it has them
+    kernel_why: str = ""
 
 
 def outline_regions(fn: Function, boundscheck: bool, fastmath: bool) -> tuple[
@@ -85,13 +89,22 @@ def _make_region(loop: For, fn: Function, rid: int, bc: bool, fm: bool) -> Regio
     footprint = None
     kernels: dict[str, str] = {}
     grid = KernelGrid()
+    tiles = None
+    why = ""
+    identical_ok = loop.parallel.identical_ok
     if not blockers:
         live = live_after_loop(fn.body, loop.loop_id)
         footprint = region_footprint(loop, classify_loop_scalars(loop, live))
         grid = kernel_grid(loop, fn)
+        identical_ok = identical_ok_on_grid(loop, grid, fn, identical_ok)
+        tiles, _ = plan_tiles(loop, grid, fn)
+        if tiles:  # a staged operand is read early: it must not be written memory
+            staged = tiles.arrays()
+            identical_ok = tuple(p for p in identical_ok if not set(p) & staged)
+        why = grid.why + (f"; {tiles.why(fn)}" if tiles else "")
         kernels = {
-            "opencl": OpenCLKernelRenderer(fn, loop, iface, name, fm, grid).render(),
-            "cuda": CUDAKernelRenderer(fn, loop, iface, name, fm, grid).render(),
+            "opencl": OpenCLKernelRenderer(fn, loop, iface, name, fm, grid, tiles).render(),
+            "cuda": CUDAKernelRenderer(fn, loop, iface, name, fm, grid, tiles).render(),
         }
     types = fn.local_types()
     red_types = {r.var: types[r.var].name for r in loop.parallel.reductions  # type: ignore[attr-defined]
@@ -99,4 +112,4 @@ def _make_region(loop: For, fn: Function, rid: int, bc: bool, fm: bool) -> Regio
     return Region(rid if not blockers else -1, loop.loop_id, loop.loc, iface,
                   loop.parallel.reductions, tuple(sorted(set(blockers))), footprint,
                   kernels, name, red_types, distinct=loop.parallel.distinct, grid=grid,
-                  identical_ok=loop.parallel.identical_ok)
+                  identical_ok=identical_ok, tiles=tiles, kernel_why=why)
