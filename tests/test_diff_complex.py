@@ -325,3 +325,59 @@ def test_refusals():
         jit(ordering)(np.complex128(1), np.complex128(2))
     with pytest.raises(UnsupportedError, match="of complex numbers is not supported"):
         jit(minimum)(np.ones(3, np.complex128))
+
+
+# --------------------------------------------------------------------------
+# bits: each product of a complex product rounded on its own, exp as NumPy's
+# --------------------------------------------------------------------------
+
+
+def product_sum(x, y):
+    s = 0j
+    for t in range(x.shape[0]):
+        s += x[t] * y[t]
+    return s
+
+
+def products_into(x, y, out):
+    for t in range(x.shape[0]):
+        out[t] = x[t] * y[t]
+
+
+def test_complex_products_round_each_product():
+    # (1 + e + 1j) * (1 - e + 1j): ar*br rounds to 1 and the real part is 0
+    # in CPython and NumPy's scalars; a fused multiply-add (GCC's complex
+    # pattern under -ffp-contract=off) gave -2**-60 per product
+    e = 2.0 ** -30
+    x, y = np.full(5, 1 + e + 1j), np.full(5, 1 - e + 1j)
+    check(product_sum, x, y, rtol=0, atol=0)
+    check(products_into, x, y, np.zeros(5, complex), rtol=0, atol=0)
+    check(product_sum, x.astype(np.complex64), y.astype(np.complex64), rtol=0, atol=0)
+
+
+def exp_into(z, out):
+    for i in range(z.shape[0]):
+        out[i] = np.exp(z[i])
+
+
+@pytest.mark.parametrize("dtype", ["complex128", "complex64"])
+def test_complex_exp_is_numpys_to_the_bit(dtype):
+    # the inline common case of hj_cexp (exp times sincos) against np.exp:
+    # overflow thresholds, tiny and huge imaginary parts, infinities, NaN
+    rng = np.random.default_rng(12)
+    re = np.concatenate([rng.uniform(-760, 760, 4000), rng.uniform(-5, 5, 4000),
+                         rng.normal(0, 1e-300, 100), [709.0, 709.5, 88.0, 88.7, 710.0] * 4,
+                         [np.inf, -np.inf, np.nan, 0.0, -0.0] * 4])
+    im = np.concatenate([rng.uniform(-1e6, 1e6, 4000), rng.uniform(-7, 7, 4000),
+                         rng.normal(0, 1e-310, 100), [0.0, -0.0, 1e-320, 3.0, np.pi] * 4,
+                         [0.0, np.inf, np.nan, 1.0, -0.0] * 4])
+    z = (re + 1j * im).astype(dtype)
+    got = np.empty_like(z)
+    jit(exp_into)(z, got)
+    with np.errstate(all="ignore"):
+        want = np.exp(z)
+    bits = got.real.dtype.str.replace("f", "u")
+    for part in ("real", "imag"):
+        g, w = getattr(got, part), getattr(want, part)
+        same = (g.view(bits) == w.view(bits)) | (np.isnan(g) & np.isnan(w))
+        assert same.all(), (z[~same][:5], g[~same][:5], w[~same][:5])

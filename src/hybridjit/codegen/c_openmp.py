@@ -73,6 +73,7 @@ _HEADER = """\
 #include <numpy/arrayobject.h>
 #include <stdint.h>
 #include <math.h>
+#include <float.h>
 #include <complex.h>
 #undef I
 #undef complex

@@ -457,7 +457,7 @@ class CFamilyRenderer:
             return f"({fn}(creal{sfx}({args[0]})) || {fn}(cimag{sfx}({args[0]})))"
         if fn == "isfinite":
             return f"(isfinite(creal{sfx}({args[0]})) && isfinite(cimag{sfx}({args[0]})))"
-        c = _COMPLEX_FUNCTIONS.get(fn)
+        c = "hj_cexp" if fn == "exp" else _COMPLEX_FUNCTIONS.get(fn)  # (prelude._cexp)
         if c is None:
             raise InternalError(f"unknown complex function {fn}")
         return f"{c}{sfx}({', '.join(args)})"

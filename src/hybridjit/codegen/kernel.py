@@ -309,8 +309,11 @@ class OpenCLKernelRenderer(KernelRenderer):
         return super().fn_defines() + "\n" + "\n".join(f"#define {n}f {n}" for n in names)
 
     def render(self) -> str:
+        # no fused multiply-adds, as on the host and with NVRTC's --fmad=false
+        # (OpenCL C lets a compiler contract by default)
+        self.header = "#pragma OPENCL FP_CONTRACT OFF"
         if self.uses_float64():
-            self.header = "#pragma OPENCL EXTENSION cl_khr_fp64 : enable"
+            self.header += "\n#pragma OPENCL EXTENSION cl_khr_fp64 : enable"
         return super().render()
 
     def math_call(self, name: str, t: Scalar, args: list[str]) -> str:

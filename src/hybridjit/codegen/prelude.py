@@ -997,7 +997,7 @@ _COMPLEX = [("complex64", "hj_complex64", "float", "f"),
 
 
 def complex_arithmetic(name: str, c: str, r: str, fn: str, part: str, make: str,
-                       sfx: str, general_pow: str) -> str:
+                       sfx: str, general_pow: str, pin: str = "") -> str:
     """NumPy's complex arithmetic, one text for the host and the devices:
     the textbook sum and product (C's operator follows Annex G, which gives
     other results with infinities), NumPy's scaled division and its power
@@ -1005,7 +1005,9 @@ def complex_arithmetic(name: str, c: str, r: str, fn: str, part: str, make: str,
     otherwise).  ``part`` reads a part (``creal({z})``/``{z}.x``, with
     ``{z}`` and ``{p}`` for the part: ``real``/``imag``), ``make`` builds a
     value from two parts, ``fn`` qualifies the functions, ``sfx`` ends the
-    float functions' names on the host."""
+    float functions' names on the host, ``pin`` (with ``{v}``) keeps each
+    product of a complex product a rounded value of its own (see
+    ``_HOST_PIN``)."""
     def parts(*zs: str) -> str:
         return ", ".join(f"{z}{q[0]} = {part.format(z=z, p=q, xy=xy)}"
                          for z in zs for q, xy in (("real", "x"), ("imag", "y")))
@@ -1018,7 +1020,9 @@ def complex_arithmetic(name: str, c: str, r: str, fn: str, part: str, make: str,
 }}
 {fn} {c} hj_cmul_{name}({c} a, {c} b) {{
     {r} {parts("a", "b")};
-    return {make}(({r})(ar * br - ai * bi), ({r})(ar * bi + ai * br));
+    {r} rr = ar * br, ii = ai * bi, ri = ar * bi, ir = ai * br;
+    {"".join(pin.format(v=v) for v in ("rr", "ii", "ri", "ir"))}
+    return {make}(({r})(rr - ii), ({r})(ri + ir));
 }}
 {fn} {c} hj_cdiv_{name}({c} a, {c} b) {{
     {r} {parts("a", "b")};
@@ -1056,10 +1060,47 @@ def complex_arithmetic(name: str, c: str, r: str, fn: str, part: str, make: str,
 """
 
 
+#: GCC (12) turns ``ar * br - ai * bi, ar * bi + ai * br`` in a loop into
+#: fused multiply-adds (vfmaddsub) even under -ffp-contract=off, which
+#: rounds differently from CPython and NumPy's scalars; an empty asm that
+#: claims to change each product keeps it a value of its own
+_HOST_PIN = r"""
+#ifndef HJ_PIN
+#if defined(__x86_64__) || defined(__i386__)
+#define HJ_PIN(v) __asm__("" : "+x"(v))
+#elif defined(__aarch64__)
+#define HJ_PIN(v) __asm__("" : "+w"(v))
+#else
+#define HJ_PIN(v) __asm__("" : "+m"(v))
+#endif
+#endif
+"""
+
+
 def _host_complex(name: str, c: str, r: str, sfx: str) -> str:
     """The host's: C99's complex types, their other functions the C library's."""
-    return complex_arithmetic(name, c, r, "static inline", "c{p}" + sfx + "({z})",
-                              "__builtin_complex", sfx, f"cpow{sfx}(a, b)")
+    return _HOST_PIN + complex_arithmetic(
+        name, c, r, "static inline", "c{p}" + sfx + "({z})", "__builtin_complex", sfx,
+        f"cpow{sfx}(a, b)", pin="HJ_PIN({v}); ") + _cexp(c, r, sfx)
+
+
+def _cexp(c: str, r: str, sfx: str) -> str:
+    """``hj_cexp``: the C library's ``cexp`` with its common case inline.
+    For finite parts and a real part below the overflow threshold (709 for
+    doubles, 88 for floats) glibc's cexp is ``exp(re)`` times ``sincos(im)``
+    (``im`` itself and 1 for |im| <= the smallest normal); the same formula
+    here gives its bits without its classification and call (a fifth of a
+    DFT's time); other values go to cexp itself."""
+    big, tiny = ("709", "DBL_MIN") if r == "double" else ("88", "FLT_MIN")
+    return f"""
+static inline {c} hj_cexp{sfx}({c} z) {{
+    {r} x = creal{sfx}(z), y = cimag{sfx}(z);
+    if (__builtin_expect(!(isfinite(x) && isfinite(y) && x <= {big}), 0)) return cexp{sfx}(z);
+    {r} s = y, co = 1, e = exp{sfx}(x);
+    if (fabs{sfx}(y) > {tiny}) sincos{sfx}(y, &s, &co);  /* (GNU: Python.h asks for it) */
+    return __builtin_complex(({r})(e * co), ({r})(e * s));
+}}
+"""
 
 
 #: Python's complex arithmetic (CPython's own algorithms): its division and

@@ -32,8 +32,13 @@ from ..errors import BuildError, HybridJitWarning, InternalError
 from . import files
 from .files import atomic_write
 
+#: -fno-trapping-math: no generated code reads the floating-point exception
+#: flags, and without it GCC may not hoist a loop-invariant division out of a
+#: branch (CPython's complex division by ``n`` in a DFT ran three divisions
+#: per element instead of two: 1.5x the time of Numba's, whose LLVM assumes
+#: no traps).  It changes no value.
 _BASE_FLAGS = ["-O3", "-march=native", "-fPIC", "-shared", "-fwrapv", "-fno-math-errno",
-               "-fno-semantic-interposition", "-std=gnu11", "-w"]
+               "-fno-trapping-math", "-fno-semantic-interposition", "-std=gnu11", "-w"]
 
 
 #: libm functions that are not correctly rounded: GCC folds them on constant
