@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import sysconfig
@@ -179,6 +180,10 @@ def build_extension(source: str, out_path: Path, fastmath: bool) -> None:
         tmp_out = Path(tmp) / out_path.name
         cmd = [*tc.compiler.split(), *flags, *incs, str(src), "-o", str(tmp_out), "-lm"]
         proc = _run(cmd)
+        if proc.returncode == 0 and not fastmath and _fuses(tmp_out):
+            # vectorised without contraction this time (see _fuses)
+            cmd[len(tc.compiler.split()):len(tc.compiler.split())] = _NO_VECTOR_PATTERNS
+            proc = _run(cmd)
         if proc.returncode != 0:
             _blame_extra_cflags(cmd, proc.stderr)
             try:
@@ -191,6 +196,33 @@ def build_extension(source: str, out_path: Path, fastmath: bool) -> None:
                 hint=f"this is a hybridjit bug; {where}",
             )
         atomic_write(out_path, tmp_out.read_bytes())
+
+
+#: fused multiply-add instructions (x86 FMA3/AVX-512, AArch64)
+_FUSED = re.compile(r"\s(vfn?m(add|sub|addsub|subadd)\w*|fn?m(add|sub)|fml[as])\s")
+#: what keeps GCC from them: its vectorisers only
+_NO_VECTOR_PATTERNS = ["-fno-tree-loop-vectorize", "-fno-tree-slp-vectorize"]
+
+
+def _fuses(library: Path) -> bool:
+    """Whether a library built with -ffp-contract=off holds fused
+    multiply-adds anyway.  GCC 12's vectoriser turns products that look
+    like a complex product (``c*x[2i] - s*x[2i+1], s*x[2i] + c*x[2i+1]``, a
+    rotation) into vfmaddsub whatever -ffp-contract says, which rounds
+    differently from CPython.  The generated code means no fused operation
+    outside fastmath, so any is that pattern; the caller then builds again
+    without the vectorisers.  Without objdump: not checked."""
+    import shutil
+
+    objdump = shutil.which("objdump")
+    if objdump is None:
+        return False
+    try:
+        out = subprocess.run([objdump, "-d", "--no-show-raw-insn", str(library)],
+                             capture_output=True, text=True, check=False).stdout
+    except OSError:
+        return False
+    return _FUSED.search(out) is not None
 
 
 def _blame_extra_cflags(cmd: list[str], log: str) -> None:
