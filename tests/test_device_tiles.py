@@ -20,7 +20,7 @@ from hybridjit import jit, prange
 from hybridjit.transform.tiling import TILE
 
 TOL = {"float32": {"rtol": 2e-5, "atol": 1e-5}, "float64": {"rtol": 1e-12, "atol": 1e-12},
-       "complex128": {"rtol": 1e-12, "atol": 1e-12}}
+       "complex64": {"rtol": 2e-5, "atol": 1e-5}, "complex128": {"rtol": 1e-12, "atol": 1e-12}}
 TILED = "through tiles in local memory"
 
 
@@ -231,20 +231,30 @@ def product_of_views(a, b):
     return a.T @ b[::2, 1:]
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64", "complex128", "int64"])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "complex64", "complex128", "int64"])
 @pytest.mark.parametrize("n", [1, 17, 40, 70])
 def test_products_run_as_tiled_kernels(offload_kind, dtype, n):
     # 40 and 70 are above the size from which the host calls BLAS: on a
-    # device target the device runs the product
+    # device target the device runs the product.  Exactly the operands go to
+    # the device (the fresh result is written whole: not sent), the result
+    # comes back.
     a, b = arr((n, n + 3), dtype, 17), arr((n + 3, n - 1 or 1), dtype, 18)
     fn = jit(product, target=offload_kind)
     got = fn(a, b)
     want = a @ b
     assert got.dtype == want.dtype
     np.testing.assert_allclose(got, want, **TOL.get(dtype, {}))
-    regions = fn.last_stats["regions"]
-    assert [r["reason"] for r in regions] == ["offloaded"], regions
+    stats = fn.last_stats
+    assert [r["reason"] for r in stats["regions"]] == ["offloaded"], stats
+    assert stats["bytes_to_device"] == a.nbytes + b.nbytes, stats
+    assert stats["bytes_to_host"] == got.nbytes, stats
     assert TILED in device_line(product, a, b)
+
+
+@pytest.mark.parametrize(("sa", "sb"), [((0, 5), (5, 3)), ((4, 0), (0, 3)), ((4, 5), (5, 0))])
+def test_empty_products_on_devices(offload_kind, sa, sb):
+    a, b = arr(sa, "float64", 23), arr(sb, "float64", 24)
+    check(product, a, b, jit_options=opts(offload_kind))
 
 
 def test_product_of_views_on_devices(offload_kind):
