@@ -1194,3 +1194,38 @@ def test_the_value_of_a_store_is_evaluated_before_its_index_reads_memory():
     check(index_read_after_the_value, np.zeros(5), np.array([1, 0, 0]))
     check(index_read_after_the_value, np.zeros((5, 2)), np.array([1, 0, 0]))  # a row
 
+
+
+def rebound_loop_variable(b, n, m):
+    # k = i is no value of k inside the loop that binds k again: every
+    # iteration of i updates all of b[:m], so i is not parallel (it was, once,
+    # with b[k] taken for b[i])
+    for i in range(n):
+        k = i
+        for k in range(m):
+            b[k] = b[k] * 0.5 + i
+    return b
+
+
+def rebound_reads(a, out):
+    # the same mistake in a footprint: a[k] was taken for a[-1], and only that
+    # row went to a device
+    for i in prange(out.shape[0]):
+        k = -1
+        for k in range(a.shape[0]):
+            out[i] += a[k, i]
+        out[i] += k
+
+
+def test_a_loop_rebinding_an_assigned_variable():
+    from hybridjit import jit
+
+    check(rebound_loop_variable, np.zeros(8), 1000, 8)
+    plan = jit(rebound_loop_variable).explain(np.zeros(8), 1000, 8)
+    assert not plan.loop_at(rebound_loop_variable.__code__.co_firstlineno + 4).parallel
+    check(rebound_reads, random_array((9, 7), seed=3), np.zeros(7))
+
+
+def test_a_loop_rebinding_an_assigned_variable_on_a_device(offload_kind):
+    check(rebound_reads, random_array((9, 7), seed=3), np.zeros(7),
+          jit_options={"target": offload_kind})

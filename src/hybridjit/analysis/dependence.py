@@ -251,6 +251,9 @@ class AccessCollector:
     calls: list[tuple[str, Access]] = field(default_factory=list)
     exits: list[SourceLoc] = field(default_factory=list)
     jumps: bool = False  # any break/continue/return anywhere in the body
+    #: variables some loop in the body binds (``k = i`` then ``for k in``:
+    #: the assignment's value does not hold inside that loop)
+    loop_bound: frozenset[str] = frozenset()
 
     def invariant(self, name: str) -> bool:
         return name not in self.assigned and name != self.loop.var
@@ -335,7 +338,7 @@ class AccessCollector:
         same iteration, and the form only uses loop variables of loops around
         the assignment (constant wherever ``t`` is read) and invariants.
         """
-        if cond or self.assign_counts.get(s.target, 0) != 1:
+        if cond or self.assign_counts.get(s.target, 0) != 1 or s.target in self.loop_bound:
             return
         if s.target not in self.scalars.private:
             return
@@ -352,7 +355,9 @@ def collect_accesses(
     """Every array access of ``loop`` with affine subscripts (see AccessCollector)."""
     scalars = scalar_info if scalar_info is not None else classify_loop_scalars(loop)
     counts = _assign_counts(loop.body)
-    col = AccessCollector(loop, array_roots or {}, frozenset(counts), scalars, counts)
+    bound = frozenset(f.var for f in iter_stmts(loop.body) if isinstance(f, For)) | {loop.var}
+    col = AccessCollector(loop, array_roots or {}, frozenset(counts), scalars, counts,
+                          loop_bound=bound)
     col.run()
     return col
 
