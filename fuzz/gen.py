@@ -925,6 +925,13 @@ class FnGen:
             raise Retry
         args, lo, hi, runs, _ = self.range_args(ctx, False)
         v = self.fresh("i")
+        # now and then the loop binds a variable assigned before it (k = i;
+        # for k in range(m)): the assignment's value does not hold inside
+        reuse = [n for n, t in ctx.defined.items() if t == PY_INT and self.assignable(ctx, n)
+                 and all(lp.var != n for lp in ctx.loops)]
+        if reuse and self.chance(0.1):
+            v = self.pick(reuse)
+            self.feat("loop_var_rebound")
         sub = ctx.child(depth=ctx.depth + 1, loops=[*ctx.loops, Loop(v, lo, hi, "for")],
                         protected=ctx.protected | {v})
         body = self.block(sub, self.rng.randint(1, 4))
