@@ -932,7 +932,11 @@ def test_math_integer_arguments_as_cpython_takes_them():
 
 
 def zero_minus_float_of_int(v):
-    return False - float(v), 0.0 - float(v), 0.0 - v * 1.0
+    return (False - float(v), 0.0 - float(v), 0.0 - v * 1.0,
+            # a left operand that only folds to 0.0, and the other operands
+            # GCC takes for never -0.0 (fuzz seed 1801002276)
+            (0.1 if False else 0.0) - (int(v) if v > 5 else v), 0.0 - abs(v * 1.0),
+            (1.5 if False else 0.0) - np.uint32(abs(v)), np.float32(0.0) - np.float32(abs(v)))
 
 
 @pytest.mark.parametrize("v", [0, 3, -2])

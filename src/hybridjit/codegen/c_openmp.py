@@ -359,9 +359,9 @@ class OpenMPRenderer(CFamilyRenderer):
         if _order_matters(e.left, e.right):
             return self.expr(self.in_order(e, ("left", "right")))
         if e.op == "-" and isinstance(t, Scalar) and t.is_float \
-                and isinstance(e.left, Const) and e.left.value == 0 \
-                and not math.copysign(1.0, e.left.value) < 0:
-            return f"hj_zero_minus_{t.name}({self.expr(e.right)})"  # see the prelude
+                and not any(isinstance(n, (Var, Load, Call)) for n in walk(e.left)):
+            # (a constant left operand GCC may fold to 0.0: see the prelude)
+            return f"hj_fsub_{t.name}({self.expr(e.left)}, {self.expr(e.right)})"
         return super().e_BinOp(e)
 
     def e_Compare(self, e: Compare) -> str:

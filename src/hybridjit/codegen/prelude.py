@@ -657,10 +657,12 @@ static inline uint64_t hj_f2u_uint64(double x) {
         : (uint64_t)hj_cvt_i64(x);
 }
 static inline uint32_t hj_f2u_uint32(double x) { return (uint32_t)hj_cvt_i64(x); }
-/* 0.0 - x through a function: GCC 12 folds the expression 0.0 - (double)i
-   to -(double)i, which is -0.0 for i == 0 (Python: 0.0). */
-static inline double hj_zero_minus_float64(double x) { return 0.0 - x; }
-static inline float hj_zero_minus_float32(float x) { return 0.0f - x; }
+/* a - b through a function where a is a constant expression: GCC (12, even
+   at -O0) folds 0.0 - (double)i, 0.0 - fabs(x) and 0.0 - (double)u to the
+   negation, which is -0.0 for a zero (Python: 0.0), also when a only folds
+   to 0.0, as (0 ? 0.1 : 0.0) does.  Inlined after folding: no cost. */
+static inline double hj_fsub_float64(double a, double b) { return a - b; }
+static inline float hj_fsub_float32(float a, float b) { return a - b; }
 static uint64_t hj_uabs(int64_t a) { return a < 0 ? 0 - (uint64_t)a : (uint64_t)a; }
 static uint64_t hj_ugcd(uint64_t x, uint64_t y) {
     while (y) { uint64_t t = x % y; x = y; y = t; }
