@@ -1,5 +1,7 @@
 """Differential tests against NumPy: integer index arrays (issue 12, item 4):
-reads ``a[idx]`` (rows along the first axis, any index shape), stores
+reads ``a[idx]`` (rows along the first axis, any index shape) and one index
+array among other indices (``a[idx, j]``, ``a[:, idx]``, ``b[1, :, idx]``
+with NumPy's placement of the result's dimensions), stores
 ``a[idx] = v`` (the last of repeated indices wins), ``a[idx] op= v`` (a
 repeated index updated once), negative indices, NumPy's IndexError with
 nothing stored, views as arrays and as indices, empty index arrays,
@@ -135,8 +137,10 @@ def test_same_kind_rule_and_refusals():
     def float_index(a, x):
         return a[x]
 
-    with pytest.raises(UnsupportedError, match="index array together with other indices"):
+    with pytest.raises(UnsupportedError, match="more than one index array"):
         jit(two_arrays)(np.ones((3, 3)), np.array([0]), np.array([1]))
+    with pytest.raises(UnsupportedError, match="boolean mask among other indices"):
+        jit(two_arrays)(np.ones((3, 3)), np.array([True, False, True]), 1)
     from hybridjit.errors import IndexingError
 
     with pytest.raises(IndexingError, match="integer"):
@@ -160,3 +164,156 @@ def test_gather_feeds_loops_and_plan_says_stores_are_serial():
     assert not all(d.parallel for _, d in stmt.nests)
     text = str(jit(take).explain(a, idx))
     assert "PARALLEL" in text
+
+
+# ------------------------------------------------- one index array among others
+
+
+
+def read_idx_1(a, idx):
+    return a[idx, 1]
+
+
+def read_cols(a, idx):
+    return a[:, idx]
+
+
+def read_rows_from_1(a, idx):
+    return a[1:, idx]
+
+
+def read_idx_step(a, idx):
+    return a[idx, ::2]
+
+
+def read_last_row(a, idx):
+    return a[-1, idx]
+
+
+def read_new_axis_first(a, idx):
+    return a[None, idx, :]
+
+
+def read_new_axis_between(a, idx):
+    return a[1, None, idx]
+
+
+def read_3d_mid(b, idx):
+    return b[:, idx, 1:]
+
+
+def read_3d_ellipsis(b, idx):
+    return b[..., idx]
+
+
+def read_3d_apart(b, idx):
+    return b[1, :, idx]
+
+
+def read_3d_together(b, idx):
+    return b[:, 1, idx]
+
+
+def read_3d_ellipsis_between(b, idx):
+    return b[:, 1, ..., idx]
+
+
+def read_3d_rows(b, idx):
+    return b[idx, ...]
+
+
+def read_3d_new_axis_after(b, idx):
+    return b[1, idx, None]
+
+
+READS_2D = [read_idx_1, read_cols, read_rows_from_1, read_idx_step, read_last_row,
+            read_new_axis_first, read_new_axis_between]
+READS_3D = [read_3d_mid, read_3d_ellipsis, read_3d_apart, read_3d_together,
+            read_3d_ellipsis_between, read_3d_rows, read_3d_new_axis_after]
+INDEX_SHAPES = [(3,), (2, 2), (0,), (1,)]
+
+
+@pytest.mark.parametrize("fn", READS_2D)
+@pytest.mark.parametrize("shape", INDEX_SHAPES)
+@pytest.mark.parametrize("dtype", ["int32", "float64", "complex128"])
+def test_mixed_reads_2d(fn, shape, dtype):
+    a = random_array((5, 6), dtype, seed=21)
+    check(fn, a, indices(5, shape, seed=22))
+
+
+@pytest.mark.parametrize("fn", READS_3D)
+@pytest.mark.parametrize("shape", INDEX_SHAPES)
+def test_mixed_reads_3d(fn, shape):
+    b = random_array((4, 5, 6), "float32", seed=23)
+    check(fn, b, indices(4, shape, seed=24))
+
+
+@pytest.mark.parametrize("kind", ["transposed", "strided", "negative"])
+def test_mixed_reads_of_views(kind):
+    a = make_view(kind, (6, 7), "float64", seed=25)
+    for fn in READS_2D:
+        check(fn, a, indices(6, (4,), seed=26))
+
+
+def test_mixed_reads_out_of_range():
+    a = random_array((5, 6), seed=27)
+    check(read_cols, a, np.array([0, 6]), raises=IndexError)
+    check(read_idx_1, a, np.array([-6]), raises=IndexError)
+
+
+def store_idx_1(a, idx, v):
+    a[idx, 1] = v
+
+
+def store_cols(a, idx, v):
+    a[:, idx] = v
+
+
+def add_cols(a, idx, v):
+    a[:, idx] += v
+
+
+def store_row_1(a, idx, v):
+    a[1, idx] = v
+
+
+def store_3d_ellipsis(b, idx, v):
+    b[..., idx] = v
+
+
+def sub_3d_mid(b, idx, v):
+    b[1:, idx, ::2] -= v
+
+
+def store_3d_apart(b, idx, v):
+    b[1, :, idx] = v
+
+
+STORES = [(store_idx_1, "a[idx, 1]"), (store_cols, "a[:, idx]"), (add_cols, "a[:, idx]"),
+          (store_row_1, "a[1, idx]"), (store_3d_ellipsis, "b[..., idx]"),
+          (sub_3d_mid, "b[1:, idx, ::2]"), (store_3d_apart, "b[1, :, idx]")]
+
+
+@pytest.mark.parametrize(("fn", "selection"), STORES)
+@pytest.mark.parametrize("shape", [(3,), (2, 2), (0,)])
+@pytest.mark.parametrize("value", ["scalar", "full", "last axis", "first axis"])
+def test_mixed_stores(fn, selection, shape, value):
+    # repeated indices included: the last store wins, an update happens once
+    base = random_array((5, 6), seed=28) if selection[0] == "a" else \
+        random_array((4, 5, 6), seed=29)
+    idx = indices(4, shape, seed=30)
+    sel = eval(selection, {"a": base, "b": base, "idx": idx}).shape
+    rng = np.random.default_rng(31)
+    v = {"scalar": 2.5, "full": rng.random(sel),
+         "last axis": rng.random(sel[-1:]),
+         "first axis": rng.random(sel[:1] + (1,) * (len(sel) - 1))}[value]
+    check(fn, base, idx, v)
+
+
+def test_mixed_store_out_of_range_stores_nothing():
+    a = random_array((5, 6), seed=32)
+    check(store_cols, a, np.array([1, 2, 9]), 1.0, raises=IndexError)
+    got = a.copy()
+    with pytest.raises(IndexError):
+        jit(store_cols)(got, np.array([1, 2, 9]), 1.0)
+    np.testing.assert_array_equal(got, a)  # (NumPy checks every index first)

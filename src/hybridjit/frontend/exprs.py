@@ -207,6 +207,9 @@ def _subscript(fl: FunctionLowerer, node: ast.Subscript) -> Expr:
         if masks.is_mask(mask):
             return masks.compress(base, mask, loc)
         return fancy.gather(base, mask, loc)
+    mixed = fancy.mixed_index(fl, node)
+    if mixed is not None:
+        return fancy.mixed_gather(mixed, loc)
     return views.index(fl, base, node)
 
 

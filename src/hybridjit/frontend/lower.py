@@ -444,6 +444,9 @@ class FunctionLowerer:
                 return fancy.scatter(self, target, mask, value_node, None, loc)
             if mask is not None:  # (before the value: a[m] = b[m] reads b[m] as b)
                 return masks.masked_store(self, target, mask, value_node, None, loc)
+            mixed = fancy.mixed_index(self, target)
+            if mixed is not None:
+                return fancy.mixed_scatter(self, mixed, value_node, None, loc)
         return self.assign_value(target, self.lower_expr(value_node), loc)
 
     def assign_value(self, target: ast.expr, value: Expr, loc: SourceLoc) -> list[Stmt]:
@@ -461,6 +464,9 @@ class FunctionLowerer:
                 return fancy.scatter(self, target, mask, value, None, loc)
             if mask is not None:
                 return masks.masked_store(self, target, mask, value, None, loc)
+            mixed = fancy.mixed_index(self, target)
+            if mixed is not None:
+                return fancy.mixed_scatter(self, mixed, value, None, loc)
             dest = self.subscript_target(target)
             if isinstance(dest, Load):
                 if not isinstance(value.type, Scalar):
@@ -568,6 +574,9 @@ class FunctionLowerer:
                 return fancy.scatter(self, s.target, mask, s.value, op, loc)
             if mask is not None:  # (before the value: a[m] += b[m] reads b[m] as b)
                 return masks.masked_store(self, s.target, mask, s.value, op, loc)
+            mixed = fancy.mixed_index(self, s.target)
+            if mixed is not None:
+                return fancy.mixed_scatter(self, mixed, s.value, op, loc)
         rhs = self.lower_expr(s.value)
         if isinstance(s.target, ast.Name):
             cur = self.read_var(s.target.id, loc)

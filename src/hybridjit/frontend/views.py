@@ -5,8 +5,10 @@ Contract: :func:`index` lowers the subscript of an array to a scalar
 otherwise to an :class:`~hybridjit.ir.arrays.ArrayView` (slices with any
 start/stop/step, integer indices, ``None``/``np.newaxis``, ``...``) with
 NumPy's result dimensions.  :func:`transpose` gives ``a.T``/``np.transpose``.
-A single index array is masks.py's and fancy.py's; an index array among
-other indices is refused here with a hint.
+A single index array is masks.py's and fancy.py's, and so is one integer
+index array among other indices (``fancy.mixed_index``); an index array
+that reaches this module (an impure index expression) is refused with a
+hint.
 """
 
 from __future__ import annotations
@@ -93,10 +95,10 @@ def _integer_index(fl: FunctionLowerer, node: ast.expr) -> Expr:
     e = fl.lower_expr(node)
     if isinstance(e.type, Array):
         raise UnsupportedError(
-            "an index array together with other indices (a[idx, j], a[:, idx], a[i, m]) is "
-            "not supported yet", fl.loc(node),
-            hint="index with one array alone (a[idx] picks rows along the first axis; a[m] "
-            "with a boolean mask of a's shape), or write the loop over the indices",
+            "an index array computed in the subscript, together with other indices, is "
+            "not supported", fl.loc(node),
+            hint="assign the index array to a variable first (idx = ...; a[idx, j]), or "
+            "write the loop over the indices",
         )
     if not (isinstance(e.type, Scalar) and e.type.is_int) or e.type.is_bool:
         raise TypingError(f"array indices must be integers, got {e.type}", fl.loc(node),
