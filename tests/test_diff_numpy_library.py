@@ -64,6 +64,24 @@ def test_sort_views_and_axes(kind):
     check(argsort_stable, a)
 
 
+def sort_in_place(a):
+    a.sort()
+
+
+def sort_rows_in_place(a):
+    a[1:].sort(axis=0, kind="stable")
+    return a.sort()  # (None)
+
+
+@pytest.mark.parametrize("kind", ["C", "strided", "negative", "transposed"])
+@pytest.mark.parametrize("dtype", ["int16", "float32", "complex128"])
+def test_sort_method_sorts_in_place(kind, dtype):
+    a = make_view(kind, (5, 4), dtype, seed=4)
+    check(sort_in_place, a)
+    check(sort_rows_in_place, a)
+    check(sort_in_place, random_array(0, dtype))
+
+
 def test_sort_with_nan_puts_it_last():
     check(sort, np.array([3.0, np.nan, -1.0, np.inf, 0.0]))
 

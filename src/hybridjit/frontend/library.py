@@ -2,7 +2,8 @@
 
 Contract: :data:`HANDLERS` maps ``np.sort``, ``np.unique``,
 ``np.histogram``, ``np.linalg.solve`` ... (and :data:`METHODS` the array
-methods ``argsort``, ``trace``) to handlers ``(CallSite) -> Expr`` that
+methods ``argsort``, ``trace``, and ``sort``, which stores NumPy's sorted
+copy back into the array) to handlers ``(CallSite) -> Expr`` that
 bind the call's arguments by name, ask NumPy itself what the call returns
 for these argument types (one call on small sample arrays of the same
 dtypes and ranks: NumPy's own dtype rules, no table of ours to drift from
@@ -32,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import TypingError, UnsupportedError
+from ..ir.arrays import ArrayStore
 from ..ir.nodes import Const, Expr, MakeTuple, Static
 from ..types import SUPPORTED_DTYPES, Array, Scalar, Tuple, Type
 
@@ -238,5 +240,16 @@ def _handler(dotted: str) -> Handler:
     return handler
 
 
+def _sort_in_place(site: CallSite) -> Expr:
+    """``a.sort(axis=-1, kind=None)``: NumPy's sort of ``a``, stored back
+    into it before the statement; the call's value is None."""
+    if site.emit is None:
+        raise UnsupportedError("a.sort() cannot be called here", site.loc)
+    result = _handler("numpy.sort")(site)
+    site.emit(ArrayStore(site.args[0], result, site.loc))
+    return Static(None, loc=site.loc)
+
+
 HANDLERS: dict[object, Handler] = {_resolve(d): _handler(d) for d in _SIGNATURES}
 METHODS: dict[str, Handler] = {m: _handler(d) for m, d in _METHODS.items()}
+METHODS["sort"] = _sort_in_place
