@@ -8,10 +8,16 @@ configuration's and returns a :class:`Verdict` (category, kind, detail).
 Stricter than ``tests/difftest.assert_same`` (whose type-aware idea this
 follows): result types must be identical (``int`` is not ``np.int64``,
 ``bool`` is not ``np.bool_``, dtypes equal), floats are compared bit for bit
-(any NaN equals any NaN, ``-0.0`` differs from ``0.0``), and so are array
-arguments after the call; exceptions must be of the oracle's type.  The
-only tolerance is a documented one: device kernels give nan/inf where
-CPython raises a math domain/range error (configuration ``opencl``).
+(any NaN equals any NaN, ``-0.0`` differs from ``0.0``), complex numbers
+likewise part by part (their distance in ulps is the larger of the
+parts'), and so are array arguments after the call; exceptions must be of
+the oracle's type.  The only tolerances are documented ones: device
+kernels give nan/inf where CPython raises a math domain/range error
+(configuration ``opencl``), and a few ulps (kind ``ulp``: at most 4) are
+a departure where the program calls functions that hybridjit computes
+with a library other than CPython's: NumPy's transcendental functions on
+a device, ``cmath``'s on any configuration (the C library's complex
+functions, hybridjit/frontend/complexes.py).
 """
 
 from __future__ import annotations
@@ -99,7 +105,7 @@ def show(v: Any) -> str:
         return f"array({body}, dtype={v.dtype.name})"
     if isinstance(v, np.generic):
         return repr(v)
-    if isinstance(v, (bool, int, float)):
+    if isinstance(v, (bool, int, float, complex)):
         return f"{v!r} ({type(v).__name__})"
     return repr(v)
 
@@ -125,6 +131,48 @@ def _float_same(e: Any, g: Any, dtype: np.dtype) -> bool:
     return _bits(e, dtype) == _bits(g, dtype)
 
 
+def _parts(x: Any, dtype: np.dtype) -> tuple[tuple[Any, Any], np.dtype]:
+    """(real part, imaginary part) of a complex scalar and their float dtype."""
+    part = np.dtype(f"f{dtype.itemsize // 2}")
+    c = np.asarray(x, dtype=dtype)
+    return (c.real[()], c.imag[()]), part
+
+
+def _scalar_ulps(e: Any, g: Any, dtype: np.dtype) -> int:
+    """Distance of two floats (or complex numbers: the larger part's) in
+    ulps; -1 where a NaN meets a number."""
+    if dtype.kind == "c":
+        (er, ei), part = _parts(e, dtype)
+        (gr, gi), _ = _parts(g, dtype)
+        ds = [0 if _float_same(x, y, part) else _scalar_ulps(x, y, part)
+              for x, y in ((er, gr), (ei, gi))]
+        return -1 if -1 in ds else max(ds)
+    if math.isnan(float(e)) or math.isnan(float(g)):
+        return -1
+    return ulps(e, g, dtype)
+
+
+def _scalar_same(e: Any, g: Any, dtype: np.dtype) -> bool:
+    """Bit for bit (any NaN equals any NaN), complex numbers part by part."""
+    if dtype.kind == "c":
+        (er, ei), part = _parts(e, dtype)
+        (gr, gi), _ = _parts(g, dtype)
+        return _float_same(er, gr, part) and _float_same(ei, gi, part)
+    return _float_same(e, g, dtype)
+
+
+def _array_same(e: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """Element-wise :func:`_scalar_same` of two contiguous arrays (any
+    dtype: other than floats and complex numbers, ``==``)."""
+    if e.dtype.kind == "c":
+        return _array_same(np.ascontiguousarray(e.real), np.ascontiguousarray(g.real)) \
+            & _array_same(np.ascontiguousarray(e.imag), np.ascontiguousarray(g.imag))
+    if e.dtype.kind == "f":
+        u = f"u{e.dtype.itemsize}"
+        return (e.view(u) == g.view(u)) | (np.isnan(e) & np.isnan(g))
+    return e == g
+
+
 def diff(e: Any, g: Any, path: str = "result") -> tuple[str, str] | None:
     """None when ``g`` (compiled) is ``e`` (CPython) exactly; else (kind, text)."""
     if isinstance(e, tuple) or isinstance(g, tuple):
@@ -147,10 +195,10 @@ def diff(e: Any, g: Any, path: str = "result") -> tuple[str, str] | None:
     if e is None:
         return None
     dt = np.asarray(e).dtype
-    if dt.kind == "f":
-        if _float_same(e, g, dt):
+    if dt.kind in "fc":
+        if _scalar_same(e, g, dt):
             return None
-        n = ulps(e, g, dt) if not (math.isnan(float(e)) or math.isnan(float(g))) else -1
+        n = _scalar_ulps(e, g, dt)
         kind = "ulp" if 0 < n <= 4 else "value"
         return kind, f"{path}: CPython gives {show(e)}, compiled {show(g)}" + (
             f" ({n} ulp)" if n > 0 else "")
@@ -162,19 +210,15 @@ def diff(e: Any, g: Any, path: str = "result") -> tuple[str, str] | None:
 def _array_diff(e: np.ndarray, g: np.ndarray, path: str) -> tuple[str, str] | None:
     e = np.ascontiguousarray(e)
     g = np.ascontiguousarray(g)
-    if e.dtype.kind == "f":
-        u = f"u{e.dtype.itemsize}"
-        same = (e.view(u) == g.view(u)) | (np.isnan(e) & np.isnan(g))
-    else:
-        same = e == g
+    same = _array_same(e, g)
     if bool(np.all(same)):
         return None
     where = tuple(int(i) for i in np.argwhere(~same)[0])
     ev, gv = e[where], g[where]
     kind = "value"
-    if e.dtype.kind == "f" and not (np.isnan(ev) or np.isnan(gv)):
-        n = ulps(ev, gv, e.dtype)
-        kind = "ulp" if n <= 4 else "value"
+    if e.dtype.kind in "fc":
+        n = _scalar_ulps(ev, gv, e.dtype)
+        kind = "ulp" if 0 <= n <= 4 else "value"
     count = int(np.sum(~same))
     return kind, (f"{path}: {count} element(s) differ, first at {list(where)}: CPython "
                   f"{ev!r}, compiled {gv!r}")
@@ -190,11 +234,14 @@ def _raised(o: Outcome) -> str:
 
 
 def verdict(expected: Outcome, got: Outcome, config: str,
-            device_ulps: bool = False) -> Verdict:
+            device_ulps: bool = False, host_ulps: bool = False) -> Verdict:
     """Compare a compiled configuration's outcome with the oracle's.
     ``device_ulps``: the program calls NumPy transcendental functions, which
     kernels compute with the device's library (README): a few ulps on a
-    device configuration are a departure."""
+    device configuration are a departure.  ``host_ulps``: the program calls
+    ``cmath``'s transcendental functions, which hybridjit computes with the
+    C library's complex functions, not CPython's algorithms: a few ulps on
+    any configuration are a departure."""
     if got.status == "refused" and expected.type_error:
         if got.line and got.line == expected.line:
             return Verdict("ok-typeerror", got.exc_type,
@@ -220,16 +267,18 @@ def verdict(expected: Outcome, got: Outcome, config: str,
         return Verdict("mismatch", "returns/raises",
                        f"CPython {expected.describe(200)}, compiled raises {_raised(got)}")
     device = config == "opencl" and device_ulps
+    library = "device math library" if device else "cmath: the C library" if host_ulps \
+        else ""
     d = diff(expected.value, got.value)
     if d is not None:
-        if device and d[0] == "ulp":
-            return Verdict("departure", "device math library", d[1])
+        if library and d[0] == "ulp":
+            return Verdict("departure", library, d[1])
         return Verdict("mismatch", d[0], d[1])
     for k, (e, g) in enumerate(zip(expected.arrays, got.arrays)):
         d = diff(e, g, f"array argument #{k} after the call")
         if d is not None:
-            if device and d[0] == "ulp":
-                return Verdict("departure", "device math library", d[1])
+            if library and d[0] == "ulp":
+                return Verdict("departure", library, d[1])
             return Verdict("mismatch", "argument " + d[0], d[1])
     if not got.outside_intact:
         return Verdict("mismatch", "wrote outside", "compiled code wrote outside its views")

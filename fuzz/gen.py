@@ -24,10 +24,22 @@ write a method returning source lines (a statement rule) or an :class:`E`
 shape) and register it in a table with a weight and a feature name; the
 :class:`Ctx` already knows every visible array with its shape, and
 ``--no-features`` switches rules off by name.
+
+Complex numbers (feature "complex"): a program is a *complex program* with
+probability :data:`COMPLEX_RATE`, drawn from its seed apart from the
+generator's random stream (so the other programs are those the seed gave
+before complex numbers); only a complex program draws its scalar types
+from :data:`~fuzz.typesys.COMPLEX_SCALARS` too (Python ``complex``,
+``np.complex64``, ``np.complex128``), has complex arrays and at least one
+complex argument, and looks its operations up in
+:data:`~fuzz.tables.COMPLEX_TABLES` (hybridjit's complex subset: no
+ordering, ``//``, ``%``, ``min``/``max``, no casts of complex numbers to
+real types but ``bool()``; the parts through ``.real``/``.imag``/``abs``).
 """
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -37,26 +49,28 @@ import numpy as np
 
 from .consts import NotConst, const_value
 from .tables import (
-    BIN_BY,
     BITS,
-    CALL_BY,
-    CMP_BY,
+    CMATH_INEXACT,
+    COMPLEX_TABLES,
     DOMAIN_LIMITED,
     NP_UFUNC1,
     NP_UFUNC2,
-    TYPEERROR,
+    REAL_TABLES,
     UFUNC_OPERATOR,
-    UN_BY,
+    Tables,
     fits_join,
     np_bool_arith,
     np_int_args,
 )
 from .typesys import (
     ALL_SCALARS,
+    COMPLEX_DTYPES,
+    COMPLEX_SCALARS,
     INT64_MAX,
     INT64_MIN,
     NP_DTYPES,
     PY_BOOL,
+    PY_COMPLEX,
     PY_FLOAT,
     PY_INT,
     ArrayT,
@@ -65,12 +79,18 @@ from .typesys import (
     binop_type,
     call_type,
     fits_selection,
+    float_code,
     int_range,
     join,
     select,
 )
 
 ENTRY = "f"
+#: the share of programs that use complex numbers (feature "complex")
+COMPLEX_RATE = 0.15
+#: in a complex program, each complex type counts this many times among the
+#: scalar types drawn (a third of the draws are complex)
+COMPLEX_WEIGHT = 2
 
 
 # ------------------------------------------------------------------ model
@@ -213,6 +233,8 @@ class FnGen:
     # constants ----------------------------------------------------------
     def const(self, t: ScalarT, fit: ScalarT | None = None) -> E:
         r = self.rng
+        if t.is_complex:
+            return self.complex_const(t)
         if t.is_bool:
             v = self.pick(["True", "False"])
             return E(v if t.py else f"np.bool_({v})", t, True)
@@ -253,6 +275,39 @@ class FnGen:
             # -np.uint8(199): unary minus of an unsigned constant
             return E(f"(-{t.spelling()}({v}))", t, True)
         return E(f"{t.spelling()}({v})", t, True)
+
+    def complex_part(self) -> str:
+        """Source of a float constant, a part of a complex constant."""
+        if self.chance(0.04) and self.on("special_floats"):
+            self.feat("special_floats")
+            return self.pick(["math.inf", "-math.inf", "math.nan", "1e300"])
+        return repr(self.pick([0.0, -0.0, 0.0, 0.5, 1.0, -1.0, 1.5, -2.25, 2.0, 0.1, -0.75,
+                               3.375, 1e-3, 10.0]))
+
+    def complex_const(self, t: ScalarT) -> E:
+        """A complex constant of type ``t``: ``1j``, ``(1.5 - 2j)``,
+        ``complex(-0.0, math.inf)``, ``np.complex64(0.5j)``..."""
+        form = self.rng.randint(0, 5)
+        re, im = self.complex_part(), self.complex_part()
+        literal = "math" not in re + im
+        if form == 0:
+            code = self.pick(["1j", "0j", "-1j", "2.5j", "(1 + 1j)", "(-0.5 + 0j)"])
+        elif form <= 2 and literal:
+            # Python's arithmetic on literals: 1.5 - 0.0j has the imaginary part 0.0
+            code = f"({re} + {im}j)" if not im.startswith("-") else f"({re} - {im[1:]}j)"
+        elif form == 3 and literal:
+            code = f"{im}j" if not im.startswith("-") else f"-{im[1:]}j"
+        else:
+            code = f"complex({re}, {im})"
+        self.feat("complex_const")
+        return E(code if t.py else f"{t.spelling()}({code})", t, True)
+
+    def nonzero(self, e: E) -> bool:
+        """The constant ``e`` is a complex number neither zero nor NaN."""
+        import cmath
+
+        v = eval(e.code, {"np": np, "math": math, "cmath": cmath})
+        return bool(v != 0 and not cmath.isnan(complex(v)))
 
     # indices ------------------------------------------------------------
     def int_expr(self, ctx: Ctx, depth: int, signed: bool = False, pure: bool = False) -> E:
@@ -308,6 +363,12 @@ class FnGen:
                 parts.append(self.index1(ctx, arr, k, pure))
         return ", ".join(parts)
 
+    def store_type(self, ctx: Ctx, a: Arr) -> ScalarT:
+        """The type of a value stored into an element of ``a`` (when not
+        its own): any, but not complex into a real array (refused)."""
+        t = self.any_type(ctx)
+        return a.t.elem if t.is_complex and not a.t.elem.is_complex else t
+
     def readable_arrays(self, ctx: Ctx) -> list[Arr]:
         return list(ctx.arrays.values())
 
@@ -353,7 +414,7 @@ class FnGen:
         pool = list(ctx.defined.values()) + [a.t.elem for a in ctx.arrays.values()]
         if pool and self.chance(0.6):
             return self.pick(pool)
-        return self.pick(ALL_SCALARS)
+        return self.pick(self.g.scalars)
 
     def sub(self, ctx: Ctx, want: ScalarT, depth: int, pure: bool,
             fit: ScalarT | None = None) -> E:
@@ -404,6 +465,10 @@ class FnGen:
                 raise Retry
             return E(f"(({e.code}) % {min(bits, 8)})", t2, pure=e.pure)
         if op == "**":
+            if t2.is_complex:
+                z = self.pick(["(2 + 0j)", "(0.5 + 1j)", "(-1 + 0j)", "0j", "(0.25 - 0.5j)",
+                               "1j", "(3 + 0j)"])
+                return E(z if t2.py else f"{t2.spelling()}({z})", t2, True)
             if t2.is_float:
                 # integral exponents where the base may be negative (a
                 # fractional power of a negative Python number is complex)
@@ -422,15 +487,17 @@ class FnGen:
                 e = self.sub(ctx, t2, depth, pure, fit=left)
                 if binop_type("|", t2, PY_INT) == t2:
                     return E(f"(({e.code}) | 1)", t2, pure=e.pure)
-            c = self.const(t2, fit=left)
-            if c.code in ("0", "0.0", "-0.0") or c.code.endswith("(0)") \
-                    or c.code.endswith("(0.0)") or "nan" in c.code or "5e-324" in c.code:
+            d = self.const(t2, fit=left)
+            if t2.is_complex and not self.nonzero(d):
                 raise Retry
-            return c
+            if d.code in ("0", "0.0", "-0.0") or d.code.endswith("(0)") \
+                    or d.code.endswith("(0.0)") or "nan" in d.code or "5e-324" in d.code:
+                raise Retry
+            return d
         return self.sub(ctx, t2, depth, pure, fit=left if t2.py else None)
 
     def e_binop(self, ctx: Ctx, want: ScalarT, depth: int, pure: bool, fit: Any) -> E:
-        cands = BIN_BY.get(want, [])
+        cands = self.g.tab.bin_by.get(want, [])
         cands = [c for c in cands if self.on("bitops") or c[0] not in BITS]
         if not self.on("bool_arith"):
             cands = [c for c in cands if not np_bool_arith(*c)]
@@ -439,7 +506,10 @@ class FnGen:
         op, t1, t2 = self.pick(cands)
         if np_bool_arith(op, t1, t2):
             self.feat("bool_arith")
-        if op == "**" and (t1.is_float or t2.is_float):
+        if op == "**" and (t1.is_complex or t2.is_complex):
+            # any base: a complex power of a negative number is complex
+            left = self.sub(ctx, t1, min(depth, 2), pure)
+        elif op == "**" and (t1.is_float or t2.is_float):
             # a negative base with a fractional exponent is complex in CPython
             if call_type("abs", (t1,)) != t1:
                 raise Retry
@@ -461,7 +531,8 @@ class FnGen:
             x = self.sub(ctx, self.any_type(ctx), depth, pure)
             self.feat("not")
             return E(f"(not {x.code})", want, pure=x.pure)
-        cands = [c for c in UN_BY.get(want, []) if self.on("bitops") or c[0] != "~"]
+        cands = [c for c in self.g.tab.un_by.get(want, [])
+                 if self.on("bitops") or c[0] != "~"]
         if not cands:
             raise Retry
         op, t = self.pick(cands)
@@ -469,7 +540,7 @@ class FnGen:
         return E(f"({op}{x.code})", want, x.const, x.pure)
 
     def e_compare(self, ctx: Ctx, want: ScalarT, depth: int, pure: bool, fit: Any) -> E:
-        cands = CMP_BY.get(want, [])
+        cands = self.g.tab.cmp_by.get(want, [])
         if not cands:
             raise Retry
         op, t1, t2 = self.pick(cands)
@@ -491,7 +562,7 @@ class FnGen:
         return E(f"({code})", want, pure=is_pure)
 
     def joinable(self, want: ScalarT) -> list[ScalarT]:
-        return [t for t in ALL_SCALARS if fits_join(t, want)]
+        return [t for t in self.g.scalars if fits_join(t, want)]
 
     def mixed_types(self, want: ScalarT, n: int) -> list[ScalarT]:
         """``n`` operand types whose join is ``want`` (mostly ``want`` itself)."""
@@ -571,6 +642,8 @@ class FnGen:
         return E(f"({a.code} if {c.code} else {b.code})", want, pure=c.pure)
 
     def e_minmax(self, ctx: Ctx, want: ScalarT, depth: int, pure: bool, fit: Any) -> E:
+        if want.is_complex:
+            raise Retry  # (a TypeError in Python, refused in hybridjit for NumPy's)
         parts = self.selection(ctx, want, self.pick([2, 2, 3]), depth, pure)
         fn = self.pick(["min", "max"])
         self.feat("minmax")
@@ -578,11 +651,16 @@ class FnGen:
                  pure=all(p.pure for p in parts))
 
     def e_call(self, ctx: Ctx, want: ScalarT, depth: int, pure: bool, fit: Any) -> E:
-        cands = CALL_BY.get(want, [])
+        cands = self.g.tab.call_by.get(want, [])
         if not self.on("np_ufuncs"):
             cands = [c for c in cands if c[0][3:] not in NP_UFUNC1 + NP_UFUNC2]
         if not self.on("np_int_args"):
             cands = [c for c in cands if not np_int_args(*c)]
+        if self.g.complex and self.chance(0.6):
+            # (cmath's functions are the C library's, a few ulps from
+            # CPython's: a departure, which hides anything else the program does)
+            cands = [c for c in cands if not (c[0].startswith("cmath.")
+                                              and c[0][6:] in CMATH_INEXACT)]
         if not cands:
             raise Retry
         fname = self.pick(sorted({c[0] for c in cands}))  # each function alike
@@ -598,7 +676,9 @@ class FnGen:
             # a divisor, a shift count: as the operator's (NumPy defines
             # division by zero and wide shifts; this keeps them occasional)
             args[1] = self.right_operand(ctx, op, ts[0], ts[1], depth, pure)
-        if name == "np.power" and not ts[1].is_float:
+        if name == "np.power" and ts[1].is_complex:
+            args[1] = self.right_operand(ctx, "**", ts[0], ts[1], depth, pure)
+        elif name == "np.power" and not ts[1].is_float:
             # NumPy refuses negative integer powers of integers
             c = self.rng.randint(0, 3)
             args[1] = E(repr(c) if ts[1].py else f"{ts[1].spelling()}({c})", ts[1], True) \
@@ -619,6 +699,23 @@ class FnGen:
         return E(f"{name}({', '.join(a.code for a in args)})", want,
                  pure=all(a.pure for a in args))
 
+    def e_complex_attr(self, ctx: Ctx, want: ScalarT, depth: int, pure: bool, fit: Any) -> E:
+        """``(z).real``, ``(z).imag`` (a float of the parts' type: Python's
+        for a Python complex), ``(z).conjugate()`` (feature "complex"; the
+        functions, ``abs(z)``, ``np.conj(z)``, ``cmath.phase(z)`` ..., are
+        :meth:`e_call`'s)."""
+        if want.is_complex:
+            x = self.sub(ctx, want, depth, pure)
+            self.feat("complex_conjugate")
+            return E(f"({x.code}).conjugate()", want, pure=x.pure)
+        srcs = [t for t in COMPLEX_SCALARS if t.real_type == want]
+        if not srcs:
+            raise Retry
+        x = self.sub(ctx, self.pick(srcs), depth, pure)
+        which = self.pick(["real", "imag"])
+        self.feat(f"complex_{which}")
+        return E(f"({x.code}).{which}", want, pure=x.pure)
+
     def e_round_nd(self, ctx: Ctx, want: ScalarT, depth: int, pure: bool, fit: Any) -> E:
         """``round(x, ndigits)``: same type as ``x``."""
         if call_type("round", (want, PY_INT)) != want:
@@ -631,6 +728,8 @@ class FnGen:
     def e_cast(self, ctx: Ctx, want: ScalarT, depth: int, pure: bool, fit: Any) -> E:
         src = self.any_type(ctx)
         if src == want:
+            src = self.pick(self.g.scalars)
+        if not cast_ok(src, want):
             src = self.pick(ALL_SCALARS)
         x = self.sub(ctx, src, depth, pure, fit=want if src.py else None)
         self.feat("cast")
@@ -645,7 +744,7 @@ class FnGen:
 
     def e_cast_leaf(self, ctx: Ctx, want: ScalarT, depth: int, pure: bool, fit: Any) -> E:
         """A variable or element of another type, cast: ``np.int8(x)``."""
-        src = [(n, t) for n, t in ctx.defined.items() if t != want]
+        src = [(n, t) for n, t in ctx.defined.items() if t != want and cast_ok(t, want)]
         if not src:
             raise Retry
         n, t = self.pick(src)
@@ -691,9 +790,10 @@ class FnGen:
         parameters or constants, to be the first statement (so CPython
         surely raises there): hybridjit must refuse it at compile time, at
         this line, or raise TypeError."""
-        groups = sorted({(k, op) for k, op, _ in TYPEERROR})
+        table = self.g.tab.typeerror
+        groups = sorted({(k, op) for k, op, _ in table})
         kind, op = self.pick(groups)
-        ts = self.pick([e[2] for e in TYPEERROR if (e[0], e[1]) == (kind, op)])
+        ts = self.pick([e[2] for e in table if (e[0], e[1]) == (kind, op)])
         args = []
         for t in ts:
             names = [n for n, u in ctx.defined.items() if u == t]
@@ -755,7 +855,7 @@ class FnGen:
         return [f"{n} = {e.code}"]
 
     def aug_op(self, t: ScalarT) -> tuple[str, ScalarT]:
-        cands = [(op, b) for (op, a, b) in BIN_BY.get(t, []) if a == t
+        cands = [(op, b) for (op, a, b) in self.g.tab.bin_by.get(t, []) if a == t
                  and (self.on("bitops") or op not in BITS)]
         if not cands:
             raise Retry
@@ -813,8 +913,9 @@ class FnGen:
         if not arrs:
             raise Retry
         a = self.pick(arrs)
-        want = a.t.elem if self.chance(0.6) else None
-        e = self.expr(ctx, want, self.rng.randint(1, 3))
+        own = self.chance(0.6)
+        depth = self.rng.randint(1, 3)
+        e = self.expr(ctx, a.t.elem if own else self.store_type(ctx, a), depth)
         self.note_write(ctx)
         if self.chance(0.08) and a.t.ndim == 1 and ctx.prange is None:
             i, j = self.index(ctx, a), self.index(ctx, a)
@@ -827,9 +928,10 @@ class FnGen:
         if not arrs:
             raise Retry
         a = self.pick(arrs)
-        cands = [(op, b) for (op, x, b) in
-                 [c for r in BIN_BY.values() for c in r] if x == a.t.elem
-                 and (self.on("bitops") or op not in BITS)]
+        # (a complex value is not stored into a real array: refused)
+        cands = [(op, b) for res, rows in self.g.tab.bin_by.items() for (op, x, b) in rows
+                 if x == a.t.elem and (self.on("bitops") or op not in BITS)
+                 and (a.t.elem.is_complex or not res.is_complex)]
         if not cands:
             raise Retry
         op, t2 = self.pick(cands)
@@ -973,7 +1075,9 @@ class FnGen:
         body: list[str] = []
         for _ in range(self.rng.randint(0, 2)):
             body += self.stmt(sub)
-        e = self.expr(sub, a.t.elem if self.chance(0.7) else None, self.rng.randint(1, 3))
+        own = self.chance(0.7)
+        depth = self.rng.randint(1, 3)
+        e = self.expr(sub, a.t.elem if own else self.store_type(sub, a), depth)
         body.append(f"{a.name}[{', '.join(vs)}] = {e.code}")
         self.note_write(sub)
         self.feat("map_nest")
@@ -995,7 +1099,8 @@ class FnGen:
         # reductions: outer scalars updated once per iteration, read nowhere else
         reds: list[str] = []
         cands = [n for n, t in ctx.defined.items() if n not in ctx.protected
-                 and (t.is_int or (t.is_float and self.on("float_minmax_reduction")))]
+                 and (t.is_int or (t.is_float and self.on("float_minmax_reduction"))
+                      or t.is_complex)]
         for n in self.rng.sample(cands, min(len(cands), self.rng.randint(0, 2))):
             del sub.defined[n]
             reds.append(n)
@@ -1007,12 +1112,14 @@ class FnGen:
         for n in reds:
             t = ctx.defined[n]
             ops = ["min", "max"] + (["+", "*", "+", "+"] if t.is_int else [])
-            op = self.pick(ops)
-            if op in ("min", "max"):
+            op = "+" if t.is_complex else self.pick(ops)
+            if t.is_complex:
+                line = self.complex_sum_term(sub, n)
+            elif op in ("min", "max"):
                 e = self.expr(sub, t, 2)
                 line = f"{n} = {op}({n}, {e.code})"
             else:
-                cands2 = [b for (o, x, b) in BIN_BY.get(t, []) if o == op and x == t]
+                cands2 = [b for (o, x, b) in self.g.tab.bin_by.get(t, []) if o == op and x == t]
                 if not cands2:
                     continue
                 e = self.expr(sub, self.pick(cands2), 2)
@@ -1025,6 +1132,16 @@ class FnGen:
         self.feat("prange")
         return [f"for {v} in prange({args}):"] + ["    " + ln for ln in body]
 
+    def complex_sum_term(self, ctx: Ctx, n: str) -> str:
+        """``n += complex((e1) % 97, (e2) % 89)``: a complex sum in a
+        ``prange`` loop whose terms are small whole numbers, so that the
+        parallel sum is exact in any order (as the float sums are not:
+        the generator makes none)."""
+        e1 = self.int_expr(ctx, 2)
+        e2 = self.int_expr(ctx, 2)
+        self.feat("complex_prange_sum")
+        return f"{n} += complex(({e1.code}) % 97, ({e2.code}) % 89)"
+
     def s_reduce_loop(self, ctx: Ctx) -> list[str]:
         """``s = 0; for i in range(n): s += a[i]``: a reduction the compiler
         may parallelise on its own."""
@@ -1034,10 +1151,11 @@ class FnGen:
             raise Retry
         a = self.pick(arrs)
         t = a.t.elem if not a.t.elem.is_bool else PY_INT
-        if not (t.is_int or t.is_float):
+        if not (t.is_int or t.is_float or t.is_complex):
             raise Retry
         acc = self.fresh("s")
-        op = self.pick(["+", "+", "*", "min", "max"] if t.is_int else ["+", "min", "max"])
+        op = self.pick(["+", "+", "*", "min", "max"] if t.is_int else ["+", "+", "*"]
+                       if t.is_complex else ["+", "min", "max"])
         init = self.const(t) if op in ("min", "max") else \
             E(("0" if op == "+" else "1") if t.py else f"{t.spelling()}({int(op == '*')})", t)
         self.define(ctx, acc, t)
@@ -1111,7 +1229,7 @@ class FnGen:
     def alloc(self, ctx: Ctx, dtype: str | None = None) -> tuple[list[str], Arr]:
         name = self.fresh("b")
         protos = list(ctx.arrays.values())
-        dt = dtype or self.pick(NP_DTYPES)
+        dt = dtype or self.pick(self.g.dtypes)
         spelled = ScalarT(dt).spelling()
         kind = self.pick(["zeros", "ones", "empty", "full"])
         like = protos and self.chance(0.3)
@@ -1141,15 +1259,17 @@ class FnGen:
             dtype_kw = self.pick([f", dtype={spelled}", f", dtype={spelled}", ""])
             if dtype_kw == "" and kind != "full":
                 dt = "float64"
-            if dt in ("float64", "int64", "bool") and self.chance(0.3) and dtype_kw:
+            if dt in ("float64", "int64", "bool", "complex128") and self.chance(0.3) \
+                    and dtype_kw:
                 dtype_kw = ", dtype=" + {"float64": "float", "int64": "int",
-                                         "bool": "bool"}[dt]
+                                         "bool": "bool", "complex128": "complex"}[dt]
             if kind == "full":
-                fill = self.const(ScalarT(dt)) if dtype_kw else self.const(
-                    self.pick([PY_INT, PY_FLOAT, PY_BOOL, ScalarT("float32")]))
+                fills = [PY_INT, PY_FLOAT, PY_BOOL, ScalarT("float32")] + (
+                    [PY_COMPLEX, ScalarT("complex64")] if self.g.complex else [])
+                fill = self.const(ScalarT(dt)) if dtype_kw else self.const(self.pick(fills))
                 if not dtype_kw:
-                    dt = {"py_int": "int64", "py_float": "float64", "py_bool": "bool"}.get(
-                        fill.t.name, fill.t.name)
+                    dt = {"py_int": "int64", "py_float": "float64", "py_bool": "bool",
+                          "py_complex": "complex128"}.get(fill.t.name, fill.t.name)
                 call = f"np.full({shape_code}, {fill.code}{dtype_kw})"
             else:
                 call = f"np.{kind}({shape_code}{dtype_kw})"
@@ -1196,7 +1316,7 @@ EXPR_RULES: list[tuple[float, str, Callable[..., E]]] = [
     (4, "core", FnGen.e_compare), (1.5, "boolop", FnGen.e_boolop),
     (1.5, "ifexp", FnGen.e_ifexp), (2, "minmax", FnGen.e_minmax), (3, "calls", FnGen.e_call),
     (2, "cast", FnGen.e_cast), (2, "helpers", FnGen.e_helper),
-    (0.5, "round_ndigits", FnGen.e_round_nd),
+    (0.5, "round_ndigits", FnGen.e_round_nd), (2, "complex", FnGen.e_complex_attr),
 ]
 LEAF_RULES: list[tuple[float, str, Callable[..., E]]] = [
     (8, "core", FnGen.e_var), (3, "core", FnGen.e_const), (6, "arrays", FnGen.e_elem),
@@ -1218,7 +1338,16 @@ FEATURES = sorted({f for (_, f, _) in EXPR_RULES + LEAF_RULES + STMT_RULES}
                   | {"bitops", "mixed_join", "np_ufuncs", "typeerror", "fitting_const",
                      "bool_arith", "np_int_args",
                      "special_floats", "big_ints", "maybe_unbound", "float_minmax_reduction",
-                     "views", "aliasing", "size_param", "module_constants", "wide_values"})
+                     "views", "aliasing", "size_param", "module_constants", "wide_values",
+                     "complex"})
+
+
+def cast_ok(src: ScalarT, want: ScalarT) -> bool:
+    """``want(x)`` of an ``x`` of type ``src`` is in hybridjit's subset: of
+    a complex number, only ``bool()`` and the complex types (``int(z)``,
+    ``float(z)`` raise TypeError; NumPy's real types of a NumPy complex
+    discard the imaginary part with a warning; ``np.bool_(z)`` is refused)."""
+    return not src.is_complex or want.is_complex or want == PY_BOOL
 
 
 class ProgramGen:
@@ -1230,13 +1359,49 @@ class ProgramGen:
         self.constants: dict[str, ScalarT] = {}
         self.const_values: dict[str, Any] = {}  # module constants' values
         self.size_param: dict[str, int] = {}  # "n" -> its value (never reassigned)
+        # (drawn apart from self.rng: the other programs stay what they were)
+        self.complex = "complex" not in disabled and \
+            random.Random(f"complex/{seed}").random() < COMPLEX_RATE
+        self.scalars: tuple[ScalarT, ...] = ALL_SCALARS + COMPLEX_SCALARS * COMPLEX_WEIGHT \
+            if self.complex else ALL_SCALARS
+        self.dtypes: tuple[str, ...] = NP_DTYPES + COMPLEX_DTYPES * COMPLEX_WEIGHT \
+            if self.complex else NP_DTYPES
+        self.tab: Tables = COMPLEX_TABLES if self.complex else REAL_TABLES
 
     def enabled(self, feature: str) -> bool:
+        """``feature`` may be used ("complex": in a complex program only)."""
+        if feature == "complex":
+            return self.complex
         return feature not in self.disabled
 
     # arguments ----------------------------------------------------------
+    def complex_arg(self, t: ScalarT) -> str:
+        """``complex(re, im)`` (see :mod:`fuzz.values`): edge cases often,
+        signed zeros, a part zero, now and then inf or nan."""
+        r = self.rng
+        parts = []
+        for _ in range(2):
+            x = r.random()
+            if x < 0.2:
+                v = r.choice([0.0, -0.0])
+            elif x < 0.25:
+                v = r.choice([1.0, -1.0, 0.5])
+            elif x < 0.29 and self.enabled("special_floats"):
+                self.features.add("special_floats")
+                v = r.choice([math.inf, -math.inf, math.nan, 1e300, 5e-324])
+            else:
+                v = round(r.uniform(-4, 4), r.choice([0, 1, 2, 6]))
+            parts.append(v)
+        z = complex(*parts)
+        if not t.py:
+            with np.errstate(all="ignore"):
+                z = complex(t.dtype.type(z))
+        return f"complex({float_code(z.real)}, {float_code(z.imag)})"
+
     def scalar_arg(self, t: ScalarT) -> str:
         r = self.rng
+        if t.is_complex:
+            return self.complex_arg(t)
         if t.is_bool:
             return repr(r.random() < 0.5)
         if t.is_float:
@@ -1259,11 +1424,12 @@ class ProgramGen:
                 lo, hi = int(info.min), int(info.max)
         return repr(r.randint(lo, hi))
 
-    def array_spec(self, k: int) -> tuple[dict[str, Any], ArrayT, tuple[int, ...]]:
+    def array_spec(self, k: int, complex_dtype: bool = False
+                   ) -> tuple[dict[str, Any], ArrayT, tuple[int, ...]]:
         r = self.rng
         ndim = r.choice([1, 1, 1, 2, 2, 3])
         shape = tuple(r.randint(1, {1: 12, 2: 6, 3: 4}[ndim]) for _ in range(ndim))
-        dt = r.choice(NP_DTYPES)
+        dt = r.choice(COMPLEX_DTYPES if complex_dtype else self.dtypes)
         views = ["C", "C", "strided", "sliced", "transposed", "negative"] \
             if self.enabled("views") else ["C"]
         view = r.choice(views)
@@ -1272,6 +1438,9 @@ class ProgramGen:
         rng = "wide" if r.random() < 0.15 and self.enabled("wide_values") else "small"
         spec = {"kind": "array", "dtype": dt, "shape": list(shape), "view": view,
                 "seed": r.randrange(2 ** 31), "range": rng}
+        if dt in COMPLEX_DTYPES and r.random() < 0.5:
+            spec["edges"] = True
+            self.features.add("complex_edges")
         self.features.add(f"dtype:{dt}")
         return spec, ArrayT(dt, ndim), shape
 
@@ -1284,10 +1453,12 @@ class ProgramGen:
         n_sc = r.choice([1, 2, 2, 3, 4])
         order = ["a"] * n_arr + ["s"] * n_sc
         r.shuffle(order)
+        # a complex program has a complex argument (this one)
+        forced = r.randrange(len(order)) if self.complex else -1
         ka = ks = 0
-        for what in order:
+        for pos, what in enumerate(order):
             if what == "a":
-                spec, at, shape = self.array_spec(ka)
+                spec, at, shape = self.array_spec(ka, pos == forced)
                 name = "abcdgh"[ka]
                 ka += 1
                 if at.ndim == 1 and self.enabled("aliasing") and r.random() < 0.08:
@@ -1305,7 +1476,7 @@ class ProgramGen:
                     params.append((name * 2, Arr(name * 2, at, shape, name)))
                     self.features.add("aliasing:same")
             else:
-                t = r.choice(ALL_SCALARS)
+                t = r.choice(COMPLEX_SCALARS if pos == forced else self.scalars)
                 name = "xyzwuv"[ks]
                 ks += 1
                 specs.append({"kind": "scalar", "type": t.name, "value": self.scalar_arg(t)})
@@ -1322,6 +1493,9 @@ class ProgramGen:
             self.size_param["n"] = n
             self.features.add("size_param")
         lines = ["import math", "", "import numpy as np", "", "from hybridjit import prange", ""]
+        if self.complex:
+            lines.insert(0, "import cmath")
+            self.features.add("complex")
         if self.enabled("module_constants"):
             for k in range(r.choice([0, 0, 1, 2])):
                 t = r.choice([PY_INT, PY_FLOAT, PY_BOOL])
@@ -1380,9 +1554,9 @@ class ProgramGen:
             arrays.append("@alloc")
         x = r.random()
         if x < 0.6 or not arrays:
-            return r.choice(ALL_SCALARS)
+            return r.choice(self.scalars)
         if x < 0.9:
-            items: list[Any] = [r.choice(ALL_SCALARS) for _ in range(r.randint(1, 2))]
+            items: list[Any] = [r.choice(self.scalars) for _ in range(r.randint(1, 2))]
             if arrays and r.random() < 0.4:
                 items.append(r.choice(arrays))
                 self.features.add("return_array_in_tuple")
@@ -1396,14 +1570,14 @@ class ProgramGen:
         r = self.rng
         params: list[tuple[str, ScalarT | Arr]] = []
         for k in range(r.randint(1, 3)):
-            params.append((f"p{k}", r.choice(ALL_SCALARS)))
+            params.append((f"p{k}", r.choice(self.scalars)))
         protos = r.sample(arrays, min(len(arrays), r.randint(0, 2)))
         for k, a in enumerate(protos):
             params.append((f"q{k}", Arr(f"q{k}", a.t, a.shape, f"g{a.t}{a.shape}")))
         if len(protos) == 1 and r.random() < 0.4:
             a = protos[0]
             params.append(("q1", Arr("q1", a.t, a.shape, f"g{a.t}{a.shape}")))
-        ret = r.choice(ALL_SCALARS)
+        ret = r.choice(self.scalars)
         fg = FnGen(self, name, False, ret, earlier)
         fg.budget = r.randint(2, 10)
         ctx = Ctx({}, {}, [])

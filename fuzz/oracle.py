@@ -74,8 +74,9 @@ class Departure(Exception):
 
 
 class OutsideSubset(Exception):
-    """The program computed something outside the subset (a complex number):
-    a generator bug, reported as category "invalid"."""
+    """The program computed something outside the subset (a negative real
+    number to a fractional power, complex in CPython, a ValueError in
+    hybridjit): a generator bug, reported as category "invalid"."""
 
 
 # ----------------------------------------------------------------- run time
@@ -85,8 +86,6 @@ def _hj_i(v: Any) -> Any:
     """Check a Python int stays within int64 (tuples item by item)."""
     if type(v) is int and not INT64_MIN <= v <= INT64_MAX:
         raise Departure(f"Python int {v} outside int64")
-    if type(v) is complex:
-        raise OutsideSubset(f"complex result {v!r}")
     if type(v) is tuple:
         for x in v:
             _hj_i(x)
@@ -264,7 +263,13 @@ def _hj_pow(a: Any, b: Any) -> Any:
     r = a ** b
     if isinstance(r, (np.float32, np.float64)):
         return _hj_np(np.power, a, b)
+    if isinstance(r, complex) and not any(_is_complex(x) for x in (a, b)):
+        raise OutsideSubset(f"{a!r} ** {b!r} is the complex {r!r}")
     return r
+
+
+def _is_complex(v: Any) -> bool:
+    return isinstance(v, (complex, np.complexfloating))
 
 
 def _as_selected(value: Any, values: list[Any], consts: tuple[bool, ...]) -> Any:
@@ -283,7 +288,8 @@ def _as_selected(value: Any, values: list[Any], consts: tuple[bool, ...]) -> Any
         out = convert(value, t)
     except (OverflowError, ValueError) as exc:
         raise Departure(f"{value!r} does not fit the selected type {t}") from exc
-    if isinstance(value, (int, np.integer)) and t.is_float and int(value) != out:
+    if isinstance(value, (int, np.integer)) and (t.is_float or t.is_complex) \
+            and int(value) != (out.real if t.is_complex else out):
         raise Departure(f"{value!r} is not exact in the selected type {t}")
     return out
 

@@ -78,6 +78,7 @@ def main(path: str, entry: str, make_args: Callable[[], tuple[Any, ...]],
         force_parallel,
         run_compiled,
         run_oracle,
+        uses_cmath_transcendental,
         uses_np_transcendental,
     )
 
@@ -96,7 +97,8 @@ def main(path: str, entry: str, make_args: Callable[[], tuple[Any, ...]],
     for name in configs:
         fn = jit(**CONFIGS[name])(getattr(main_mod, entry))
         got = run_compiled(fn, args)
-        v = verdict(expected, got, name, uses_np_transcendental(source))
+        v = verdict(expected, got, name, uses_np_transcendental(source),
+                    uses_cmath_transcendental(source))
         print(f"{name:>7}: {got.describe(2000)}")
         if v.category != "ok":
             failed = failed or v.category not in PASSING

@@ -1,18 +1,23 @@
 """Static types of generated programs, with NumPy itself as the type oracle.
 
 Contract: a :class:`ScalarT` names one run-time scalar type: Python ``bool``
-/ ``int`` / ``float`` (``py_bool``, ``py_int``, ``py_float``) or a NumPy
-scalar type (its dtype name: ``bool``, ``int8`` ... ``float64``).  An
-:class:`ArrayT` is a dtype and a number of dimensions.  The result type of
-an operator or a function call is found by *running* it in CPython on
-sample values of the operand types (cached), so it is exactly NumPy 2 /
-NEP 50 and needs no hand-written promotion table; an operation that raises
-on the samples, or gives a type hybridjit does not support (float16,
-complex), is invalid (``None``).
+/ ``int`` / ``float`` / ``complex`` (``py_bool``, ``py_int``, ``py_float``,
+``py_complex``) or a NumPy scalar type (its dtype name: ``bool``, ``int8``
+... ``float64``, ``complex64``, ``complex128``).  :data:`ALL_SCALARS` are
+the real ones, :data:`COMPLEX_SCALARS` the complex ones (a program uses
+them only with the generator's feature "complex").  An :class:`ArrayT` is
+a dtype and a number of dimensions.  The result type of an operator or a
+function call is found by *running* it in CPython on sample values of the
+operand types (cached), so it is exactly NumPy 2 / NEP 50 and needs no
+hand-written promotion table; an operation that raises on the samples, or
+gives a type hybridjit does not support (float16), is invalid (``None``).
+Which operations on complex numbers hybridjit supports is the business of
+:mod:`fuzz.tables` (NumPy orders complex numbers, hybridjit refuses that).
 """
 
 from __future__ import annotations
 
+import cmath
 import functools
 import math
 import operator
@@ -26,6 +31,9 @@ import numpy as np
 NP_DTYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
              "uint64", "float32", "float64")
 PY_TYPES = ("py_bool", "py_int", "py_float")
+COMPLEX_DTYPES = ("complex64", "complex128")
+#: Python's number types, narrowest first (a join of Python numbers is the widest)
+PY_ORDER = (*PY_TYPES, "py_complex")
 
 
 @dataclass(frozen=True)
@@ -39,16 +47,29 @@ class ScalarT:
     @property
     def dtype(self) -> np.dtype:
         """The dtype of the value (Python numbers: bool, int64, float64)."""
-        return np.dtype({"py_bool": "bool", "py_int": "int64",
-                         "py_float": "float64"}.get(self.name, self.name))
+        return np.dtype({"py_bool": "bool", "py_int": "int64", "py_float": "float64",
+                         "py_complex": "complex128"}.get(self.name, self.name))
 
     @property
-    def kind(self) -> str:  # 'b', 'i', 'u', 'f'
+    def kind(self) -> str:  # 'b', 'i', 'u', 'f', 'c'
         return self.dtype.kind
 
     @property
     def is_float(self) -> bool:
+        """A real floating-point type (not complex)."""
         return self.kind == "f"
+
+    @property
+    def is_complex(self) -> bool:
+        return self.kind == "c"
+
+    @property
+    def real_type(self) -> ScalarT:
+        """The type of a complex number's parts (``z.real``): Python float
+        for a Python complex, float32 for complex64, float64 for complex128."""
+        if self.name == "py_complex":
+            return PY_FLOAT
+        return ScalarT({"complex64": "float32", "complex128": "float64"}[self.name])
 
     @property
     def is_int(self) -> bool:
@@ -97,13 +118,19 @@ class TupleT:
 AnyT = ScalarT | ArrayT | TupleT
 
 PY_BOOL, PY_INT, PY_FLOAT = (ScalarT(n) for n in PY_TYPES)
+PY_COMPLEX = ScalarT("py_complex")
+#: the real scalar types
 ALL_SCALARS = tuple(ScalarT(n) for n in PY_TYPES + NP_DTYPES)
+COMPLEX_SCALARS = (PY_COMPLEX, *(ScalarT(n) for n in COMPLEX_DTYPES))
+MODEL_DTYPES = NP_DTYPES + COMPLEX_DTYPES
 
 
 def sample(t: ScalarT, which: int = 0) -> Any:
     """A harmless value of type ``t`` (``which`` picks another one)."""
     if t.is_bool:
         v: Any = which % 2 == 0
+    elif t.is_complex:
+        v = (1.5 + 0.5j, 2.25 - 1j, 0.75 + 2j)[which % 3]
     elif t.is_float:
         v = (1.5, 2.25, 0.75)[which % 3]
     else:
@@ -115,21 +142,29 @@ def typeof(v: Any) -> AnyT | None:
     """The type of a run-time value (None when outside the model)."""
     if isinstance(v, np.generic):  # first: np.float64 is a subclass of float
         name = v.dtype.name
-        return ScalarT(name) if name in NP_DTYPES else None
+        return ScalarT(name) if name in MODEL_DTYPES else None
     if isinstance(v, bool):
         return PY_BOOL
     if isinstance(v, int):
         return PY_INT
     if isinstance(v, float):
         return PY_FLOAT
+    if isinstance(v, complex):
+        return PY_COMPLEX
     if isinstance(v, np.ndarray):
-        return ArrayT(v.dtype.name, v.ndim) if v.dtype.name in NP_DTYPES else None
+        return ArrayT(v.dtype.name, v.ndim) if v.dtype.name in MODEL_DTYPES else None
     if isinstance(v, tuple):
         items = [typeof(x) for x in v]
         if any(i is None or isinstance(i, TupleT) for i in items):
             return None
         return TupleT(tuple(items))  # type: ignore[arg-type]
     return None
+
+
+def float_code(x: float) -> str:
+    """Source of a float that survives ``eval`` without names: ``-0.0``,
+    ``float('nan')``, ``float('-inf')``."""
+    return repr(x) if math.isfinite(x) else f"float({repr(x)!r})"
 
 
 def _scalar_typeof(v: Any) -> ScalarT | None:
@@ -179,12 +214,12 @@ def unop_type(op: str, a: ScalarT) -> ScalarT | None:
 
 
 def resolve(qualname: str) -> Callable[..., Any]:
-    """``"math.sqrt"`` / ``"np.float32"`` / ``"abs"`` -> the callable."""
+    """``"math.sqrt"`` / ``"np.float32"`` / ``"abs"`` / ``"cmath.exp"`` -> the callable."""
     if "." not in qualname:
         return {"abs": abs, "min": min, "max": max, "int": int, "float": float,
-                "bool": bool, "round": round}[qualname]
+                "bool": bool, "round": round, "complex": complex}[qualname]
     mod, name = qualname.split(".", 1)
-    return getattr({"math": math, "np": np}[mod], name)
+    return getattr({"math": math, "np": np, "cmath": cmath}[mod], name)
 
 
 @functools.cache
@@ -199,9 +234,10 @@ def call_type(qualname: str, args: tuple[ScalarT, ...]) -> ScalarT | None:
 def join(types: list[ScalarT] | tuple[ScalarT, ...]) -> ScalarT:
     """The one static type of a value that may be any of ``types``
     (min/max of mixed types, ``a or b``, ``x if c else y``): NumPy's
-    promotion, Python numbers weak (NEP 50); all Python: bool < int < float."""
+    promotion, Python numbers weak (NEP 50); all Python: bool < int < float
+    < complex."""
     if all(t.py for t in types):
-        return max(types, key=lambda t: PY_TYPES.index(t.name))
+        return max(types, key=lambda t: PY_ORDER.index(t.name))
     dt = np.result_type(*(sample(t) for t in types))
     return ScalarT(dt.name)
 
@@ -256,6 +292,8 @@ def convert(v: Any, t: ScalarT) -> Any:
         return int(v)
     if t.name == "py_float":
         return float(v)
+    if t.name == "py_complex":
+        return complex(v)
     if t.is_int and isinstance(v, (int, np.integer)) and not isinstance(v, bool):
         info = np.iinfo(t.dtype)
         if not info.min <= int(v) <= info.max:

@@ -146,6 +146,14 @@ def uses_np_transcendental(source: str) -> bool:
     return re.search(r"\bnp\.(" + "|".join(LIBM_NAMES) + r")\(", source) is not None
 
 
+def uses_cmath_transcendental(source: str) -> bool:
+    """The program calls a ``cmath`` function hybridjit computes with the C
+    library (not ``phase`` or the predicates, which are exact)."""
+    from .tables import CMATH_INEXACT
+
+    return re.search(r"\bcmath\.(" + "|".join(CMATH_INEXACT) + r")\(", source) is not None
+
+
 def run_job(job: dict[str, Any], directory: Path, emit: Any) -> dict[str, Any]:
     from hybridjit import jit
 
@@ -186,7 +194,8 @@ def run_job(job: dict[str, Any], directory: Path, emit: Any) -> dict[str, Any]:
             from hybridjit.runtime import offload
 
             fallbacks = list(offload.FALLBACKS)
-        v = verdict(expected, got, name, uses_np_transcendental(source))
+        v = verdict(expected, got, name, uses_np_transcendental(source),
+                    uses_cmath_transcendental(source))
         if v.category == "ok" and fallbacks:
             v.category, v.kind, v.detail = "fallback", "device error", "; ".join(fallbacks)
         entry_info: dict[str, Any] = {

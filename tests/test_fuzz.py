@@ -92,3 +92,43 @@ def _minimise_some(runner: Runner, seeds: list[int]) -> list[str]:
             w.close()
         shutil.rmtree(runner.cache, ignore_errors=True)
     return out
+
+
+def test_complex_programs_share_and_switch() -> None:
+    """A modest share of programs use complex numbers (feature "complex"),
+    none with it switched off; the other programs do not change."""
+    from fuzz.gen import generate
+
+    seeds = range(SEED * 1_000_000, SEED * 1_000_000 + 200)
+    with_complex = [s for s in seeds if "complex" in generate(s).features]
+    assert 10 <= len(with_complex) <= 50
+    off = frozenset({"complex"})
+    assert not any("complex" in generate(s, off).features for s in with_complex[:5])
+    plain = next(s for s in seeds if s not in with_complex)
+    assert generate(plain).source == generate(plain, off).source
+
+
+def test_complex_values_and_comparison() -> None:
+    """Complex arguments survive the repro's literals bit for bit (signed
+    zeros, nan, inf); results compare part by part, NaN equal to NaN."""
+    import numpy as np
+    from fuzz.compare import diff
+    from fuzz.values import args_code, build_args
+
+    specs = [{"kind": "scalar", "type": "py_complex", "value": "complex(-0.0, float('nan'))"},
+             {"kind": "scalar", "type": "complex64", "value": "complex(1.5, -0.0)"},
+             {"kind": "array", "dtype": "complex64", "shape": [3, 2], "view": "transposed",
+              "seed": 5, "range": "small", "edges": True}]
+    values = build_args(specs)
+    ns: dict = {"np": np}
+    exec("\n".join(args_code(specs, ["x", "y", "a"])), ns)
+    for want, name in zip(values, ["x", "y", "a"]):
+        got = ns[name]
+        assert type(got) is type(want)
+        assert np.asarray(want).tobytes() == np.asarray(got).tobytes()
+    nan = float("nan")
+    assert diff(complex(nan, 1.0), complex(nan, 1.0)) is None
+    assert diff(complex(0.0, 1.0), complex(-0.0, 1.0)) is not None
+    assert diff(1j, np.complex128(1j))[0] == "type"
+    one_ulp = np.complex64(complex(np.nextafter(np.float32(1), np.float32(2)), 2.0))
+    assert diff(np.complex64(1 + 2j), one_ulp)[0] == "ulp"
