@@ -144,7 +144,7 @@ def mixed_index(fl: FunctionLowerer, node: ast.Subscript) -> Mixed | None:
     items = node.slice.elts if isinstance(node.slice, ast.Tuple) else []
     found: list[tuple[int, Expr]] = []
     for p, it in enumerate(items):
-        if not isinstance(it, _PURE) or any(isinstance(n, ast.Call)
+        if _is_new_axis(it) or not isinstance(it, _PURE) or any(isinstance(n, ast.Call)
                                             and not _global_function(fl, n.func)
                                             for n in ast.walk(it)):
             continue
