@@ -381,3 +381,93 @@ def test_complex_exp_is_numpys_to_the_bit(dtype):
         g, w = getattr(got, part), getattr(want, part)
         same = (g.view(bits) == w.view(bits)) | (np.isnan(g) & np.isnan(w))
         assert same.all(), (z[~same][:5], g[~same][:5], w[~same][:5])
+
+
+# --------------------------------------------------------------------------
+# NumPy's power shortcuts: values other than its power gives
+# --------------------------------------------------------------------------
+
+
+def power_operator(a, e):
+    return a ** e
+
+
+def power_half(a):
+    return a ** 0.5
+
+
+def power_minus_one(a):
+    return a ** -1
+
+
+def power_ufunc(a, e):
+    return np.power(a, e)
+
+
+def power_in_place(a):
+    a **= 0.5
+
+
+def reciprocal_ufunc(a):
+    return np.reciprocal(a)
+
+
+def conj_methods(a):
+    return a.conj().T, a.conjugate() * 2
+
+
+SPECIAL = [0j, -0.0 + 0j, complex(np.inf, 0), complex(-np.inf, 0), complex(0, np.inf),
+           complex(np.nan, 1), 2 + 3j, -1.5 + 0.2j, 1e-3 - 4j, 1e300 + 1e300j, -4 + 0j]
+
+
+def _bits_equal(got, want):
+    assert got.dtype == want.dtype and got.shape == want.shape
+    if not np.array_equal(got.view(np.uint8), want.view(np.uint8)):
+        raise AssertionError(f"{got} != {want}")
+
+
+@pytest.mark.parametrize("dtype", ["complex64", "complex128", "float32", "float64"])
+@pytest.mark.parametrize("fn", [power_half, power_minus_one, reciprocal_ufunc])
+def test_power_shortcuts_are_numpys_to_the_bit(fn, dtype):
+    # complex a ** 0.5 is np.sqrt and a ** -1 np.reciprocal (fast_scalar_power);
+    # a float array's scalar exponent 0.5 is sqrt: -0.0 stays -0.0, -inf is NaN
+    base = np.array(SPECIAL) if dtype.startswith("complex") else \
+        np.array([-0.0, 0.0, -np.inf, np.inf, np.nan, 2.0, -3.0, 1e-310])
+    a = base.astype(dtype)
+    with np.errstate(all="ignore"):
+        want = fn(a.copy())
+    _bits_equal(jit(fn)(a.copy()), want)
+
+
+@pytest.mark.parametrize("e", [0.5, -1, 2, 1.5, np.float64(0.5), np.float32(0.5), 0])
+def test_power_with_a_run_time_exponent(e):
+    # (not a complex array ** 2: np.square's SIMD loop may fuse its products,
+    # as on AVX2 machines, where (1e300+1e300j)**2 is -inf+infj, not nan+infj)
+    complexes = np.array(SPECIAL) if e != 2 else np.array(SPECIAL[:-2])
+    for a in (complexes, np.array([-0.0, -np.inf, 4.0, 2.5])):
+        with np.errstate(all="ignore"):
+            want_op, want_fn = power_operator(a, e), power_ufunc(a, e)
+            _bits_equal(jit(power_operator)(a, e), want_op)
+            _bits_equal(jit(power_ufunc)(a, e), want_fn)
+
+
+def test_power_in_place_and_conj_methods():
+    for a in (np.array(SPECIAL), np.array([-0.0, -np.inf, 4.0])):
+        want, got = a.copy(), a.copy()
+        with np.errstate(all="ignore"):
+            power_in_place(want)
+        jit(power_in_place)(got)
+        _bits_equal(got, want)
+    z = random_array((3, 4), "complex128", 5)
+    check(conj_methods, z)
+    check(conj_methods, random_array((3, 4), "float32", seed=6))
+
+
+def reciprocal_in_prange(a, out):
+    for i in prange(a.shape[0]):
+        out[i] = np.reciprocal(a[i]) + a[i] ** -1
+
+
+def test_reciprocal_on_devices(offload_kind):
+    a = np.array(SPECIAL * 3)
+    check(reciprocal_in_prange, a, np.zeros_like(a), jit_options={"target": offload_kind})

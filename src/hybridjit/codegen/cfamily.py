@@ -457,6 +457,8 @@ class CFamilyRenderer:
             return f"({fn}(creal{sfx}({args[0]})) || {fn}(cimag{sfx}({args[0]})))"
         if fn == "isfinite":
             return f"(isfinite(creal{sfx}({args[0]})) && isfinite(cimag{sfx}({args[0]})))"
+        if fn == "reciprocal":  # (prelude.complex_arithmetic)
+            return f"hj_creciprocal_{t.name}({args[0]})"
         c = "hj_cexp" if fn == "exp" else _COMPLEX_FUNCTIONS.get(fn)  # (prelude._cexp)
         if c is None:
             raise InternalError(f"unknown complex function {fn}")

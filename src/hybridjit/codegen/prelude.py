@@ -1037,6 +1037,15 @@ def complex_arithmetic(name: str, c: str, r: str, fn: str, part: str, make: str,
     {r} rat = br / bi, scl = {one} / (bi + br * rat);
     return {make}(({r})((ar * rat + ai) * scl), ({r})((ai * rat - ar) * scl));
 }}
+{fn} {c} hj_creciprocal_{name}({c} a) {{  /* np.reciprocal's: Smith's, 1/d and -r/d */
+    {r} {parts("a")};
+    if (fabs{sfx}(ai) <= fabs{sfx}(ar)) {{
+        {r} rat = ai / ar, d = ar + ai * rat;
+        return {make}(({r})({one} / d), ({r})(-rat / d));
+    }}
+    {r} rat = ar / ai, d = ar * rat + ai;
+    return {make}(({r})(rat / d), ({r})(-{one} / d));
+}}
 {fn} {c} hj_cpow_{name}({c} a, {c} b) {{
     {r} {parts("a", "b")};
     if (br == {zero} && bi == {zero}) return {make}({one}, {zero});
@@ -1182,7 +1191,7 @@ static double _Complex hj_complex_of(PyObject *o) {
 #: the complex functions kernels have (others keep a region on the host)
 DEVICE_COMPLEX_FUNCTIONS = frozenset({
     "make", "real", "imag", "conj", "abs", "angle", "exp", "log", "sqrt", "sin", "cos",
-    "isnan", "isinf", "isfinite"})
+    "isnan", "isinf", "isfinite", "reciprocal"})
 
 
 def device_complex(name: str, r: str, vector: str, make: str) -> str:

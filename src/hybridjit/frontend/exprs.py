@@ -243,6 +243,8 @@ def _tuple_slice(fl: FunctionLowerer, base: Expr, sl: ast.Slice, loc: SourceLoc)
 
 def binop(op: str, left: Expr, right: Expr, loc: SourceLoc) -> Expr:
     lt, rt = left.type, right.type
+    if op == "**" and isinstance(lt, Array) and isinstance(rt, Scalar):
+        return array_power(left, right, loc, operator=True)
     if isinstance(lt, Array) or isinstance(rt, Array):
         return lift(lambda a, b: binop(op, a, b, loc), [left, right], loc)
     if not isinstance(lt, Scalar) or not isinstance(rt, Scalar):
@@ -282,6 +284,42 @@ def binop(op: str, left: Expr, right: Expr, loc: SourceLoc) -> Expr:
     if op == "**" and t.is_int and isinstance(right, Const) and int(right.value) < 0:
         t = PY_FLOAT if t.weak else Scalar("float64")
     return BinOp(op, cast(left, t), cast(right, t), t, python_div, loc)
+
+
+def array_power(base: Expr, exponent: Expr, loc: SourceLoc, operator: bool,
+                plain: Callable[[Expr, Expr], Expr] | None = None) -> Expr:
+    """``base ** exponent`` (``operator``) or ``np.power`` (``plain`` its
+    scalar form) of an array and a scalar, with NumPy's shortcuts, which
+    give other values than its power at some points: its float power loop
+    takes a scalar exponent of 0.5 as np.sqrt (-0.0 for -0.0 and NaN for
+    -inf, where pow gives 0.0 and inf), and the ``**`` operator of a complex
+    array takes a Python int -1 as np.reciprocal and a Python float 0.5 as
+    np.sqrt (other bits than its complex power; numpy/_core's float power
+    loop and fast_scalar_power)."""
+    power = plain or (lambda a, b: binop("**", a, b, loc))
+    bt, et = base.type, exponent.type
+    assert isinstance(bt, Array) and isinstance(et, Scalar)
+    known = exponent.value if isinstance(exponent, Const) else None
+
+    def shortcut(e: Expr, at: float, short: Expr, p: Expr) -> Expr:
+        """``short`` where the exponent ``e`` is ``at``, else ``p``."""
+        if known is not None:
+            return short if known == at else p
+        test = Compare("==", cast(e, PY_FLOAT), Const(float(at), PY_FLOAT, loc), BOOL, loc)
+        return IfExp(test, short, p, p.type, loc)
+
+    def element(x: Expr, e: Expr) -> Expr:
+        p = power(x, e)
+        t = p.type
+        assert isinstance(t, Scalar)
+        if t.is_float:
+            return shortcut(e, 0.5, Intrinsic("sqrt", (cast(x, t),), t, loc), p)
+        if t.is_complex and operator and bt.dtype.is_complex and et in (PY_INT, PY_FLOAT):
+            fn, at = ("reciprocal", -1) if et == PY_INT else ("sqrt", 0.5)
+            return shortcut(e, at, Intrinsic("complex." + fn, (cast(x, t),), t, loc), p)
+        return p
+
+    return lift(element, [base, exponent], loc)
 
 
 def python_float_after_complex(left: Expr, right: Expr) -> Expr:

@@ -900,6 +900,13 @@ class FunctionLowerer:
                 new_let=self.new_let, library=self.library_call,
                 emit=self.emit_before,
             )
+            if func is np.power and len(site.args) == 2 and not site.keywords \
+                    and isinstance(site.args[0].type, Array) \
+                    and isinstance(site.args[1].type, Scalar):
+                # (NumPy's float power loop has shortcuts for scalar exponents)
+                return exprs.array_power(
+                    site.args[0], site.args[1], loc, operator=False,
+                    plain=lambda a, b: handler(dataclasses.replace(site, args=[a, b])))
             if func in ELEMENTWISE and has_array(site.args):
                 # a NumPy ufunc (or abs) of arrays: the scalar function per element
                 return lift(lambda *xs: handler(dataclasses.replace(site, args=list(xs))),
@@ -943,9 +950,15 @@ class FunctionLowerer:
         """``a.sum(axis=0)``, ``a.copy()`` ...: an array method."""
         loc = self.loc(node)
         obj = self.lower_expr(f.value)
-        if f.attr == "conjugate" and isinstance(obj.type, Scalar) and not node.args \
-                and not node.keywords:
-            return complexes.conjugate(obj, loc)  # (of any number: a real one is its own)
+        t = obj.type
+        if not node.args and not node.keywords and (
+                (f.attr == "conjugate" and isinstance(t, (Scalar, Array)))
+                or (f.attr == "conj" and (isinstance(t, Array)
+                                          or (isinstance(t, Scalar) and not t.weak)))):
+            # (of any number: a real one is its own; Python numbers have no .conj())
+            if isinstance(t, Array) and not t.dtype.is_complex:
+                return obj  # NumPy returns a real array itself, not a copy
+            return complexes.conjugate(obj, loc)
         handler = METHODS.get(f.attr) if isinstance(obj.type, Array) else None
         if handler is None:
             raise UnsupportedError(

@@ -226,6 +226,8 @@ def _reciprocal(site: CallSite) -> Expr:
     (t,) = _args(site, 1, complex_ok=True)
     t = INT8 if t.is_bool else numpy_typed(t)
     x = cast(site.args[0], t)
+    if t.is_complex:  # NumPy's own formula, not 1 / x (0-0j for an infinity)
+        return Intrinsic("complex.reciprocal", (x,), t, site.loc)
     if t.is_inexact:
         return BinOp("/", Const(1.0, t, site.loc), x, t, False, site.loc)
     return Intrinsic("np_reciprocal", (x,), t, site.loc)
