@@ -97,7 +97,7 @@ def _make_region(loop: For, fn: Function, rid: int, bc: bool, fm: bool) -> Regio
         footprint = region_footprint(loop, classify_loop_scalars(loop, live))
         grid = kernel_grid(loop, fn)
         identical_ok = identical_ok_on_grid(loop, grid, fn, identical_ok)
-        tiles, _ = plan_tiles(loop, grid, fn)
+        tiles = plan_tiles(loop, grid, fn)
         if tiles:  # a staged operand is read early: it must not be written memory
             staged = tiles.arrays()
             identical_ok = tuple(p for p in identical_ok if not set(p) & staged)

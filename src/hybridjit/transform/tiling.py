@@ -4,7 +4,7 @@ Contract: :func:`plan_tiles` takes a region loop, its :class:`KernelGrid`
 and the function, and returns a :class:`TilePlan` naming the serial
 *contraction loops* of the kernel and, in each, the loads a work-group
 stages through ``TILE`` x ``TILE`` tiles of local (shared) memory; or None
-with the reason, when the kernel is not such a nest.
+when the kernel is not such a nest.
 
 The shape it recognises is a product written as loops, by hand or by the
 lowering of ``A @ B`` (transform/arrays.py)::
@@ -95,10 +95,6 @@ class TilePlan:
     def loop(self, loop_id: int) -> Contraction | None:
         return next((c for c in self.contractions if c.loop_id == loop_id), None)
 
-    @property
-    def tiles(self) -> int:
-        return sum(len(c.loads) for c in self.contractions)
-
     def arrays(self) -> set[str]:
         """The array variables read through tiles."""
         return {s.load.array.name for c in self.contractions for s in c.loads}
@@ -112,10 +108,10 @@ class TilePlan:
                 f"line{'s' if len(lines) > 1 else ''} {', '.join(map(str, lines))}")
 
 
-def plan_tiles(loop: For, grid: KernelGrid, fn: Function) -> tuple[TilePlan | None, str]:
-    """The tiles of region ``loop`` (module doc), or None and why not."""
+def plan_tiles(loop: For, grid: KernelGrid, fn: Function) -> TilePlan | None:
+    """The tiles of region ``loop`` (module doc), or None."""
     if grid.dims != 2:
-        return None, "no 2-D grid"
+        return None
     inner = grid.nest[0]
     variant = _assigned(loop)
     roots = array_alias_roots(fn)
@@ -123,17 +119,15 @@ def plan_tiles(loop: For, grid: KernelGrid, fn: Function) -> tuple[TilePlan | No
                if isinstance(n, Store)}
     levels = (loop.var, inner.var)
     if any(isinstance(n, (Break, Continue, Return)) for n in _top_level(inner.body)):
-        return None, "the nested loop's body leaves it early"
+        return None  # (it leaves the loop early: not all items reach the barriers)
     found: list[Contraction] = []
     for k in _uniform_loops(inner.body, variant):
         staged = _staged_loads(k, levels, variant, written, roots)
         if staged:
             found.append(Contraction(k.loop_id, staged))
-    if not found:
-        return None, "no loop over k reads operands a work-group shares"
-    if sum(len(c.loads) for c in found) > MAX_TILES:
-        return None, f"more than {MAX_TILES} operands to tile"
-    return TilePlan(tuple(found)), ""
+    if not found or sum(len(c.loads) for c in found) > MAX_TILES:
+        return None  # nothing a work-group shares, or more than local memory holds
+    return TilePlan(tuple(found))
 
 
 def _assigned(loop: For) -> set[str]:
