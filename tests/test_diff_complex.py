@@ -471,3 +471,54 @@ def reciprocal_in_prange(a, out):
 def test_reciprocal_on_devices(offload_kind):
     a = np.array(SPECIAL * 3)
     check(reciprocal_in_prange, a, np.zeros_like(a), jit_options={"target": offload_kind})
+
+
+# --------------------------------------------------------------------------
+# cmath's errors: CPython's ValueError and OverflowError
+# --------------------------------------------------------------------------
+
+def cmath_exp(z):
+    return cmath.exp(z)
+
+
+def cmath_log(z):
+    return cmath.log(z)
+
+
+def cmath_atanh(z):
+    return cmath.atanh(z)
+
+
+def cmath_atan(z):
+    return cmath.atan(z)
+
+
+def cmath_cos(z):
+    return cmath.cos(z)
+
+
+def cmath_tanh(z):
+    return cmath.tanh(z)
+
+
+@pytest.mark.parametrize(("fn", "z", "error"), [
+    (cmath_log, 0j, ValueError), (cmath_log, -0.0 + 0j, ValueError),
+    (cmath_atanh, 1 + 0j, ValueError), (cmath_atanh, -1 + 0j, ValueError),
+    (cmath_atan, 1j, ValueError), (cmath_exp, complex(1000, 1), OverflowError),
+    (cmath_exp, complex(1, math.inf), ValueError), (cmath_cos, complex(math.inf, 1), ValueError),
+    (cmath_cos, complex(1, 1000), OverflowError), (cmath_tanh, complex(2, math.inf), ValueError),
+    (cmath_exp, complex(-math.inf, math.inf), None), (cmath_tanh, complex(1000, 1), None),
+    (cmath_log, complex(1e-320, 0), None), (cmath_atanh, complex(1, 1e-300), None),
+])
+def test_cmath_raises_as_cpython(fn, z, error):
+    check(fn, z, raises=error)
+
+
+def cmath_in_loop(z, out):
+    for i in range(z.shape[0]):
+        out[i] = cmath.exp(complex(z[i])).real
+
+
+def test_cmath_error_in_a_loop_stops_it():
+    z = np.array([1 + 1j, 2 + 0j, 800 + 0j, 3 + 0j])
+    check(cmath_in_loop, z, np.zeros(4), raises=OverflowError)

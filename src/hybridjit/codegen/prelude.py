@@ -1117,6 +1117,32 @@ static inline {c} hj_cexp{sfx}({c} z) {{
 #: Python's complex arithmetic (CPython's own algorithms): its division and
 #: power raise ZeroDivisionError where NumPy's give infinities or NaN
 _PY_COMPLEX = r"""
+/* CPython's cmath errors for the result r of cmath.<fn>(z): ValueError
+   ("math domain error") where its special-value rules set EDOM (log(0),
+   atanh(+-1), atan(+-1j), an infinite part the function turns into NaN),
+   OverflowError ("math range error") where finite parts overflow.  fn: 0 exp,
+   1 cosh, 2 sinh, 3 tanh, 4 cos, 5 sin, 6 tan, 7 log, 8 atanh, 9 atan,
+   10 the others (sqrt, asin, acos, asinh, acosh: never an error). */
+static double _Complex hj_cmath_check(double _Complex r, double _Complex z, int64_t fn,
+                                      int *st) {
+    double x = creal(z), y = cimag(z);
+    int domain = 0;
+    switch (fn) {
+    case 0: domain = isinf(y) && (isfinite(x) || (isinf(x) && x > 0)); break;
+    case 1: case 2: domain = isinf(y) && !isnan(x); break;
+    case 3: domain = isinf(y) && isfinite(x); break;
+    case 4: case 5: domain = isinf(x) && !isnan(y); break;   /* cosh/sinh of i*z */
+    case 6: domain = isinf(x) && isfinite(y); break;         /* tanh of i*z */
+    case 7: domain = x == 0.0 && y == 0.0; break;
+    case 8: domain = y == 0.0 && fabs(x) == 1.0; break;
+    case 9: domain = x == 0.0 && fabs(y) == 1.0; break;
+    }
+    if (domain)
+        hj_set_first(st, HJ_DOMAIN);
+    else if (fn <= 5 && isfinite(x) && isfinite(y) && !(isfinite(creal(r)) && isfinite(cimag(r))))
+        hj_set_first(st, HJ_OVERFLOW);
+    return r;
+}
 static double _Complex hj_pycdiv(double _Complex a, double _Complex b, int *st) {
     double ar = creal(a), ai = cimag(a), br = creal(b), bi = cimag(b);
     double abr = fabs(br), abi = fabs(bi);

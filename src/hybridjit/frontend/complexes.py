@@ -32,6 +32,7 @@ from ..ir.nodes import Const, Expr, Intrinsic, Let, MakeTuple, Var
 from ..types import (
     BOOL,
     COMPLEX128,
+    INT64,
     PY_BOOL,
     PY_COMPLEX,
     PY_FLOAT,
@@ -147,10 +148,16 @@ def _elementwise(fn: Callable[[Expr], Expr]) -> Handler:
     return handler
 
 
+#: cmath functions that may raise, by their code in the prelude's hj_cmath_check
+_CMATH_ERRORS = {"exp": 0, "cosh": 1, "sinh": 2, "tanh": 3, "cos": 4, "sin": 5, "tan": 6,
+                 "log": 7, "atanh": 8, "atan": 9}
+
+
 def _cmath(name: str) -> Handler:
     """``cmath.<name>(x)``: of any number, a Python complex (CPython's
     algorithms are its own; the results agree with C's to the usual
-    floating-point tolerance)."""
+    floating-point tolerance), with CPython's ValueError and OverflowError
+    (``host.cmath_check``: the host runs it)."""
 
     def handler(site: CallSite) -> Expr:
         a = _one(site)
@@ -158,8 +165,21 @@ def _cmath(name: str) -> Handler:
         if isinstance(t, Array):
             raise TypingError(f"cmath.{name}() of an array is a TypeError in Python", site.loc,
                               hint=f"use np.{name}(a)")
-        return Intrinsic("complex." + FUNCTIONS[name], (cast(a, PY_COMPLEX),), PY_COMPLEX,
-                         site.loc)
+        z = cast(a, PY_COMPLEX)
+        r = Intrinsic("complex." + FUNCTIONS[name], (z,), PY_COMPLEX, site.loc)
+        if name not in _CMATH_ERRORS:
+            return r
+        if site.new_let is None:
+            return Intrinsic("host.cmath_check",
+                             (r, z, Const(_CMATH_ERRORS[name], INT64, site.loc)),
+                             PY_COMPLEX, site.loc)
+        v = site.new_let()  # (z once: it may read memory a call changes)
+        held = Var(v, PY_COMPLEX, site.loc)
+        r = Intrinsic("complex." + FUNCTIONS[name], (held,), PY_COMPLEX, site.loc)
+        check = Intrinsic("host.cmath_check", (r, held, Const(_CMATH_ERRORS[name], INT64,
+                                                                site.loc)),
+                          PY_COMPLEX, site.loc)
+        return Let(v, z, check, PY_COMPLEX, site.loc)
     return handler
 
 
