@@ -255,7 +255,8 @@ class _Walker:
 
 
 def _float_sum_reductions(loop: For, v: LoopDependence) -> list[str]:
-    """Reductions whose parallel result may round differently (+ and * on floats)."""
+    """Reductions whose parallel result may round differently (+ and * on
+    floats and complex numbers)."""
     if v.scalars is None:
         return []
     types = {}
@@ -263,7 +264,7 @@ def _float_sum_reductions(loop: For, v: LoopDependence) -> list[str]:
         if isinstance(n, Var) and isinstance(n.type, Scalar):
             types[n.name] = n.type
     return [r.var for r in v.scalars.reductions
-            if r.op in ("+", "-", "*") and types.get(r.var, FLOAT64).is_float]
+            if r.op in ("+", "-", "*") and types.get(r.var, FLOAT64).is_inexact]
 
 
 def _check_race(loop: For, v: LoopDependence) -> None:
