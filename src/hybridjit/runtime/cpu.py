@@ -51,7 +51,12 @@ _INEXACT_LIBM = (
     "acosh", "atanh", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "pow",
     "hypot", "cbrt", "erf", "erfc", "tgamma", "lgamma",
 )
-_NO_FOLDING = [f"-fno-builtin-{f}{sfx}" for f in _INEXACT_LIBM for sfx in ("", "f")]
+#: the same for C99's complex functions (GCC folds them with MPC)
+_INEXACT_COMPLEX = ("cexp", "clog", "csqrt", "csin", "ccos", "ctan", "csinh", "ccosh",
+                    "ctanh", "casin", "cacos", "catan", "casinh", "cacosh", "catanh", "cpow",
+                    "cabs", "carg")
+_NO_FOLDING = [f"-fno-builtin-{f}{sfx}" for f in (*_INEXACT_LIBM, *_INEXACT_COMPLEX)
+               for sfx in ("", "f")]
 
 
 @dataclass(frozen=True)
