@@ -22,6 +22,7 @@ complex numbers are refused.
 from __future__ import annotations
 
 import cmath
+import itertools
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -65,6 +66,9 @@ def _scalar(e: Expr) -> Scalar:
     return t
 
 
+_IMAG_OPERANDS = itertools.count()
+
+
 def part(e: Expr, which: str, loc: SourceLoc) -> Expr:
     """``e.real`` or ``e.imag`` (``which``) of a number or, element by
     element, of an array."""
@@ -79,7 +83,11 @@ def part(e: Expr, which: str, loc: SourceLoc) -> Expr:
         t = PY_INT  # True.real == 1, an int
     if which == "real":
         return cast(e, t)
-    return Const(0.0 if t.is_float else 0, t, loc)  # ((2.5).imag is 0.0, (3).imag 0)
+    zero = Const(0.0 if t.is_float else 0, t, loc)  # ((2.5).imag is 0.0, (3).imag 0)
+    if isinstance(e, (Var, Const)):
+        return zero
+    # the operand is still evaluated: np.imag(np.uint8(-8)) raises NumPy's OverflowError
+    return Let(f".imag{next(_IMAG_OPERANDS)}", e, zero, t, loc)
 
 
 def conjugate(e: Expr, loc: SourceLoc) -> Expr:
@@ -214,11 +222,18 @@ def _cmath_predicate(name: str) -> Handler:
 
 
 def _angle(site: CallSite) -> Expr:
-    """``np.angle(z)``: atan2 of the parts, a NumPy float."""
+    """``np.angle(z)``: atan2 of the parts, a NumPy float; of a real ``z``
+    NumPy's ``arctan2(0, z)``, whose type follows z's (float32 for int16,
+    float16, refused, for int8)."""
+    from .npscalar import float_type
+
     def angle(x: Expr) -> Expr:
         t = _scalar(x)
-        ct = t.strong() if t.is_complex else (
-            Scalar("complex64") if t.name == "float32" else COMPLEX128)
+        if t.is_complex:
+            ct = t.strong()
+        else:
+            ft = float_type([PY_INT, t.strong()], site)
+            ct = Scalar("complex64") if ft.name == "float32" else COMPLEX128
         return Intrinsic("complex.angle", (cast(x, ct),), ct.real_type.strong(), site.loc)
     return _elementwise(angle)(site)
 
