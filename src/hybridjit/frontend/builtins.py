@@ -83,12 +83,32 @@ class CallSite:
                     hint="index the array to get an element, e.g. a[i]",
                 )
             if a.type.is_complex and not complex_ok:
+                said = ("is a TypeError in Python" if a.type.weak
+                        else "is a TypeError in NumPy" if _numpy_refuses_complex(self.name)
+                        else "is not supported")
                 raise TypingError(
-                    f"{self.name}() of a complex number is a TypeError in "
-                    f"{'Python' if a.type.weak else 'NumPy'}", a.loc if a.loc.line else self.loc,
+                    f"{self.name}() of a complex number {said}",
+                    a.loc if a.loc.line else self.loc,
                     hint="take z.real, z.imag or abs(z) first, or use cmath")
             out.append(a.type)
         return out
+
+
+def _numpy_refuses_complex(name: str) -> bool:
+    """Whether NumPy's function ``name`` raises TypeError for a complex
+    number (np.floor does; np.sign and np.logical_and take one)."""
+    fn = getattr(np, name, None)
+    if not callable(fn):
+        return False
+    args = (np.complex128(1 + 1j),) * (getattr(fn, "nin", 1) or 1)
+    try:
+        with np.errstate(all="ignore"):
+            fn(*args)
+    except TypeError:
+        return True
+    except Exception:
+        return False
+    return False
 
 
 Handler = Callable[[CallSite], Expr]
