@@ -522,3 +522,88 @@ def cmath_in_loop(z, out):
 def test_cmath_error_in_a_loop_stops_it():
     z = np.array([1 + 1j, 2 + 0j, 800 + 0j, 3 + 0j])
     check(cmath_in_loop, z, np.zeros(4), raises=OverflowError)
+
+
+# --------------------------------------------------------------------------
+# found by the fuzzer's complex programs
+# --------------------------------------------------------------------------
+
+
+def complex_range_sum(b):
+    s = np.complex128(0)
+    for i in range(b.shape[0]):
+        s += b[i]
+    return s
+
+
+def complex_range_product(b):
+    s = np.complex128(1)
+    for i in range(b.shape[0]):
+        s *= b[i]
+    return s
+
+
+def test_complex_sums_in_range_loops_stay_in_order():
+    # like float sums: a parallel sum rounds differently (README), unless prange/fastmath
+    rng = np.random.default_rng(1)
+    b = rng.random(4000) * 4 - 2 + 1j * (rng.random(4000) * 4 - 2)
+    for fn, arg in ((complex_range_sum, b), (complex_range_product, b[:3000] / np.abs(b[:3000]))):
+        check(fn, arg, rtol=0, atol=0, jit_options={"parallel": "auto"})
+        plan = jit(fn, parallel="auto").explain(arg)
+        assert not plan.loop_at(fn.__code__.co_firstlineno + 2).parallel
+
+
+def constant_arctanh():
+    return np.arctanh(complex(10.0, 10.0))
+
+
+def constant_power():
+    return np.power(np.complex64(0.001 - 1j), np.float32(100.25))
+
+
+def test_complex_library_calls_of_constants_are_not_folded():
+    # GCC folds C99 complex functions of constants with MPC (correctly
+    # rounded), an ulp from the C library NumPy calls
+    check(constant_arctanh, rtol=0, atol=0)
+    check(constant_power, rtol=0, atol=0)
+
+
+def imag_of_uint8(y):
+    return np.imag(np.uint8(y))
+
+
+def imag_of_quotient(y):
+    return (1 / y).imag
+
+
+def test_the_imaginary_part_of_a_real_number_evaluates_it():
+    check(imag_of_uint8, -8, raises=OverflowError)
+    check(imag_of_quotient, 0, raises=ZeroDivisionError)
+    check(imag_of_quotient, 4)
+
+
+def angle_of(x):
+    return np.angle(x)
+
+
+def test_angle_of_integers_has_numpys_type():
+    for v in (np.int16(-3), np.uint16(3), np.int32(-2), np.bool_(True), 3, 2.5, np.float32(-1)):
+        check(angle_of, v)
+    check(angle_of, np.array([-3, 0, 5], np.int16))
+    with pytest.raises(TypingError, match="float16"):
+        jit(angle_of)(np.int8(-3))
+
+
+def sign_of(z):
+    return np.sign(z)
+
+
+def floor_of(z):
+    return np.floor(z)
+
+
+def test_refusals_name_numpys_typeerror_only_where_it_raises():
+    with pytest.raises(TypingError, match="sign.. of a complex number is not supported"):
+        jit(sign_of)(np.complex128(1 + 2j))
+    with pytest.raises(TypingError, match="is a TypeError in NumPy"):
+        jit(floor_of)(np.complex128(1 + 2j))
