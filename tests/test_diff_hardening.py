@@ -1233,3 +1233,39 @@ def test_a_loop_rebinding_an_assigned_variable():
 def test_a_loop_rebinding_an_assigned_variable_on_a_device(offload_kind):
     check(rebound_reads, random_array((9, 7), seed=3), np.zeros(7),
           jit_options={"target": offload_kind})
+
+
+def narrow_conversions(a, out8, out16, outu8, outu16, out32, outu32, out64):
+    for i in range(a.shape[0]):
+        out8[i] = np.int8(a[i])
+        out16[i] = np.int16(a[i])
+        outu8[i] = np.uint8(a[i])
+        outu16[i] = np.uint16(a[i])
+        out32[i] = np.int32(a[i])
+        outu32[i] = np.uint32(a[i])
+        out64[i] = np.int64(a[i])
+
+
+def uint16_then_divide(s):
+    v = np.uint16(s)
+    return np.float32(1.0) / v
+
+
+def astype_narrow(a):
+    return a.astype(np.int8), a.astype(np.uint16), a.astype(np.int32), a.astype(np.int64)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_float_to_narrow_integer_conversions_out_of_range(dtype):
+    # NumPy's loops convert through int32 (int64 for 32/64-bit targets) and
+    # keep the low bits; C leaves out-of-range conversions undefined and GCC
+    # folded (float)(uint16_t)x into -1.0 for x = -1.82 (fuzz seed 2001000509)
+    vals = np.array([-1.82, -70000.5, 1e10, -1e10, 3e9, 70000.7, np.nan, np.inf, -np.inf,
+                     -2147483648.7, 2147483647.9, 9.3e18, -9.3e18, 255.9, -128.5], dtype)
+    outs = [np.zeros(len(vals), t) for t in ("int8", "int16", "uint8", "uint16", "int32",
+                                             "uint32", "int64")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        check(narrow_conversions, vals, *outs)
+        check(astype_narrow, vals)
+        check(uint16_then_divide, np.float32(-1.82))

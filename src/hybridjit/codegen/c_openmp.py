@@ -350,8 +350,10 @@ class OpenMPRenderer(CFamilyRenderer):
     def e_Cast(self, e: Cast) -> str:
         src, dst = e.value.type, e.type
         if not e.check and isinstance(src, Scalar) and src.is_float \
-                and isinstance(dst, Scalar) and dst.name in ("uint32", "uint64"):
-            return f"hj_f2u_{dst.name}({self.expr(e.value)})"  # see the prelude
+                and isinstance(dst, Scalar) and dst.is_int:
+            # NumPy's conversions out of range too (see the prelude)
+            fn = "hj_f2u" if dst.name in ("uint32", "uint64") else "hj_fcvt"
+            return f"{fn}_{dst.name}({self.expr(e.value)})"
         return super().e_Cast(e)
 
     def e_BinOp(self, e: BinOp) -> str:

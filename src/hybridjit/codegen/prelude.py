@@ -657,6 +657,19 @@ static inline uint64_t hj_f2u_uint64(double x) {
         : (uint64_t)hj_cvt_i64(x);
 }
 static inline uint32_t hj_f2u_uint32(double x) { return (uint32_t)hj_cvt_i64(x); }
+/* and to the narrower integers through int32 (INT32_MIN outside its range),
+   as NumPy's loops convert them: np.uint16(np.float32(-1.82)) is 65535,
+   np.int8(1e10) is 0.  A plain C conversion of an out-of-range value is
+   undefined: GCC folded (float)(uint16_t)x into -1.0 for x = -1.82. */
+static inline int32_t hj_cvt_i32(double x) {
+    return (x > -2147483649.0 && x < 2147483648.0) ? (int32_t)x : INT32_MIN;
+}
+static inline int8_t hj_fcvt_int8(double x) { return (int8_t)hj_cvt_i32(x); }
+static inline int16_t hj_fcvt_int16(double x) { return (int16_t)hj_cvt_i32(x); }
+static inline uint8_t hj_fcvt_uint8(double x) { return (uint8_t)hj_cvt_i32(x); }
+static inline uint16_t hj_fcvt_uint16(double x) { return (uint16_t)hj_cvt_i32(x); }
+static inline int32_t hj_fcvt_int32(double x) { return hj_cvt_i32(x); }
+static inline int64_t hj_fcvt_int64(double x) { return hj_cvt_i64(x); }
 /* a - b through a function where a is a constant expression: GCC (12, even
    at -O0) folds 0.0 - (double)i, 0.0 - fabs(x) and 0.0 - (double)u to the
    negation, which is -0.0 for a zero (Python: 0.0), also when a only folds
