@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from difftest import check, random_array
-from hybridjit import prange
+from hybridjit import jit, prange
 
 SERIAL = {"parallel": False}
 
@@ -1269,3 +1269,32 @@ def test_float_to_narrow_integer_conversions_out_of_range(dtype):
         check(narrow_conversions, vals, *outs)
         check(astype_narrow, vals)
         check(uint16_then_divide, np.float32(-1.82))
+
+
+def running_max(a):
+    s = np.float32(-0.75)
+    for i in range(a.shape[0]):
+        s = max(s, a[i])
+    return s
+
+
+def running_min_prange(a):
+    s = 0.75
+    for i in prange(a.shape[0]):
+        s = min(s, a[i])
+    return s
+
+
+@pytest.mark.parametrize("order", ["negative zero first", "positive zero first"])
+def test_parallel_float_min_max_keep_the_first_of_equal_zeros(order):
+    # max(-0.0, 0.0) is -0.0 and max(0.0, -0.0) 0.0 (the first wins): the
+    # threads' candidates are merged in iteration order, not by OpenMP in any
+    # order (fuzz seed 2001001047)
+    n = 40000
+    first, second = (-0.0, 0.0) if order == "negative zero first" else (0.0, -0.0)
+    a = np.concatenate([np.full(n // 2, first), np.full(n // 2, second)])
+    check(running_max, a.astype(np.float32), rtol=0, atol=0)
+    check(running_min_prange, a, rtol=0, atol=0)
+    for fn, x in ((running_max, a.astype(np.float32)), (running_min_prange, a)):
+        got, want = jit(fn)(x), fn(x)
+        assert math.copysign(1, got) == math.copysign(1, want), (fn.__name__, got, want)

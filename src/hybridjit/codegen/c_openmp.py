@@ -36,6 +36,7 @@ from ..ir.nodes import (
     MakeTuple,
     ParallelInfo,
     Program,
+    Reduction,
     Return,
     Shape,
     Static,
@@ -508,8 +509,14 @@ class OpenMPRenderer(CFamilyRenderer):
             clauses.append(f"private({', '.join(private)})")
         if last:
             clauses.append(f"lastprivate({', '.join(sorted(last))})")
+        # float min/max: merged in iteration order, not by OpenMP in any order
+        # (max(-0.0, 0.0) keeps the first, as the serial loop does)
+        ordered = [r for r in info.reductions if r.op in ("min", "max")
+                   and isinstance(self.types[r.var], Scalar)
+                   and self.types[r.var].is_float]  # type: ignore[attr-defined]
         for r in info.reductions:
-            clauses.append(f"reduction({r.op}:{scalar_name(r.var)})")
+            if r not in ordered:
+                clauses.append(f"reduction({r.op}:{scalar_name(r.var)})")
         clauses.append("reduction(|:hj_st)")
         conds = []
         if info.min_trip > 1:
@@ -566,8 +573,9 @@ class OpenMPRenderer(CFamilyRenderer):
             body = [f"{body_ind}{' '.join(f'{d} = NULL;' for d in data)}",
                     f"{body_ind}do {{", *body, f"{body_ind}}} while (0);",
                     f"{body_ind}{' '.join(f'free({d});' for d in data)}"]
-        if info.arg_reductions:
-            lines = self.arg_reduction_loop(info, clauses, header, var, first, body, ind)
+        if info.arg_reductions or ordered:
+            lines = self.arg_reduction_loop(info, clauses, header, var, first, body, ind,
+                                            tuple(ordered))
         else:
             # an innermost reduction whose order is free (For.simd) also
             # vectorises within each thread
@@ -659,13 +667,18 @@ class OpenMPRenderer(CFamilyRenderer):
         return f"(hj_lo{k} > hj_hi{k} ? (hj_lo{k} - hj_hi{k} + {-step - 1}) / {-step} : 0)"
 
     def arg_reduction_loop(self, info: ParallelInfo, clauses: list[str], header: str,
-                           var: str, first: str, body: list[str], ind: str) -> list[str]:
-        """Arg-min/arg-max: each thread keeps its own candidate (shadowing the
-        shared variables), then the candidates are merged in thread order -
-        static scheduling gives thread t earlier iterations than thread t+1 -
-        with the loop's own comparison, which reproduces the serial result."""
+                           var: str, first: str, body: list[str], ind: str,
+                           ordered: tuple[Reduction, ...] = ()) -> list[str]:
+        """Arg-min/arg-max and the ``ordered`` float min/max reductions: each
+        thread keeps its own candidate (shadowing the shared variables),
+        starting from the value before the loop, then the candidates are
+        merged in thread order - static scheduling gives thread t earlier
+        iterations than thread t+1 - with the loop's own comparison (a later
+        candidate wins only when strictly better), which reproduces the
+        serial result, ties between -0.0 and 0.0 included."""
         i2, i3 = ind + "    ", ind + "        "
         names = [n for a in info.arg_reductions for n in (a.var, *a.index_vars)]
+        names += [r.var for r in ordered]
         lines = [f"{ind}{{", f"{i2}const int hj_nt = omp_get_max_threads();"]
         for n in names:
             c = self.c_type(self.types[n])
@@ -688,6 +701,10 @@ class OpenMPRenderer(CFamilyRenderer):
             cmp = ("<" if a.op == "min" else ">") + ("" if a.strict else "=")
             sets = " ".join(f"{scalar_name(n)} = hj_ar_{n}[t];" for n in (a.var, *a.index_vars))
             lines.append(f"{i3}if (hj_ar_{a.var}[t] {cmp} {scalar_name(a.var)}) {{ {sets} }}")
+        for r in ordered:
+            cmp = "<" if r.op == "min" else ">"
+            v = scalar_name(r.var)
+            lines.append(f"{i3}if (hj_ar_{r.var}[t] {cmp} {v}) {v} = hj_ar_{r.var}[t];")
         lines += [f"{i2}}}", f"{ind}}}"]
         return lines
 
