@@ -4,6 +4,13 @@ slices (issue 12, item 5) with NumPy, Numba and hybridjit.
 Usage::
 
     python benchmarks/linalg_bench.py [--quick] [--repeats N] [--json PATH]
+                                      [--only NAME] [--processes N]
+
+With ``--processes N`` every target of a kernel is timed in a fresh process
+of its own, the targets taking turns N times, and the median of those
+processes' medians is reported: in one process the threads a parallel Numba
+call leaves spinning and OpenMP's own slow the next target on a small
+machine (on 2 cores, FFT figures of one process moved by 30%).
 
 The same plain function runs under NumPy itself (the reference),
 ``numba.njit(parallel=True)`` and ``hybridjit.jit``; each output is checked
@@ -149,10 +156,12 @@ def _as_list(r: Any) -> list[np.ndarray]:
 
 
 def run_case(name: str, fn: Callable[..., Any], make: Callable[[], tuple], rtol: float,
-             repeats: int) -> dict[str, Any]:
+             repeats: int, only_target: str = "") -> dict[str, Any]:
     row: dict[str, Any] = {"kernel": name, "targets": {}}
     ref = _as_list(fn(*make()))
     for tname, wrap in targets().items():
+        if only_target and tname != only_target:
+            continue
         # (a pause between targets: the threads a parallel Numba call leaves
         # spinning slowed the next target's BLAS twofold on 2 cores)
         time.sleep(1.0)
@@ -173,15 +182,66 @@ def run_case(name: str, fn: Callable[..., Any], make: Callable[[], tuple], rtol:
     return row
 
 
+def run_in_processes(case: tuple[str, Callable[..., Any], Callable[[], tuple], float],
+                     repeats: int, rounds: int, quick: bool) -> dict[str, Any]:
+    """``case`` with each target in fresh processes, the targets in turn
+    ``rounds`` times; per target the median of the processes' medians."""
+    import json
+    import subprocess
+
+    name = case[0]
+    medians: dict[str, list[float]] = {t: [] for t in targets()}
+    errors: dict[str, str] = {}
+    for _ in range(rounds):
+        for tname in medians:
+            cmd = [sys.executable, __file__, "--child", tname, "--only", name,
+                   "--repeats", str(repeats), "--json", ""] + (["--quick"] if quick else [])
+            out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            lines = out.stdout.strip().splitlines()
+            try:
+                entry = json.loads(lines[-1])
+            except (IndexError, ValueError):
+                entry = {"error": (out.stderr.strip().splitlines() or ["no output"])[-1]}
+            if "error" in entry:
+                errors[tname] = entry["error"]
+            else:
+                medians[tname].append(entry["median_s"])
+    row: dict[str, Any] = {"kernel": name, "targets": {}, "processes": rounds}
+    for tname, ms in medians.items():
+        row["targets"][tname] = ({"error": errors[tname]} if tname in errors or not ms else
+                                 {"median_s": float(np.median(ms)), "process_medians_s": ms})
+    return row
+
+
+def child(target: str, case: tuple[str, Callable[..., Any], Callable[[], tuple], float],
+          repeats: int) -> int:
+    """One target of one case in this process: its summary as a JSON line."""
+    import json
+
+    name, fn, make, rtol = case
+    row = run_case(name, fn, make, rtol, repeats, only_target=target)
+    print(json.dumps(row["targets"][target]))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="small sizes: a smoke test")
     p.add_argument("--repeats", type=int, default=None)
     p.add_argument("--json", default=str(DEFAULT_JSON), help="report path ('' for none)")
     p.add_argument("--only", default="", help="run the kernels whose name contains this")
+    p.add_argument("--processes", type=int, default=0,
+                   help="time each target in this many fresh processes, in turn")
+    p.add_argument("--child", default="", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     repeats = args.repeats or (3 if args.quick else 7)
-    rows = [run_case(*c, repeats) for c in cases(args.quick) if args.only in c[0]]
+    chosen = [c for c in cases(args.quick) if args.only in c[0]]
+    if args.child:
+        return child(args.child, chosen[0], repeats)
+    if args.processes:
+        rows = [run_in_processes(c, repeats, args.processes, args.quick) for c in chosen]
+    else:
+        rows = [run_case(*c, repeats) for c in chosen]
     print(kernel_table(rows))
     report = {"mode": "quick" if args.quick else "default", "machine": common.machine_info(),
               "date": common.now_iso(), "kernels": rows}
