@@ -32,3 +32,28 @@ def test_a_rotation_builds_without_fused_multiply_adds(tmp_path):
     assert out.exists()
     assert not cpu._fuses(out)
 
+
+
+def test_a_fastmath_library_leaves_subnormals_alone(tmp_path):
+    # linked with -ffast-math, a library carries crtfastmath.o, which turns on
+    # flush-to-zero for the whole process when it loads: afterwards CPython's
+    # and NumPy's subnormals were 0 (cmath.log(1e-320) raised ValueError)
+    from difftest import run_python
+
+    (tmp_path / "fastmath_kernel.py").write_text(
+        "def scaled(a):\n"
+        "    s = 0.0\n"
+        "    for i in range(a.shape[0]):\n"
+        "        s += a[i] * 2.0\n"
+        "    return s\n")
+    out = run_python(f"""
+        import numpy as np, sys
+        sys.path.insert(0, {str(tmp_path)!r})
+        from fastmath_kernel import scaled
+        from hybridjit import jit
+
+        assert jit(fastmath=True)(scaled)(np.ones(4)) == 8.0
+        print(1e-320 * 1.0, float(np.array([1e-320])[0] * 1.0))
+    """, env={"HYBRIDJIT_CACHE_DIR": str(tmp_path / "cache")})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["1e-320", "1e-320"], out.stdout

@@ -33,6 +33,12 @@ from ..errors import BuildError, HybridJitWarning, InternalError
 from . import files
 from .files import atomic_write
 
+#: changes when the way a module is built changes (flags, linking), so that
+#: cached modules built the old way are built again: 2 added
+#: -fno-trapping-math, the complex functions' -fno-builtin-*, the rebuild of
+#: fused libraries and the separate link of fastmath ones
+BUILD_RECIPE = 2
+
 #: -fno-trapping-math: no generated code reads the floating-point exception
 #: flags, and without it GCC may not hoist a loop-invariant division out of a
 #: branch (CPython's complex division by ``n`` in a DFT ran three divisions
@@ -75,8 +81,9 @@ class Toolchain:
     @property
     def build_key(self) -> str:
         """What a compiled module depends on besides its source and flags:
-        the compiler and CPU (``identity``) and whether OpenMP is used."""
-        return f"{self.identity}:openmp={int(openmp_supported(self))}"
+        the compiler and CPU (``identity``), whether OpenMP is used, and how
+        modules are built (:data:`BUILD_RECIPE`)."""
+        return f"{self.identity}:openmp={int(openmp_supported(self))}:recipe={BUILD_RECIPE}"
 
 
 def _which(cmd: str) -> str | None:
@@ -183,11 +190,25 @@ def build_extension(source: str, out_path: Path, fastmath: bool) -> None:
         src = Path(tmp) / (out_path.stem + ".c")
         src.write_text(source)
         tmp_out = Path(tmp) / out_path.name
-        cmd = [*tc.compiler.split(), *flags, *incs, str(src), "-o", str(tmp_out), "-lm"]
-        proc = _run(cmd)
+        cc = tc.compiler.split()
+        if fastmath:
+            # compiled and linked apart: linking with -ffast-math adds
+            # crtfastmath.o, whose constructor turns on flush-to-zero for the
+            # whole process when the library loads (after one fastmath
+            # function, NumPy's and CPython's subnormals became 0)
+            obj = Path(tmp) / (out_path.stem + ".o")
+            cmd = [*cc, *flags, *incs, "-c", str(src), "-o", str(obj)]
+            proc = _run(cmd)
+            if proc.returncode == 0:
+                omp = ["-fopenmp"] if "-fopenmp" in flags else []
+                cmd = [*cc, "-shared", *omp, str(obj), "-o", str(tmp_out), "-lm"]
+                proc = _run(cmd)
+        else:
+            cmd = [*cc, *flags, *incs, str(src), "-o", str(tmp_out), "-lm"]
+            proc = _run(cmd)
         if proc.returncode == 0 and not fastmath and _fuses(tmp_out):
             # vectorised without contraction this time (see _fuses)
-            cmd[len(tc.compiler.split()):len(tc.compiler.split())] = _NO_VECTOR_PATTERNS
+            cmd[len(cc):len(cc)] = _NO_VECTOR_PATTERNS
             proc = _run(cmd)
         if proc.returncode != 0:
             _blame_extra_cflags(cmd, proc.stderr)
