@@ -607,3 +607,17 @@ def test_refusals_name_numpys_typeerror_only_where_it_raises():
         jit(sign_of)(np.complex128(1 + 2j))
     with pytest.raises(TypingError, match="is a TypeError in NumPy"):
         jit(floor_of)(np.complex128(1 + 2j))
+
+
+def int_complex_equality(i, z):
+    return i == z, z == i, i != z, z != i
+
+
+@pytest.mark.parametrize(("i", "z"), [(2**60 + 1, complex(2**60 + 1)), (3, 3 + 0j), (3, 3 + 1j),
+                                      (True, 1 + 0j), (0, -0.0 + 0j),
+                                      (5, complex(math.nan, 0))])
+def test_python_int_and_complex_compare_exactly(i, z):
+    # CPython: equal when the imaginary part is 0 and the real part is the
+    # int exactly; 2**60 + 1 is not complex(2**60 + 1), which rounds (fuzz
+    # seed 2101001196)
+    check(int_complex_equality, i, z)

@@ -576,7 +576,9 @@ def compare(new_let: Callable[[], str], op: str, a: Expr, b: Expr, loc: SourceLo
     assert isinstance(bt, Scalar)
     rt = PY_BOOL if at.weak and bt.weak else BOOL
     if (at.is_complex or bt.is_complex) and at.weak and bt.weak:
-        # (Python compares an int or float with a complex exactly, as with ints)
+        if _intlike(at) or _intlike(bt):
+            return _int_complex_compare(new_let, op, a, b, loc)
+        # (a float converts to a complex exactly)
         return Compare(op, cast(a, PY_COMPLEX), cast(b, PY_COMPLEX), rt, loc)
     if _intlike(at) and _intlike(bt):
         ct = _int_compare_type(a, b)
@@ -589,6 +591,28 @@ def compare(new_let: Callable[[], str], op: str, a: Expr, b: Expr, loc: SourceLo
     else:
         ct = promote(at, bt)
     return Compare(op, cast(a, ct), cast(b, ct), rt, loc)
+
+
+def _int_complex_compare(new_let: Callable[[], str], op: str, a: Expr, b: Expr,
+                         loc: SourceLoc) -> Expr:
+    """A Python int and a Python complex compare exactly, as CPython does:
+    equal when the imaginary part is 0 and the real part equals the int
+    (2**60 + 1 != complex(2**60 + 1), which rounds to 2**60)."""
+    names = (new_let(), new_let())
+    held = [Var(n, e.type, loc) for n, e in zip(names, (a, b))]
+    i, z = (held[0], held[1]) if _is_complex(b) else (held[1], held[0])
+    real = complexes.part(z, "real", loc)
+    imag = complexes.part(z, "imag", loc)
+    same = BoolOp("and", (Compare("==", imag, Const(0.0, PY_FLOAT, loc), PY_BOOL, loc),
+                          Intrinsic("pycmp==", (cast(i, PY_INT), real), PY_BOOL, loc)),
+                  PY_BOOL, loc)
+    out: Expr = same if op == "==" else UnaryOp("not", same, PY_BOOL, loc)
+    # both operands once, in order (a before b)
+    return Let(names[0], a, Let(names[1], b, out, PY_BOOL, loc), PY_BOOL, loc)
+
+
+def _is_complex(e: Expr) -> bool:
+    return isinstance(e.type, Scalar) and e.type.is_complex
 
 
 def _intlike(t: Scalar) -> bool:
