@@ -103,14 +103,14 @@ class KernelRenderer(CFamilyRenderer):
     def global_id(self, dim: int) -> str:
         return f"get_global_id({dim})"
 
-    def local_id(self, dim: int) -> str:
-        return f"get_local_id({dim})"
+    #: a work-item's place in its group and the group's in the launch, per
+    #: launch dimension (``{d}``: 0, 1, 2; ``{a}``: x, y, z)
+    position = {"local": "get_local_id({d})", "group": "get_group_id({d})",
+                "groups": "get_num_groups({d})"}
 
-    def group_id(self, dim: int) -> str:
-        return f"get_group_id({dim})"
-
-    def num_groups(self, dim: int) -> str:
-        return f"get_num_groups({dim})"
+    def place(self, what: str, dim: int) -> str:
+        """``position[what]`` for launch dimension ``dim``."""
+        return self.position[what].format(d=dim, a="xyz"[dim])
 
     def e_Load(self, e: Load) -> str:
         return self.staged.get(e) or super().e_Load(e)
@@ -350,14 +350,7 @@ class CUDAKernelRenderer(KernelRenderer):
         axis = "xyz"[dim]
         return f"(blockIdx.{axis} * (int64_t)blockDim.{axis} + threadIdx.{axis})"
 
-    def local_id(self, dim: int) -> str:
-        return f"threadIdx.{'xyz'[dim]}"
-
-    def group_id(self, dim: int) -> str:
-        return f"blockIdx.{'xyz'[dim]}"
-
-    def num_groups(self, dim: int) -> str:
-        return f"gridDim.{'xyz'[dim]}"
+    position = {"local": "threadIdx.{a}", "group": "blockIdx.{a}", "groups": "gridDim.{a}"}
 
     def fn_defines(self) -> str:
         return ("#define HJ_FN static __device__ __forceinline__\n"

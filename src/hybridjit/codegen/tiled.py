@@ -44,7 +44,7 @@ def tiled_loops(r: KernelRenderer, plan: TilePlan, ind: str) -> list[str]:
     grid = r.grid
     levels = (r.loop, grid.nest[0])
     size = plan.size
-    lines = [f"{ind}const int64_t hj_l{s} = (int64_t){r.local_id(grid.dim_of(level))};"
+    lines = [f"{ind}const int64_t hj_l{s} = (int64_t){r.place('local', grid.dim_of(level))};"
              for level, s in enumerate(("", "2"))]
     tile = 0
     for c in plan.contractions:
@@ -58,8 +58,9 @@ def tiled_loops(r: KernelRenderer, plan: TilePlan, ind: str) -> list[str]:
     for level, suffix in enumerate(("", "2")):
         dim = grid.dim_of(level)
         b = f"hj_b{suffix}"
-        lines.append(f"{inner}for (int64_t {b} = (int64_t){r.group_id(dim)} * {size}; "
-                     f"{b} < hj_trip{suffix}; {b} += (int64_t){r.num_groups(dim)} * {size}) {{")
+        first, stride = r.place("group", dim), r.place("groups", dim)
+        lines.append(f"{inner}for (int64_t {b} = (int64_t){first} * {size}; "
+                     f"{b} < hj_trip{suffix}; {b} += (int64_t){stride} * {size}) {{")
         inner += "    "
         k = f"hj_k{suffix}"
         live = f"{k} < hj_trip{suffix}" if level == 0 else f"hj_in && {k} < hj_trip2"
