@@ -22,7 +22,6 @@ complex numbers are refused.
 from __future__ import annotations
 
 import cmath
-import itertools
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -66,14 +65,12 @@ def _scalar(e: Expr) -> Scalar:
     return t
 
 
-_IMAG_OPERANDS = itertools.count()
-
-
-def part(e: Expr, which: str, loc: SourceLoc) -> Expr:
+def part(e: Expr, which: str, loc: SourceLoc,
+         new_let: Callable[[], str] | None = None) -> Expr:
     """``e.real`` or ``e.imag`` (``which``) of a number or, element by
     element, of an array."""
     if isinstance(e.type, Array):
-        return lift(lambda x: part(x, which, loc), [e], loc)
+        return lift(lambda x: part(x, which, loc), [e], loc)  # (x: an element, a Var)
     t = e.type
     if not isinstance(t, Scalar):
         raise TypingError(f"a {t} has no attribute '{which}'", loc)
@@ -87,7 +84,8 @@ def part(e: Expr, which: str, loc: SourceLoc) -> Expr:
     if isinstance(e, (Var, Const)):
         return zero
     # the operand is still evaluated: np.imag(np.uint8(-8)) raises NumPy's OverflowError
-    return Let(f".imag{next(_IMAG_OPERANDS)}", e, zero, t, loc)
+    assert new_let is not None, "part() of an expression needs new_let"
+    return Let(new_let(), e, zero, t, loc)
 
 
 def conjugate(e: Expr, loc: SourceLoc) -> Expr:
@@ -241,7 +239,7 @@ def _angle(site: CallSite) -> Expr:
 def _np_part(which: str) -> Handler:
     """np.real/np.imag: the attribute (of a Python number, a Python number)."""
     def handler(site: CallSite) -> Expr:
-        return part(_one(site), which, site.loc)
+        return part(_one(site), which, site.loc, site.new_let)
     return handler
 
 

@@ -125,7 +125,7 @@ def _attribute(fl: FunctionLowerer, node: ast.Attribute) -> Expr:
     if not is_static_chain(fl, node.value):
         base = fl.lower_expr(node.value)
         if node.attr in ("real", "imag") and isinstance(base.type, (Scalar, Array)):
-            return complexes.part(base, node.attr, loc)
+            return complexes.part(base, node.attr, loc, fl.new_let)
         if isinstance(base.type, Array):
             return _array_attribute(fl, base, node.attr, loc)
         raise UnsupportedError(f"attribute '{node.attr}' of a {base.type} is not supported", loc)
