@@ -54,6 +54,7 @@ from .cfamily import (
     _has_loop,
     array_part,
     combine_partials,
+    const_step_trip,
     may_fail,
     scalar_name,
 )
@@ -662,9 +663,7 @@ class OpenMPRenderer(CFamilyRenderer):
         step = int(s.step.value) if isinstance(s.step, Const) else None
         if step is None:
             return f"hj_trip{k}"
-        if step > 0:
-            return f"(hj_hi{k} > hj_lo{k} ? (hj_hi{k} - hj_lo{k} + {step - 1}) / {step} : 0)"
-        return f"(hj_lo{k} > hj_hi{k} ? (hj_lo{k} - hj_hi{k} + {-step - 1}) / {-step} : 0)"
+        return const_step_trip(f"hj_lo{k}", f"hj_hi{k}", step)
 
     def arg_reduction_loop(self, info: ParallelInfo, clauses: list[str], header: str,
                            var: str, first: str, body: list[str], ind: str,

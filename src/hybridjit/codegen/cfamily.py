@@ -89,6 +89,14 @@ def combine_partials(op: str, t: Scalar, a: str, b: str) -> str:
     return f"{a} {'*' if op == '*' else '+'} {b}"
 
 
+def const_step_trip(lo: str, hi: str, step: int) -> str:
+    """C for the number of iterations of ``range(lo, hi, step)``, ``step`` a
+    nonzero constant."""
+    if step > 0:
+        return f"({hi} > {lo} ? ({hi} - {lo} + {step - 1}) / {step} : 0)"
+    return f"({lo} > {hi} ? ({lo} - {hi} + {-step - 1}) / {-step} : 0)"
+
+
 def scalar_name(name: str) -> str:
     return "h_" + name[1:] if name.startswith(".") else "v_" + name
 
@@ -693,8 +701,7 @@ class CFamilyRenderer:
                 return [*lines, f"{ind}}}"]
             cmp = "<" if step > 0 else ">"
             header = f"for (int64_t {cnt} = {lo}; {cnt} {cmp} {hi}; {cnt} += {step})"
-            trip = (f"({hi} > {lo} ? ({hi} - {lo} + {step - 1}) / {step} : 0)" if step > 0
-                    else f"({lo} > {hi} ? ({lo} - {hi} + {-step - 1}) / {-step} : 0)")
+            trip = const_step_trip(lo, hi, step)
             first = cnt
         else:
             lines.append(f"{inner}const int64_t {st} = {self.expr(s.step)};")

@@ -32,7 +32,7 @@ from ..ir.nodes import Const, For, If, Stmt
 from ..ir.visit import walk
 from ..transform.tiling import Contraction, TilePlan
 from ..types import Scalar
-from .cfamily import scalar_name
+from .cfamily import const_step_trip, scalar_name
 
 if TYPE_CHECKING:
     from .kernel import KernelRenderer
@@ -131,8 +131,7 @@ def _contraction(r: KernelRenderer, k: For, c: Contraction, first: int, size: in
     i2, i3 = ind + "    ", ind + "        "
     # (names of their own: hj_lo2 is a kernel parameter)
     n, lo, hi, base = (f"hj_c{part}{k.loop_id}" for part in ("trip", "lo", "hi", "base"))
-    trip = (f"({hi} > {lo} ? ({hi} - {lo} + {step - 1}) / {step} : 0)" if step > 0 else
-            f"({lo} > {hi} ? ({lo} - {hi} + {-step - 1}) / {-step} : 0)")
+    trip = const_step_trip(lo, hi, step)
     kt = r.types[k.var]
     assert isinstance(kt, Scalar)
     kvar = scalar_name(k.var)
