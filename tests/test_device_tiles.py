@@ -267,3 +267,23 @@ def test_products_without_a_device_call_blas():
     # sums in another order (on a device it does: see above)
     a, b = arr((40, 40), "float64", 21), arr((40, 40), "float64", 22)
     np.testing.assert_array_equal(jit(product, target="cpu")(a, b), a @ b)
+
+
+def transposed_roles(A, B, C):
+    # the region's loop i is the fastest-varying dimension here (C[j, i],
+    # A[k, i]): the tiles' local indices swap launch dimensions
+    for i in prange(A.shape[1]):
+        for j in range(B.shape[1]):
+            s = 0.0
+            k = -1
+            for k in range(A.shape[0]):
+                s += A[k, i] * B[k, j]
+            C[j, i] = s + k  # (k: its last value, as after any Python loop)
+
+
+def test_region_loop_on_the_fastest_dimension(offload_kind):
+    A, B = arr((27, 35), "float64", 25), arr((27, 19), "float64", 26)
+    C = np.zeros((19, 35))
+    line = device_line(transposed_roles, A, B, C)
+    assert "i the fastest-varying" in line and TILED in line, line
+    check(transposed_roles, A, B, C, jit_options=opts(offload_kind), **TOL["float64"])
