@@ -147,7 +147,7 @@ def _why_not_split(loop: For, around: tuple[For, ...], inner: For, prefix: tuple
         return "follows a read of an array the loop nest writes"
     assigned = {loop.var} | {s.target for s in iter_stmts(loop.body) if isinstance(s, Assign)}
     assigned |= {s.var for s in iter_stmts(loop.body) if isinstance(s, For)}
-    if not all(_invariant(e, assigned) for e in (inner.start, inner.stop, inner.step)):
+    if not all(invariant(e, assigned) for e in (inner.start, inner.stop, inner.step)):
         return "has bounds that change with the outer loop"
     live = live_after_loop(fn.body, inner.loop_id)
     verdict = analyse_loop(inner, around, classify_loop_scalars(inner, live), roots)
@@ -162,7 +162,9 @@ def _why_not_split(loop: For, around: tuple[For, ...], inner: For, prefix: tuple
     return ""
 
 
-def _invariant(e: Expr, assigned: set[str]) -> bool:
+def invariant(e: Expr, assigned: set[str]) -> bool:
+    """Whether ``e`` has one value throughout a nest that assigns
+    ``assigned``: it reads no memory, calls nothing, uses none of them."""
     return all(not isinstance(n, (Load, Call)) and not (isinstance(n, Var) and n.name in assigned)
                for n in walk(e))
 

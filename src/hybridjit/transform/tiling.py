@@ -64,7 +64,7 @@ from ..ir.nodes import (
 )
 from ..ir.visit import children, walk
 from ..types import Scalar
-from .grid import KernelGrid
+from .grid import KernelGrid, invariant
 
 #: work-items per side of a work-group, and the tile's extent along ``k``
 TILE = 16
@@ -152,17 +152,12 @@ def _top_level(body: tuple[Stmt, ...]) -> Iterator[Stmt]:
             yield from _top_level(s.orelse)
 
 
-def _invariant(e: Expr, variant: set[str]) -> bool:
-    return all(not isinstance(n, (Load, Call, Alloc))
-               and not (isinstance(n, Var) and n.name in variant) for n in walk(e))
-
-
 def _uniform_loops(body: tuple[Stmt, ...], variant: set[str]) -> Iterator[For]:
     """Serial loops every work-item of a group reaches alike: in ``body``,
     or in ifs with invariant tests, with invariant bounds and a constant
     step, whose bodies hold only scalar assignments."""
     for s in body:
-        if isinstance(s, If) and _invariant(s.test, variant):
+        if isinstance(s, If) and invariant(s.test, variant):
             yield from _uniform_loops(s.body, variant)
             yield from _uniform_loops(s.orelse, variant)
         elif isinstance(s, For) and s.parallel is None and _is_contraction(s, variant):
@@ -172,7 +167,7 @@ def _uniform_loops(body: tuple[Stmt, ...], variant: set[str]) -> Iterator[For]:
 def _is_contraction(k: For, variant: set[str]) -> bool:
     if not (isinstance(k.step, Const) and int(k.step.value) != 0):
         return False
-    if not (_invariant(k.start, variant) and _invariant(k.stop, variant)):
+    if not (invariant(k.start, variant) and invariant(k.stop, variant)):
         return False
     return all(isinstance(s, Assign) and s.target != k.var and isinstance(s.value.type, Scalar)
                and not any(isinstance(n, (Call, Alloc)) for n in walk(s.value))
