@@ -575,7 +575,7 @@ class OpenMPRenderer(CFamilyRenderer):
                     f"{body_ind}do {{", *body, f"{body_ind}}} while (0);",
                     f"{body_ind}{' '.join(f'free({d});' for d in data)}"]
         if info.arg_reductions or ordered:
-            lines = self.arg_reduction_loop(info, clauses, header, var, first, body, ind,
+            lines = self.ordered_reduction_loop(info, clauses, header, var, first, body, ind,
                                             tuple(ordered))
         else:
             # an innermost reduction whose order is free (For.simd) also
@@ -665,7 +665,7 @@ class OpenMPRenderer(CFamilyRenderer):
             return f"hj_trip{k}"
         return const_step_trip(f"hj_lo{k}", f"hj_hi{k}", step)
 
-    def arg_reduction_loop(self, info: ParallelInfo, clauses: list[str], header: str,
+    def ordered_reduction_loop(self, info: ParallelInfo, clauses: list[str], header: str,
                            var: str, first: str, body: list[str], ind: str,
                            ordered: tuple[Reduction, ...] = ()) -> list[str]:
         """Arg-min/arg-max and the ``ordered`` float min/max reductions: each
